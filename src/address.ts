@@ -1,0 +1,83 @@
+/**
+ * Addresses as websockify users write them: `port`, `host:port`, `[v6]:port`, `v6:addr:port` (the port is
+ * after the last colon) and `unix_socket:/path` for unix socket targets.
+ */
+import { isIP } from 'node:net';
+
+/** Where a session's bytes go. */
+export type Target =
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
+  | { readonly kind: 'unix'; readonly path: string };
+
+/** Where the bridge listens. `host` undefined means every address, IPv6 and IPv4 (dual stack). */
+export type ListenAddress =
+  | { readonly kind: 'tcp'; readonly host: string | undefined; readonly port: number }
+  | { readonly kind: 'unix'; readonly path: string };
+
+/** Thrown by the parsers; callers wrap it into a ConfigError naming the flag or file:line. */
+export class AddressError extends Error {}
+
+const UNIX_PREFIX = 'unix_socket:';
+
+function parsePort(text: string, whole: string): number {
+  if (!/^\d{1,5}$/.test(text)) throw new AddressError(`"${whole}" has no valid port (expected 1-65535)`);
+  const port = Number(text);
+  if (port < 1 || port > 65535) throw new AddressError(`"${whole}" has port ${port}, outside 1-65535`);
+  return port;
+}
+
+function unbracket(host: string, whole: string): string {
+  if (host.startsWith('[')) {
+    if (!host.endsWith(']')) throw new AddressError(`"${whole}" has an unclosed [ in its host`);
+    const inner = host.slice(1, -1);
+    if (isIP(inner) !== 6) throw new AddressError(`"${whole}": "${inner}" is not an IPv6 address`);
+    return inner;
+  }
+  if (host === '') throw new AddressError(`"${whole}" has an empty host`);
+  if (/[\s/]/.test(host)) throw new AddressError(`"${whole}" has an invalid host "${host}"`);
+  return host;
+}
+
+/** Splits `host:port`, `[v6]:port` or `v6:addr:port` at the last colon. */
+export function parseHostPort(text: string): { host: string; port: number } {
+  const trimmed = text.trim();
+  const colon = trimmed.lastIndexOf(':');
+  if (colon < 0) throw new AddressError(`"${trimmed}" is not host:port`);
+  const host = unbracket(trimmed.slice(0, colon), trimmed);
+  return { host, port: parsePort(trimmed.slice(colon + 1), trimmed) };
+}
+
+/** Parses a target: `host:port`, `[v6]:port` or `unix_socket:/path`. */
+export function parseTarget(text: string): Target {
+  const trimmed = text.trim();
+  if (trimmed.startsWith(UNIX_PREFIX)) {
+    const path = trimmed.slice(UNIX_PREFIX.length);
+    if (!path) throw new AddressError(`"${trimmed}" names no unix socket path`);
+    return { kind: 'unix', path };
+  }
+  const { host, port } = parseHostPort(trimmed);
+  return { kind: 'tcp', host, port };
+}
+
+/** Parses the listen argument: `port`, `host:port` or `[v6]:port`. */
+export function parseListen(text: string): ListenAddress {
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) return { kind: 'tcp', host: undefined, port: parseListenPort(trimmed, trimmed) };
+  const colon = trimmed.lastIndexOf(':');
+  if (colon < 0) throw new AddressError(`"${trimmed}" is not [host:]port`);
+  const host = unbracket(trimmed.slice(0, colon), trimmed);
+  return { kind: 'tcp', host, port: parseListenPort(trimmed.slice(colon + 1), trimmed) };
+}
+
+/** Listen ports may be 0 (the system picks one), which tests use. */
+function parseListenPort(text: string, whole: string): number {
+  if (text === '0') return 0;
+  return parsePort(text, whole);
+}
+
+/** `host:port` with IPv6 literals bracketed, or the unix path, for log lines and messages. */
+export function formatTarget(target: Target | ListenAddress): string {
+  if (target.kind === 'unix') return `${UNIX_PREFIX}${target.path}`;
+  const host = target.host ?? '*';
+  return isIP(host) === 6 ? `[${host}]:${target.port}` : `${host}:${target.port}`;
+}
