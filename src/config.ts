@@ -151,13 +151,19 @@ function tokenConfig(raw: RawOptions, lookupTimeoutMs: number): TokenConfig | un
   const source = str(raw, 'token-source');
   const targetConfig = str(raw, 'target-config');
   const native = str(raw, 'tokens');
-  const given = [plugin && '--token-plugin', targetConfig && '--target-config', native && '--tokens'].filter(Boolean);
-  if (given.length > 1) throw new ConfigError(`${given.join(' and ')} cannot be combined: choose one token store`);
+  const given = [plugin && '--token-plugin', targetConfig && '--target-config', native && '--tokens'].filter(
+    Boolean,
+  );
+  if (given.length > 1)
+    throw new ConfigError(`${given.join(' and ')} cannot be combined: choose one token store`);
   if (targetConfig) return { plugin: 'TokenFile', source: targetConfig, hostToken, lookupTimeoutMs };
   if (native) return { plugin: 'native', source: native, hostToken, lookupTimeoutMs };
   if (plugin) {
     const known = TOKEN_PLUGINS.find((p) => p === plugin || plugin.endsWith(`.${p}`));
-    if (!known) throw new ConfigError(`--token-plugin: unknown plugin "${plugin}" (known: ${TOKEN_PLUGINS.join(', ')})`);
+    if (!known)
+      throw new ConfigError(
+        `--token-plugin: unknown plugin "${plugin}" (known: ${TOKEN_PLUGINS.join(', ')})`,
+      );
     if (source === undefined) throw new ConfigError(`--token-plugin ${known} needs --token-source`);
     return { plugin: known, source, hostToken, lookupTimeoutMs };
   }
@@ -197,7 +203,8 @@ function workers(raw: RawOptions): number | 'auto' | undefined {
   if (value === undefined) return undefined;
   if (value === 'auto') return 'auto';
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 256) throw new ConfigError('--workers must be "auto" or a number 1-256');
+  if (!Number.isInteger(n) || n < 1 || n > 256)
+    throw new ConfigError('--workers must be "auto" or a number 1-256');
   return n;
 }
 
@@ -227,7 +234,9 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
   } else {
     const [first, ...others] = positional;
     if (first === undefined) {
-      throw new ConfigError('missing listen port: wstcp [options] [listen_host:]listen_port target_host:target_port');
+      throw new ConfigError(
+        'missing listen port: wstcp [options] [listen_host:]listen_port target_host:target_port',
+      );
     }
     listen = address('listen address', parseListen, first);
     rest = others;
@@ -250,7 +259,8 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
   }
 
   const modeText = str(raw, 'unix-listen-mode') ?? '600';
-  if (!/^[0-7]{3,4}$/.test(modeText)) throw new ConfigError('--unix-listen-mode must be an octal mode such as 600');
+  if (!/^[0-7]{3,4}$/.test(modeText))
+    throw new ConfigError('--unix-listen-mode must be an octal mode such as 600');
 
   const tls = tlsConfig(raw);
   const sslTarget = bool(raw, 'ssl-target');
@@ -270,7 +280,8 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
   const web = str(raw, 'web');
   const novnc = bool(raw, 'novnc');
   const webListing = bool(raw, 'web-listing');
-  if (webListing && bool(raw, 'file-only')) throw new ConfigError('--web-listing and --file-only contradict each other');
+  if (webListing && bool(raw, 'file-only'))
+    throw new ConfigError('--web-listing and --file-only contradict each other');
   if (webListing && !web) throw new ConfigError('--web-listing needs --web DIR');
   if (webAuth && !web && !novnc) throw new ConfigError('--web-auth needs --web or --novnc');
 
@@ -305,7 +316,11 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
       maxHeaderBytes: Math.round((num(raw, 'max-header-size', { positive: true }) ?? 16) * 1024),
     },
     web: { dir: web, listing: webListing, novnc },
-    log: { level: verbose || traffic ? 'debug' : 'info', format: str(raw, 'log-format') as LogFormat, file: str(raw, 'log-file') },
+    log: {
+      level: verbose || traffic ? 'debug' : 'info',
+      format: str(raw, 'log-format') as LogFormat,
+      file: str(raw, 'log-file'),
+    },
     traffic,
   };
   return Object.freeze(config);

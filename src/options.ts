@@ -20,16 +20,28 @@ export const optionSpecs = {
     group: G_CORE,
     describe: 'Seconds to wait for the target to accept (504 after that)',
   },
-  heartbeat: { type: 'number', group: G_CORE, describe: 'Ping clients every N s; close one whose pong is missing' },
+  heartbeat: {
+    type: 'number',
+    group: G_CORE,
+    describe: 'Ping clients every N s; close one whose pong is missing',
+  },
   'run-once': { type: 'boolean', group: G_CORE, describe: 'Serve one WebSocket session, then exit' },
-  timeout: { type: 'number', group: G_CORE, describe: 'Stop accepting N s after start, exit when sessions end' },
+  timeout: {
+    type: 'number',
+    group: G_CORE,
+    describe: 'Stop accepting N s after start, exit when sessions end',
+  },
   'idle-timeout': { type: 'number', group: G_CORE, describe: 'Exit after N s with no live session' },
   'session-idle-timeout': {
     type: 'number',
     group: G_CORE,
     describe: 'Close a session with no traffic either way for N s',
   },
-  'unix-target': { type: 'string', group: G_CORE, describe: 'Relay to this unix socket instead of host:port' },
+  'unix-target': {
+    type: 'string',
+    group: G_CORE,
+    describe: 'Relay to this unix socket instead of host:port',
+  },
   'unix-listen': { type: 'string', group: G_CORE, describe: 'Listen on this unix socket instead of a port' },
   'unix-listen-mode': {
     type: 'string',
@@ -37,7 +49,12 @@ export const optionSpecs = {
     group: G_CORE,
     describe: 'Octal file mode of --unix-listen',
   },
-  'prefer-ipv6': { type: 'boolean', alias: '6', group: G_CORE, describe: 'Prefer IPv6 when resolving addresses' },
+  'prefer-ipv6': {
+    type: 'boolean',
+    alias: '6',
+    group: G_CORE,
+    describe: 'Prefer IPv6 when resolving addresses',
+  },
   'permessage-deflate': {
     type: 'boolean',
     default: false,
@@ -50,19 +67,32 @@ export const optionSpecs = {
     group: G_CORE,
     describe: 'MiB held per direction per session before reading from the sender pauses',
   },
-  workers: { type: 'string', group: G_CORE, describe: 'Worker processes sharing the port: a number or "auto"' },
+  workers: {
+    type: 'string',
+    group: G_CORE,
+    describe: 'Worker processes sharing the port: a number or "auto"',
+  },
 
   // Token routing
   'token-plugin': { type: 'string', group: G_TOKENS, describe: 'websockify token plugin class (see README)' },
   'token-source': { type: 'string', group: G_TOKENS, describe: 'Argument of --token-plugin' },
-  'target-config': { type: 'string', group: G_TOKENS, describe: 'Deprecated: --token-plugin TokenFile --token-source' },
+  'target-config': {
+    type: 'string',
+    group: G_TOKENS,
+    describe: 'Deprecated: --token-plugin TokenFile --token-source',
+  },
   'host-token': { type: 'boolean', group: G_TOKENS, describe: 'Take the token from the Host header' },
   tokens: {
     type: 'string',
     group: G_TOKENS,
     describe: 'Token store: file:PATH, dir:PATH, redis://..., http(s)://...{token}, jwt:KEYFILE',
   },
-  'token-timeout': { type: 'number', default: 5, group: G_TOKENS, describe: 'Seconds a token lookup may take' },
+  'token-timeout': {
+    type: 'number',
+    default: 5,
+    group: G_TOKENS,
+    describe: 'Seconds a token lookup may take',
+  },
   'allow-target': {
     type: 'string',
     array: true,
@@ -90,15 +120,32 @@ export const optionSpecs = {
   'target-insecure': { type: 'boolean', group: G_TLS, describe: 'Do not verify the target certificate' },
 
   // Authentication
-  'auth-plugin': { type: 'string', group: G_AUTH, describe: 'BasicHTTPAuth, ExpectOrigin or ClientCertCNAuth' },
+  'auth-plugin': {
+    type: 'string',
+    group: G_AUTH,
+    describe: 'BasicHTTPAuth, ExpectOrigin or ClientCertCNAuth',
+  },
   'auth-source': { type: 'string', group: G_AUTH, describe: 'Argument of --auth-plugin' },
-  origin: { type: 'string', array: true, group: G_AUTH, describe: 'Allowed Origin (exact or *.wildcard; repeatable)' },
-  'basic-auth': { type: 'string', group: G_AUTH, describe: 'user:pass, or an htpasswd file with hashed passwords' },
+  origin: {
+    type: 'string',
+    array: true,
+    group: G_AUTH,
+    describe: 'Allowed Origin (exact or *.wildcard; repeatable)',
+  },
+  'basic-auth': {
+    type: 'string',
+    group: G_AUTH,
+    describe: 'user:pass, or an htpasswd file with hashed passwords',
+  },
   'web-auth': { type: 'boolean', group: G_AUTH, describe: 'Apply the authentication to static files too' },
 
   // Limits
   'max-connections': { type: 'number', group: G_LIMITS, describe: 'Most live sessions (503 beyond)' },
-  'max-connections-per-ip': { type: 'number', group: G_LIMITS, describe: 'Most live sessions per client address' },
+  'max-connections-per-ip': {
+    type: 'number',
+    group: G_LIMITS,
+    describe: 'Most live sessions per client address',
+  },
   'handshake-timeout': {
     type: 'number',
     default: 10,
@@ -111,7 +158,12 @@ export const optionSpecs = {
     group: G_LIMITS,
     describe: 'Largest client message in MiB (close 1009 beyond)',
   },
-  'max-header-size': { type: 'number', default: 16, group: G_LIMITS, describe: 'Largest request header in KiB' },
+  'max-header-size': {
+    type: 'number',
+    default: 16,
+    group: G_LIMITS,
+    describe: 'Largest request header in KiB',
+  },
 
   // Web
   web: { type: 'string', group: G_WEB, describe: 'Serve static files from this directory' },

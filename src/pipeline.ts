@@ -54,5 +54,7 @@ export interface TlsTerminator {
   /** Refuse plain ws:// connections. */
   readonly sslOnly: boolean;
   wrap(socket: Socket): TLSSocket;
+  /** Re-reads the certificate and key (SIGHUP); on failure the current ones stay in use. */
+  reload?(): void;
   close(): Promise<void>;
 }

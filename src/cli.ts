@@ -1,0 +1,109 @@
+/**
+ * The command line: flags -> Config -> a running Bridge. The only module that reads process.argv, handles
+ * signals or exits, so everything else can be started and stopped inside tests.
+ */
+import { readFileSync } from 'node:fs';
+import yargs from 'yargs';
+import { formatTarget } from './address.js';
+import { buildConfig, type Config } from './config.js';
+import { ConfigError, describeError, WstcpError } from './errors.js';
+import { Logger } from './log.js';
+import { optionSpecs, type RawOptions } from './options.js';
+import { Bridge } from './server.js';
+
+const USAGE = `wstcp [options] [listen_host:]listen_port target_host:target_port
+wstcp [options] --token-plugin PLUGIN --token-source ARG [listen_host:]listen_port
+wstcp [options] --unix-target FILE [listen_host:]listen_port
+
+Bridges WebSocket clients (noVNC, browser terminals) to TCP or unix socket targets.
+Without a listen host, wstcp listens on every IPv6 and IPv4 address.`;
+
+const EXAMPLES: [string, string][] = [
+  ['wstcp 6080 localhost:5900', 'noVNC on ws://host:6080 -> the VNC server on port 5900'],
+  ['wstcp 127.0.0.1:6080 [::1]:5900', 'listen on loopback only; IPv6 target'],
+  ['wstcp --cert cert.pem --key key.pem 443 vnc:5900', 'wss:// and ws:// on port 443'],
+  [
+    'wstcp --token-plugin TokenFile --token-source tokens.conf 6080',
+    'route by ?token= (websockify token file)',
+  ],
+  ['wstcp --tokens redis://127.0.0.1:6379/0 --novnc 6080', 'tokens in Redis, with the built-in viewer'],
+  ['wstcp --heartbeat 30 --log-format json 6080 localhost:22', 'ping clients, JSON log lines'],
+];
+
+function packageVersion(): string {
+  const url = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+}
+
+/** Parses the command line into a Config; throws ConfigError with a one-line message. */
+export function parseArgs(argv: readonly string[]): Config {
+  const parser = yargs([...argv])
+    .scriptName('wstcp')
+    .usage(USAGE)
+    .options(optionSpecs)
+    .parserConfiguration({ 'populate--': true, 'short-option-groups': false })
+    .strictOptions()
+    .help('help')
+    .alias('help', 'h')
+    .version('version', 'Show the version', packageVersion())
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .exitProcess(true)
+    .fail((message, err) => {
+      throw err instanceof ConfigError
+        ? err
+        : new ConfigError(message ?? err?.message ?? 'invalid arguments');
+    });
+  for (const [command, description] of EXAMPLES) parser.example(command, description);
+  const raw = parser.parseSync() as unknown as RawOptions;
+  return buildConfig(raw);
+}
+
+/** Runs wstcp with `argv` (without the node and script paths) until a signal or --run-once ends it. */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  let config: Config;
+  try {
+    config = parseArgs(argv);
+  } catch (err) {
+    exitWithError(err, 2);
+  }
+  const log = new Logger(config.log);
+  let bridge: Bridge;
+  try {
+    bridge = await Bridge.start(config, { log });
+  } catch (err) {
+    await log.close();
+    exitWithError(err, 1);
+  }
+  log.info('bridge.listening', {
+    listen: bridge.listenAddress,
+    target: config.target ? formatTarget(config.target) : undefined,
+    tokens: config.tokens ? config.tokens.plugin : undefined,
+    tls: config.tls ? (config.tls.sslOnly ? 'only' : 'optional') : undefined,
+  });
+
+  let stopping = false;
+  const stop = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('bridge.stopping', { reason: why, sessions: bridge.sessions.size });
+    await bridge.close();
+    log.info('bridge.stopped', { ...bridge.stats });
+    await log.close();
+    process.exit(0);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      // A second signal while closing gracefully means "now".
+      if (stopping) process.exit(130);
+      void stop(signal);
+    });
+  }
+  bridge.on('done', (reason: string) => void stop(reason));
+}
+
+function exitWithError(err: unknown, code: number): never {
+  const message = err instanceof WstcpError ? err.message : describeError(err);
+  process.stderr.write(`wstcp: ${message}\n`);
+  if (err instanceof ConfigError) process.stderr.write(`Try 'wstcp --help' for the options.\n`);
+  process.exit(code);
+}

@@ -1,0 +1,72 @@
+/**
+ * The HTTP side of a WebSocket handshake: checks made before any target is contacted, the subprotocol
+ * answer, and the one function through which every refused handshake is answered.
+ */
+
+import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type HttpError, refuse } from './errors.js';
+
+const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
+
+/** Throws BAD_HANDSHAKE (400) unless `req` is a well-formed RFC 6455 upgrade request. */
+export function checkUpgradeRequest(req: IncomingMessage): void {
+  if (req.method !== 'GET')
+    throw refuse('BAD_HANDSHAKE', `a WebSocket handshake must use GET, not ${req.method}`);
+  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+    throw refuse('BAD_HANDSHAKE', 'the Upgrade header must be "websocket"');
+  }
+  const key = req.headers['sec-websocket-key'];
+  if (typeof key !== 'string' || !KEY_PATTERN.test(key.trim())) {
+    throw refuse('BAD_HANDSHAKE', 'missing or invalid Sec-WebSocket-Key header');
+  }
+  const version = req.headers['sec-websocket-version'];
+  if (version !== '13' && version !== '8') {
+    throw refuse('BAD_HANDSHAKE', 'unsupported Sec-WebSocket-Version (13 is required)', {
+      headers: { 'Sec-WebSocket-Version': '13' },
+    });
+  }
+  offeredSubprotocol(req);
+}
+
+/**
+ * The subprotocol to answer: `binary` when offered anywhere in the list, none when none is offered.
+ * A list without `binary` (e.g. the obsolete `base64`) is refused with a reason rather than accepted
+ * with no answer, which browsers turn into an unexplained failure.
+ */
+export function offeredSubprotocol(req: IncomingMessage): 'binary' | undefined {
+  const header = req.headers['sec-websocket-protocol'];
+  if (header === undefined) return undefined;
+  const offered = header
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  if (offered.length === 0) return undefined;
+  if (offered.includes('binary')) return 'binary';
+  throw refuse(
+    'BAD_HANDSHAKE',
+    `unsupported subprotocol ${offered.join(', ')}: wstcp speaks "binary" (or none)`,
+  );
+}
+
+/**
+ * Answers a refused handshake with `err.status`, its headers and its reason as a short text body, then
+ * ends the socket. Safe to call on a socket that is already gone.
+ */
+export function abortHandshake(socket: Duplex, err: HttpError): void {
+  if (socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = `${err.message}\n`;
+  const headers: Record<string, string | number> = {
+    Connection: 'close',
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    ...err.headers,
+  };
+  let head = `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\n`;
+  for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+  socket.end(`${head}\r\n${body}`);
+}

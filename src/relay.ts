@@ -1,0 +1,205 @@
+/**
+ * One session: a WebSocket client and a target socket, relayed both ways.
+ *
+ * - client -> target: each message (fragments already reassembled by ws) is written as raw bytes. When more
+ *   than `maxBufferBytes` wait in the target socket, the WebSocket is paused until the target drains.
+ * - target -> client: each chunk read becomes one binary frame. When more than `maxBufferBytes` wait towards
+ *   the client, the target is paused until the client socket drains.
+ * - Closing: target EOF -> everything queued reaches the client, then close 1000. Client close -> everything
+ *   queued reaches the target, then FIN. A reset on either side closes the other promptly (1011 / destroy).
+ *
+ * The session ends exactly once, when both sides are closed; `onEnd` then runs and the close line is logged.
+ */
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import type { Logger } from './log.js';
+
+/** Who ended a session: the browser side, the target side, or the bridge itself (shutdown, limits). */
+export type Closer = 'client' | 'target' | 'bridge';
+
+export interface SessionInfo {
+  readonly id: number;
+  readonly client: string;
+  readonly target: string;
+}
+
+export interface SessionOptions {
+  readonly maxBufferBytes: number;
+  readonly log: Logger;
+  /** Log every frame (--traffic). */
+  readonly traffic: boolean;
+  /** How long a closing target may take to flush and close before it is destroyed. */
+  readonly lingerMs?: number;
+}
+
+const TARGET_LINGER_MS = 5000;
+/** Close reasons travel in a control frame: at most 123 bytes. */
+const MAX_REASON = 123;
+
+export class Session {
+  bytesToTarget = 0;
+  bytesToClient = 0;
+  readonly startedAt = Date.now();
+  /** Set when a ping is sent, cleared by the pong (heartbeat). */
+  awaitingPong = false;
+
+  private closer: Closer | undefined;
+  private closeCode: number | undefined;
+  private closeReason = '';
+  private clientClosed = false;
+  private targetClosed = false;
+  private ended = false;
+  private lingerTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly info: SessionInfo,
+    private readonly ws: WebSocket,
+    /** The socket under `ws` (net or TLS); watched for 'drain' to resume the target. */
+    clientSocket: Duplex,
+    private readonly target: Duplex,
+    private readonly options: SessionOptions,
+    private readonly onEnd: (session: Session) => void,
+  ) {
+    ws.on('message', (data: Buffer) => this.fromClient(data));
+    ws.on('pong', () => {
+      this.awaitingPong = false;
+    });
+    ws.on('error', (err: Error & { code?: string }) => this.clientError(err));
+    ws.on('close', (code: number, reason: Buffer) => this.clientClose(code, reason));
+    clientSocket.on('drain', () => this.target.isPaused() && this.target.resume());
+    target.on('data', (chunk: Buffer) => this.fromTarget(chunk));
+    target.on('drain', () => this.ws.isPaused && this.ws.resume());
+    target.on('end', () => this.targetEnd());
+    target.on('error', (err: NodeJS.ErrnoException) => this.targetError(err));
+    target.on('close', () => this.targetClose());
+  }
+
+  get durationMs(): number {
+    return Date.now() - this.startedAt;
+  }
+
+  /** Closes the session from the bridge's side (shutdown 1001, idle timeout, ...). */
+  close(code: number, reason: string): void {
+    this.initiate('bridge', code, reason);
+    this.ws.close(code, reason);
+  }
+
+  /** Drops a peer that stopped answering (heartbeat): nothing can be delivered to it any more. */
+  terminate(reason: string): void {
+    this.initiate('bridge', 1006, reason);
+    this.ws.terminate();
+  }
+
+  /** Sends a heartbeat ping; returns false (and terminates) when the previous one was never answered. */
+  heartbeat(): boolean {
+    if (this.awaitingPong) {
+      this.terminate('heartbeat timeout: no pong from client');
+      return false;
+    }
+    this.awaitingPong = true;
+    this.ws.ping();
+    return true;
+  }
+
+  private fromClient(data: Buffer): void {
+    this.bytesToTarget += data.length;
+    if (this.options.traffic)
+      this.options.log.debug('frame', { session: this.info.id, dir: 'client>target', bytes: data.length });
+    if (this.targetClosed) return;
+    this.target.write(data);
+    if (this.target.writableLength > this.options.maxBufferBytes) this.ws.pause();
+  }
+
+  private fromTarget(chunk: Buffer): void {
+    this.bytesToClient += chunk.length;
+    if (this.options.traffic)
+      this.options.log.debug('frame', { session: this.info.id, dir: 'target>client', bytes: chunk.length });
+    if (this.ws.readyState !== 1) return;
+    this.ws.send(chunk);
+    if (this.ws.bufferedAmount > this.options.maxBufferBytes) this.target.pause();
+  }
+
+  private targetEnd(): void {
+    // The target will send nothing more; what it sent is already queued ahead of the close frame.
+    this.initiate('target', 1000, '');
+    if (this.ws.readyState === 1) this.ws.close(1000);
+  }
+
+  private targetError(err: NodeJS.ErrnoException): void {
+    const reason = `target connection ${err.code === 'ECONNRESET' ? 'reset' : 'failed'} (${err.code ?? err.message})`;
+    this.initiate('target', 1011, reason);
+    if (this.ws.readyState === 1) this.ws.close(1011, reason.slice(0, MAX_REASON));
+  }
+
+  private targetClose(): void {
+    this.targetClosed = true;
+    clearTimeout(this.lingerTimer);
+    if (!this.clientClosed) {
+      // Closed without EOF or error, e.g. destroyed by the TLS layer: the client must still hear of it.
+      this.initiate('target', 1011, 'target connection closed');
+      if (this.ws.readyState === 1) this.ws.close(1011, 'target connection closed');
+    }
+    this.maybeEnd();
+  }
+
+  private clientError(err: Error & { code?: string }): void {
+    // ws reports protocol violations (oversize message -> 1009, bad frame -> 1002) and closes by itself.
+    this.initiate('bridge', wsStatusCode(err), err.message);
+  }
+
+  private clientClose(code: number, reason: Buffer): void {
+    this.clientClosed = true;
+    if (this.initiate('client', code, reason.toString('utf8'))) {
+      this.options.log.debug('session.client_close', { session: this.info.id, code });
+    }
+    if (this.targetClosed) {
+      this.maybeEnd();
+      return;
+    }
+    // Deliver what the client sent, then FIN. A vanished client (1006) or a target that will not
+    // take the rest within the linger time gets its socket destroyed.
+    if (this.ws.isPaused) this.ws.resume();
+    this.target.resume();
+    this.target.end();
+    const linger =
+      code === 1006 && this.closer === 'client' ? 1000 : (this.options.lingerMs ?? TARGET_LINGER_MS);
+    this.lingerTimer = setTimeout(() => this.target.destroy(), linger);
+    this.lingerTimer.unref();
+  }
+
+  /** Records the first cause of the close; later causes are consequences. Returns true if this was first. */
+  private initiate(closer: Closer, code: number, reason: string): boolean {
+    if (this.closer) return false;
+    this.closer = closer;
+    this.closeCode = code;
+    this.closeReason = reason;
+    return true;
+  }
+
+  private maybeEnd(): void {
+    if (this.ended || !this.clientClosed || !this.targetClosed) return;
+    this.ended = true;
+    clearTimeout(this.lingerTimer);
+    this.options.log.info('session.close', {
+      session: this.info.id,
+      client: this.info.client,
+      target: this.info.target,
+      bytes_to_target: this.bytesToTarget,
+      bytes_to_client: this.bytesToClient,
+      duration_ms: this.durationMs,
+      code: this.closeCode,
+      reason: this.closeReason || undefined,
+      closed_by: this.closer,
+    });
+    this.onEnd(this);
+  }
+}
+
+/** ws attaches the close code it sends to the errors it emits, under a private symbol. */
+function wsStatusCode(err: Error): number {
+  for (const key of Object.getOwnPropertySymbols(err)) {
+    const value = (err as unknown as Record<symbol, unknown>)[key];
+    if (key.description === 'status-code' && typeof value === 'number') return value;
+  }
+  return 1002;
+}
