@@ -5,9 +5,12 @@
  */
 import type { ConnectionOptions } from 'node:tls';
 import type { Target } from './address.js';
+import { createTargetPolicy } from './allow-target.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import type { Gate, HttpHandler, TargetPolicy, TargetResolver, TlsTerminator } from './pipeline.js';
+import { createTokenResolver } from './tokens/index.js';
+import { createWebHandler } from './web/index.js';
 
 export interface BridgeParts {
   readonly gates: readonly Gate[];
@@ -24,14 +27,14 @@ export function fixedTarget(target: Target): TargetResolver {
   return { resolve: async () => target, close: async () => {} };
 }
 
-export async function assembleParts(config: Config, _log: Logger): Promise<BridgeParts> {
-  if (!config.target) throw new Error('token routing is not wired in yet');
+export async function assembleParts(config: Config, log: Logger): Promise<BridgeParts> {
+  const resolver = config.tokens ? await createTokenResolver(config.tokens, log) : fixedTarget(config.target!);
   return {
     gates: [],
-    resolver: fixedTarget(config.target),
-    policy: undefined,
+    resolver,
+    policy: createTargetPolicy(config.allowTargets, log),
     tls: undefined,
     targetTls: undefined,
-    http: undefined,
+    http: createWebHandler(config.web, log),
   };
 }

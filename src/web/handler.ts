@@ -1,0 +1,56 @@
+/**
+ * The HttpHandler for plain HTTP requests on the bridge's port: the built-in viewer (--novnc), then the
+ * static site (--web DIR), then 404. Only GET and HEAD are served.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { WebConfig } from '../config.js';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { HttpHandler } from '../pipeline.js';
+import { BuiltInViewer } from './builtin-viewer.js';
+import { FileRoot } from './file-root.js';
+import { parseRequestPath } from './request-path.js';
+import { sendRefusal } from './respond.js';
+
+/**
+ * Builds the handler for `--web DIR` and/or `--novnc`, or returns undefined when neither is given (the
+ * server then answers plain HTTP with 426/405). Throws ConfigError when the directory cannot be served.
+ *
+ * @example
+ * const http = createWebHandler({ dir: '/usr/share/novnc', listing: false, novnc: false }, log);
+ */
+export function createWebHandler(web: WebConfig, log: Logger): HttpHandler | undefined {
+  if (!web.dir && !web.novnc) return undefined;
+  const viewer = web.novnc ? new BuiltInViewer() : undefined;
+  const site = web.dir ? new FileRoot(web.dir, { listing: web.listing }) : undefined;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return sendRefusal(res, 'METHOD_NOT_ALLOWED', { Allow: 'GET, HEAD' });
+    }
+    const path = parseRequestPath(req.url);
+    if (!path.ok) return sendRefusal(res, path.reason === 'bad' ? 'BAD_PATH' : 'NOT_FOUND');
+    const request = { trailingSlash: path.trailingSlash, publicSegments: path.segments, query: path.query };
+    const route = viewer?.route(path.segments);
+    if (route) return route.root.serve(req, res, { ...request, segments: route.segments });
+    if (site) return site.serve(req, res, { ...request, segments: path.segments });
+    return sendRefusal(res, 'NOT_FOUND');
+  }
+
+  return (req, res) => {
+    if (log.debugEnabled) {
+      // The path only: the query may carry a token.
+      res.once('close', () =>
+        log.debug('web_request', {
+          method: req.method,
+          path: req.url?.replace(/[?#].*$/, ''),
+          status: res.statusCode,
+        }),
+      );
+    }
+    handle(req, res).catch((err: unknown) => {
+      log.warn('web_error', { path: req.url?.replace(/[?#].*$/, ''), error: describeError(err) });
+      sendRefusal(res, 'READ_FAILED');
+    });
+  };
+}

@@ -1,0 +1,154 @@
+// wstcp's built-in viewer: connects noVNC back to the bridge that served this page.
+// Page parameters: token (routes the session, e.g. vnc.html?token=abc), path (the WebSocket path,
+// as in noVNC's own vnc.html: path=websockify%3Ftoken%3Dabc), shared (0 asks for exclusive access).
+import RFB from './core/rfb.js';
+
+const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000, 30000];
+
+const params = new URLSearchParams(window.location.search);
+const statusEl = document.getElementById('status');
+const screenEl = document.getElementById('screen');
+const reconnectButton = document.getElementById('reconnect');
+const loginForm = document.getElementById('login');
+const loginMessage = document.getElementById('login-message');
+const usernameRow = document.getElementById('username-row');
+const usernameInput = document.getElementById('username');
+const passwordInput = document.getElementById('password');
+
+/** The WebSocket URL: same host and port as the page, wss when the page came over https. */
+function socketUrl() {
+  const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
+  const token = params.get('token');
+  let path = params.get('path');
+  if (path === null) path = token === null ? 'websockify' : `websockify?token=${encodeURIComponent(token)}`;
+  return `${scheme}://${window.location.host}/${path.replace(/^\/+/, '')}`;
+}
+
+let rfb = null;
+let credentials = {};
+let everConnected = false;
+let attempt = 0;
+// Per connection: a login was tried (credentials sent) and the server refused it.
+let sentCredentials = false;
+let loginRefused = false;
+// Across the reconnect that follows a refused login, so the form says why it is back.
+let askAgain = false;
+let retryTimer = null;
+let countdownTimer = null;
+
+function show(state, text) {
+  statusEl.dataset.state = state;
+  statusEl.textContent = text;
+}
+
+function clearRetry() {
+  clearTimeout(retryTimer);
+  clearInterval(countdownTimer);
+  retryTimer = null;
+  countdownTimer = null;
+  reconnectButton.hidden = true;
+}
+
+function connect() {
+  clearRetry();
+  sentCredentials = Object.keys(credentials).length > 0;
+  loginRefused = false;
+  show('connecting', everConnected ? 'Reconnecting to the remote desktop…' : 'Connecting to the remote desktop…');
+  try {
+    rfb = new RFB(screenEl, socketUrl(), { credentials, shared: params.get('shared') !== '0' });
+  } catch (err) {
+    show('failed', `The viewer could not start: ${err.message}`);
+    return;
+  }
+  rfb.scaleViewport = true;
+  rfb.background = '#1e1e1e';
+  rfb.addEventListener('connect', onConnect);
+  rfb.addEventListener('disconnect', onDisconnect);
+  rfb.addEventListener('credentialsrequired', onCredentialsRequired);
+  rfb.addEventListener('securityfailure', onSecurityFailure);
+  rfb.addEventListener('desktopname', (e) => {
+    document.title = e.detail.name;
+    if (statusEl.dataset.state === 'connected') show('connected', `Connected to ${e.detail.name}`);
+  });
+}
+
+function onConnect() {
+  everConnected = true;
+  attempt = 0;
+  askAgain = false;
+  loginForm.hidden = true;
+  show('connected', 'Connected');
+  rfb.focus();
+}
+
+function onCredentialsRequired(e) {
+  const types = e.detail.types;
+  usernameRow.hidden = !types.includes('username');
+  loginMessage.textContent = askAgain
+    ? 'The password was not accepted. Try again.'
+    : 'The remote desktop asks for a password.';
+  loginForm.hidden = false;
+  show('password', 'Waiting for the password…');
+  (usernameRow.hidden ? passwordInput : usernameInput).focus();
+}
+
+function onSecurityFailure(e) {
+  loginRefused = true;
+  credentials = {};
+  const reason = e.detail.reason ? ` (${e.detail.reason})` : '';
+  show('failed', `The remote desktop refused the login${reason}.`);
+}
+
+function onDisconnect(e) {
+  rfb = null;
+  if (loginRefused && sentCredentials) {
+    // Ask again at once: the server wants a password and the last one was wrong. The user answers
+    // the form before anything is sent, so this cannot spin.
+    askAgain = true;
+    connect();
+    return;
+  }
+  const delay = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)];
+  attempt += 1;
+  let what;
+  if (everConnected) {
+    what = e.detail.clean ? 'The remote desktop closed the session.' : 'The connection to the remote desktop was lost.';
+  } else {
+    what = 'The remote desktop could not be reached (wrong token, VNC server down, or the bridge refused).';
+  }
+  let left = Math.round(delay / 1000);
+  const tick = () => show('reconnecting', `${what} Trying again in ${left} s.`);
+  tick();
+  countdownTimer = setInterval(() => {
+    left = Math.max(0, left - 1);
+    tick();
+  }, 1000);
+  retryTimer = setTimeout(connect, delay);
+  reconnectButton.hidden = false;
+}
+
+loginForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  credentials = { password: passwordInput.value };
+  if (!usernameRow.hidden) credentials.username = usernameInput.value;
+  passwordInput.value = '';
+  loginForm.hidden = true;
+  if (rfb) {
+    sentCredentials = true;
+    show('connecting', 'Logging in…');
+    rfb.sendCredentials(credentials);
+  } else {
+    connect();
+  }
+});
+
+reconnectButton.addEventListener('click', () => {
+  attempt = 0;
+  connect();
+});
+
+window.addEventListener('online', () => {
+  if (retryTimer !== null) connect();
+});
+
+connect();
