@@ -266,6 +266,8 @@ export class Bridge extends EventEmitter {
       this.http.emit('connection', raw);
       return;
     }
+    // The first byte tells TLS (a ClientHello record) from plain HTTP. It is put back before anyone reads:
+    // a TLSSocket picks buffered bytes up by itself, so only the plain branch resumes the raw socket.
     raw.once('data', (first: Buffer) => {
       raw.pause();
       raw.unshift(first);
@@ -277,16 +279,18 @@ export class Bridge extends EventEmitter {
         this.untrack(raw);
         this.track(secure);
         this.http.emit('connection', secure);
-      } else if (tls.sslOnly) {
+        return;
+      }
+      if (tls.sslOnly) {
         this.log.warn('connection.refused', {
           client: peer(raw),
           reason: 'plain connection while --ssl-only',
         });
         this.untrack(raw);
         abortHandshake(raw, refuse('FORBIDDEN', 'this endpoint requires TLS (wss:// or https://)'));
-      } else {
-        this.http.emit('connection', raw);
+        return;
       }
+      this.http.emit('connection', raw);
       raw.resume();
     });
     raw.resume();
