@@ -1,0 +1,106 @@
+/**
+ * BaseTokenAPI / JSONTokenApi: an HTTP GET per lookup to a URL with the token substituted in.
+ * 2xx -> the body is the target; 404 and other 4xx -> unknown token; 5xx, no answer or a garbled
+ * body -> the store is unavailable (503), so an API outage never reads as "unknown token".
+ */
+import { AddressError, parseTarget, type Target } from '../address.js';
+import { ConfigError } from '../errors.js';
+import { targetFromHostPort } from './host-port.js';
+import { StoreUnavailableError, type TokenStore } from './store.js';
+
+/** `text`: body `host:port` (BaseTokenAPI); `json`: `{"host": ..., "port": ...}` (JSONTokenApi); `auto`: either. */
+export type ApiBodyFormat = 'text' | 'json' | 'auto';
+
+export interface TokenApiOptions {
+  /** URL with `%s` (websockify) or `{token}` where the URL-encoded token goes. */
+  readonly url: string;
+  readonly format: ApiBodyFormat;
+  readonly timeoutMs: number;
+}
+
+const PLACEHOLDER = /%s|\{token\}/g;
+const HAS_PLACEHOLDER = /%s|\{token\}/;
+const MAX_BODY_CHARS = 4096;
+
+/** Reads `{"host": "h", "port": 5900}` and the other forms targetFromHostPort accepts. */
+function targetFromJson(body: string): Target {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new AddressError('the answer is not JSON');
+  }
+  const { host, port } = (value ?? {}) as { host?: unknown; port?: unknown };
+  return targetFromHostPort(host, port);
+}
+
+/**
+ * @example
+ * const store = new TokenApiStore({ url: 'https://api.example/t?id={token}', format: 'auto', timeoutMs: 5000 });
+ */
+export class TokenApiStore implements TokenStore {
+  readonly description: string;
+  private readonly options: TokenApiOptions;
+
+  constructor(options: TokenApiOptions) {
+    let parsed: URL;
+    try {
+      parsed = new URL(options.url.replace(PLACEHOLDER, 'TOKEN'));
+    } catch {
+      throw new ConfigError(`token API URL "${options.url}" is not a URL`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new ConfigError(`token API URL "${options.url}" must be http:// or https://`);
+    }
+    if (!HAS_PLACEHOLDER.test(options.url)) {
+      throw new ConfigError(`token API URL "${options.url}" has no %s or {token} where the token goes`);
+    }
+    this.options = options;
+    // The template, never a filled-in URL: that would put the token in log lines.
+    this.description = `token API ${parsed.origin}${parsed.pathname.replace('TOKEN', '{token}')}`;
+  }
+
+  async lookup(token: string): Promise<Target | undefined> {
+    const { url, format, timeoutMs } = this.options;
+    const encoded = encodeURIComponent(token);
+    let response: Response;
+    try {
+      response = await fetch(
+        url.replace(PLACEHOLDER, () => encoded),
+        {
+          signal: AbortSignal.timeout(timeoutMs),
+          redirect: 'follow',
+          headers: { accept: 'application/json, text/plain' },
+        },
+      );
+    } catch (err) {
+      const why = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : 'unreachable';
+      throw new StoreUnavailableError(`${this.description}: ${why}`, { cause: err });
+    }
+    if (response.status >= 500) {
+      await response.body?.cancel();
+      throw new StoreUnavailableError(`${this.description} answered ${response.status}`);
+    }
+    if (response.status < 200 || response.status >= 300) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    let body: string;
+    try {
+      body = (await response.text()).slice(0, MAX_BODY_CHARS).trim();
+    } catch (err) {
+      throw new StoreUnavailableError(`${this.description}: the answer broke off`, { cause: err });
+    }
+    try {
+      const json = format === 'json' || (format === 'auto' && body.startsWith('{'));
+      return json ? targetFromJson(body) : parseTarget(body);
+    } catch (err) {
+      if (!(err instanceof AddressError)) throw err;
+      throw new StoreUnavailableError(
+        `${this.description} answered something that is not a target: ${err.message}`,
+      );
+    }
+  }
+
+  async close(): Promise<void> {}
+}
