@@ -6,9 +6,14 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { Target } from './address.js';
 import { createTargetPolicy } from './allow-target.js';
+import { authGates } from './auth/gates.js';
+import { guardHttp } from './auth/http-guard.js';
 import type { Config } from './config.js';
+import { limitGates } from './limits.js';
 import type { Logger } from './log.js';
 import type { Gate, HttpHandler, TargetPolicy, TargetResolver, TlsTerminator } from './pipeline.js';
+import { targetTlsOptions } from './tls/target.js';
+import { createTlsTerminator } from './tls/terminator.js';
 import { createTokenResolver } from './tokens/index.js';
 import { createWebHandler } from './web/index.js';
 
@@ -28,13 +33,25 @@ export function fixedTarget(target: Target): TargetResolver {
 }
 
 export async function assembleParts(config: Config, log: Logger): Promise<BridgeParts> {
-  const resolver = config.tokens ? await createTokenResolver(config.tokens, log) : fixedTarget(config.target!);
+  // Checks that hold no resources run first, so a bad flag or file leaves nothing open behind it.
+  const auth = authGates(config, log);
+  const targetTls = config.sslTarget ? targetTlsOptions(config.sslTarget) : undefined;
+  const tls = config.tls ? createTlsTerminator(config.tls, log) : undefined;
+  let resolver: TargetResolver;
+  try {
+    resolver = config.tokens ? await createTokenResolver(config.tokens, log) : fixedTarget(config.target!);
+  } catch (err) {
+    await tls?.close();
+    throw err;
+  }
+  const web = createWebHandler(config.web, log);
   return {
-    gates: [],
+    // Limits first: a flood is turned away before any password is hashed.
+    gates: [...limitGates(config.limits), ...auth.handshake],
     resolver,
     policy: createTargetPolicy(config.allowTargets, log),
-    tls: undefined,
-    targetTls: undefined,
-    http: createWebHandler(config.web, log),
+    tls,
+    targetTls,
+    http: web ? guardHttp(web, auth.http) : undefined,
   };
 }

@@ -5,11 +5,13 @@
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { formatTarget } from './address.js';
+import { assembleParts, type BridgeParts } from './assemble.js';
 import { buildConfig, type Config } from './config.js';
 import { ConfigError, describeError, WstcpError } from './errors.js';
 import { Logger } from './log.js';
 import { optionSpecs, type RawOptions } from './options.js';
 import { Bridge } from './server.js';
+import { runCertCommand } from './tls/cert-cli.js';
 
 const USAGE = `wstcp [options] [listen_host:]listen_port target_host:target_port
 wstcp [options] --token-plugin PLUGIN --token-source ARG [listen_host:]listen_port
@@ -60,6 +62,14 @@ export function parseArgs(argv: readonly string[]): Config {
 
 /** Runs wstcp with `argv` (without the node and script paths) until a signal or --run-once ends it. */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  if (argv[0] === 'cert') {
+    try {
+      runCertCommand(argv.slice(1));
+    } catch (err) {
+      exitWithError(err, 2);
+    }
+    return;
+  }
   let config: Config;
   try {
     config = parseArgs(argv);
@@ -68,8 +78,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   }
   const log = new Logger(config.log);
   let bridge: Bridge;
+  let parts: BridgeParts;
   try {
-    bridge = await Bridge.start(config, { log });
+    parts = await assembleParts(config, log);
+    bridge = await Bridge.start(config, { log, parts });
   } catch (err) {
     await log.close();
     exitWithError(err, 1);
@@ -99,6 +111,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     });
   }
   bridge.on('done', (reason: string) => void stop(reason));
+  const tls = parts.tls;
+  // SIGHUP reloads the certificate and key (certbot deploy hooks send it); without TLS it keeps its default.
+  if (tls?.reload) process.on('SIGHUP', () => tls.reload?.());
 }
 
 function exitWithError(err: unknown, code: number): never {
