@@ -1,0 +1,76 @@
+/**
+ * The bridges under test, each started as its own process (group) on a free loopback port in front of
+ * one target: wstcp (`node bin/wstcp`) and the Python websockify. Their logs go to files, so a failed
+ * run can be diagnosed without the log output costing terminal time during the measurement.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { start, stop, waitForPort } from './procs.js';
+
+export type BridgeKind = 'wstcp' | 'websockify';
+
+export interface BridgeSetup {
+  root: string;
+  workDir: string;
+  websockify: string | undefined;
+  tls: { cert: string; key: string } | undefined;
+}
+
+export interface RunningBridge {
+  kind: BridgeKind;
+  port: number;
+  pid: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** A port that was free a moment ago (the bridges take their port on the command line). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+let logCounter = 0;
+
+/** Starts `kind` in front of 127.0.0.1:targetPort; resolves once it accepts connections. */
+export async function startBridge(
+  kind: BridgeKind,
+  targetPort: number,
+  setup: BridgeSetup,
+  options: { workers?: number; tls?: boolean; nodeArgs?: string[] } = {},
+): Promise<RunningBridge> {
+  const port = await freePort();
+  const listen = `127.0.0.1:${port}`;
+  const target = `127.0.0.1:${targetPort}`;
+  const tlsArgs = options.tls && setup.tls ? ['--cert', setup.tls.cert, '--key', setup.tls.key] : [];
+  const logFile = join(setup.workDir, `${kind}-${++logCounter}.log`);
+  const out = openSync(logFile, 'a');
+  let child: ChildProcess;
+  if (kind === 'wstcp') {
+    const workers = options.workers ? ['--workers', String(options.workers)] : [];
+    child = start(
+      process.execPath,
+      [...(options.nodeArgs ?? []), join(setup.root, 'bin', 'wstcp'), ...tlsArgs, ...workers, listen, target],
+      { stdio: ['ignore', out, out], cwd: setup.workDir },
+    );
+  } else {
+    if (!setup.websockify) throw new Error('websockify is not installed');
+    child = start(setup.websockify, [...tlsArgs, listen, target], { stdio: ['ignore', out, out] });
+  }
+  try {
+    await waitForPort(port, 15000);
+  } catch (err) {
+    await stop(child);
+    throw new Error(`${kind} did not start (log: ${logFile}): ${(err as Error).message}`);
+  }
+  return { kind, port, pid: child.pid!, child, stop: () => stop(child) };
+}

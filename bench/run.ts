@@ -1,0 +1,125 @@
+/**
+ * `npm run bench`: wstcp against the Python websockify on loopback, with the C load generator and C
+ * targets from bench/c/. Prints a markdown table of medians and ratios; `--write-docs` also puts it into
+ * docs/performance.md. Every child is killed at the end, also on failure or Ctrl-C.
+ *
+ *   npm run bench                      full run (~8 minutes on 2 cores)
+ *   npm run bench -- --quick           ~1.5 minutes: one repetition, short runs, 2,000 idle sessions
+ *   npm run bench -- --write-docs      also update docs/performance.md
+ *   npm run bench -- --no-wss --no-workers --reps 5 --seconds 3 --hold 8000
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { BridgeKind } from './bridges.js';
+import { type Context, memoryFigure, type Settings, wireFigures, workerScaling } from './figures.js';
+import { machineDescription, updateDocs } from './machine.js';
+import { killAllNow, start, stopAll, waitForLine } from './procs.js';
+import { type Figure, markdownTable, type ScalingRow, scalingTable } from './report.js';
+import { buildTools, ensureWebsockify, selfSignedCert } from './tools.js';
+
+const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      'write-docs': { type: 'boolean', default: false },
+      'no-wss': { type: 'boolean', default: false },
+      'no-workers': { type: 'boolean', default: false },
+      'no-memory': { type: 'boolean', default: false },
+      reps: { type: 'string' },
+      seconds: { type: 'string' },
+      hold: { type: 'string' },
+      workers: { type: 'string' },
+    },
+  });
+  const quick = values.quick === true;
+  const settings: Settings = {
+    reps: Number(values.reps ?? (quick ? 1 : 3)),
+    seconds: Number(values.seconds ?? (quick ? 1.5 : 2.5)),
+    warmup: quick ? 0.3 : 0.5,
+    holdCount: Number(values.hold ?? (quick ? 2000 : 8000)),
+    holdSeconds: quick ? 15 : 60,
+    // websockify forks a process per session: stop opening while the machine still has room to spare.
+    minFreeMb: 4096,
+    rateThreads: 8,
+    maxWorkers: Number(values.workers ?? Math.min(availableParallelism(), 4)),
+  };
+  for (const [name, value] of Object.entries(settings)) {
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`bench: invalid value for ${name}`);
+  }
+  return { quick, settings, values };
+}
+
+async function startTarget(binary: string): Promise<number> {
+  const child = start(binary, ['0']);
+  const match = await waitForLine(child, /PORT (\d+)/, 5000);
+  return Number(match[1]);
+}
+
+async function main(): Promise<void> {
+  const { quick, settings, values } = options();
+  const startedAt = Date.now();
+  const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
+  const tools = buildTools(ROOT);
+  const websockify = ensureWebsockify();
+  const workDir = mkdtempSync(join(tmpdir(), 'wstcp-bench-'));
+  try {
+    const wss = !values['no-wss'] && tools.tls;
+    const tls = wss ? selfSignedCert(workDir) : undefined;
+    const kinds: BridgeKind[] = websockify ? ['wstcp', 'websockify'] : ['wstcp'];
+    const ctx: Context = {
+      tools,
+      setup: { root: ROOT, workDir, websockify, tls },
+      settings,
+      echoPort: await startTarget(tools.echoTarget),
+      sourcePort: await startTarget(tools.sourceTarget),
+      kinds,
+      progress,
+    };
+    const figures: Figure[] = await wireFigures(ctx, false);
+    if (!values['no-memory']) figures.push(await memoryFigure(ctx));
+    if (wss) figures.push(...(await wireFigures(ctx, true)));
+    let scaling: ScalingRow[] = [];
+    if (!values['no-workers']) scaling = await workerScaling(ctx);
+
+    const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+    const minutes = ((Date.now() - startedAt) / 60000).toFixed(1);
+    const report = [
+      `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${command}\` (${minutes} min,` +
+        ` ${settings.reps} run(s) per figure, ${settings.seconds} s each; medians).`,
+      '',
+      machineDescription(),
+      '',
+      markdownTable(figures),
+      scaling.length
+        ? `\nwstcp \`--workers\` scaling (8 echo sessions x 64 KiB; ${settings.rateThreads} session-opening threads):\n\n${scalingTable(scaling)}`
+        : '',
+      quick ? '\n(--quick: one short run per figure; use the full run for the record.)' : '',
+    ].join('\n');
+    process.stdout.write(`${report}\n`);
+    if (values['write-docs']) {
+      updateDocs(join(ROOT, 'docs', 'performance.md'), report);
+      progress('docs/performance.md updated');
+    }
+  } finally {
+    await stopAll();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+process.on('exit', killAllNow);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killAllNow();
+    process.exit(130);
+  });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
