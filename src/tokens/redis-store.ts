@@ -53,6 +53,7 @@ export class RedisTokenStore implements WritableTokenStore {
   private readonly options: RedisStoreOptions;
   /** Whether the last state change logged was an outage, so that each outage is logged once. */
   private down = false;
+  private closing = false;
 
   private constructor(options: RedisStoreOptions) {
     const { location, timeoutMs } = options;
@@ -74,6 +75,7 @@ export class RedisTokenStore implements WritableTokenStore {
     });
     this.client.on('ready', () => this.clientOnReady());
     this.client.on('error', (err) => this.clientOnError(err));
+    this.client.on('close', () => this.clientOnClose());
   }
 
   /** Connects, waiting at most `timeoutMs` for the first connection; a Redis that is down is logged, not fatal. */
@@ -138,7 +140,7 @@ export class RedisTokenStore implements WritableTokenStore {
   }
 
   async close(): Promise<void> {
-    this.client.removeAllListeners('ready');
+    this.closing = true;
     if (this.client.status === 'ready') {
       const timer = new Promise((resolve) => setTimeout(resolve, 1000).unref());
       await Promise.race([this.client.quit().catch(() => {}), timer]);
@@ -179,12 +181,15 @@ export class RedisTokenStore implements WritableTokenStore {
     this.down = false;
   }
 
+  /** Errors while down are the reconnect attempts failing: the outage was logged once already. */
   private clientOnError(err: Error): void {
-    if (this.down) {
-      this.options.log.debug('tokens.redis_error', { store: this.description, error: describeError(err) });
-      return;
-    }
+    const level = this.down ? 'debug' : 'warn';
+    this.options.log[level]('tokens.redis_error', { store: this.description, error: describeError(err) });
+  }
+
+  private clientOnClose(): void {
+    if (this.down || this.closing) return;
     this.down = true;
-    this.options.log.warn('tokens.redis_down', { store: this.description, error: describeError(err) });
+    this.options.log.warn('tokens.redis_down', { store: this.description, reconnecting: true });
   }
 }

@@ -48,9 +48,9 @@ export interface RedisServer {
 export async function startRedis(
   t: TestContext,
   program: string,
-  options: { password?: string } = {},
+  options: { password?: string; port?: number } = {},
 ): Promise<RedisServer> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   let child: ChildProcess | undefined;
   const start = async () => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
