@@ -7,7 +7,14 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { startBridge } from '../helpers/bridge.js';
-import { CHROMIUM, launchBrowser, openPage, screenshot, waitForColor } from '../helpers/browser.js';
+import {
+  CHROMIUM,
+  cleanupStack,
+  launchBrowser,
+  openPage,
+  screenshot,
+  waitForColor,
+} from '../helpers/browser.js';
 import { requireProgram } from '../helpers/programs.js';
 import { startVnc } from '../helpers/vnc.js';
 
@@ -30,7 +37,8 @@ test("Debian's noVNC vnc.html, served with --web, connects through a token", asy
   browser = await launchBrowser();
 
   const vnc = await startVnc();
-  t.after(() => vnc.close());
+  const defer = cleanupStack(t);
+  defer(() => vnc.close());
   await vnc.x('xsetroot', ['-solid', '#ff8000']);
   const dir = mkdtempSync(join(tmpdir(), 'wstcp-browser-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,10 +53,10 @@ test("Debian's noVNC vnc.html, served with --web, connects through a token", asy
     tokens,
     '127.0.0.1:0',
   ]);
-  t.after(() => bridge.close());
+  defer(() => bridge.close());
 
   const page = await openPage(browser);
-  t.after(() => page.context().close());
+  defer(() => page.context().close());
   const sockets: string[] = [];
   const failed: string[] = [];
   page.on('websocket', (ws) => sockets.push(ws.url()));

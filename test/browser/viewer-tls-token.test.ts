@@ -9,7 +9,14 @@ import { after, type TestContext, test } from 'node:test';
 import forge from 'node-forge';
 import type { Browser, Page } from 'playwright-core';
 import { startBridge } from '../helpers/bridge.js';
-import { CHROMIUM, launchBrowser, openPage, screenshot, waitForColor } from '../helpers/browser.js';
+import {
+  CHROMIUM,
+  cleanupStack,
+  launchBrowser,
+  openPage,
+  screenshot,
+  waitForColor,
+} from '../helpers/browser.js';
 import { requireProgram } from '../helpers/programs.js';
 import { startVnc } from '../helpers/vnc.js';
 
@@ -71,17 +78,18 @@ test('over https the viewer connects back with wss and shows the desktop', async
   const b = await ready(t);
   if (!b) return;
   const vnc = await startVnc();
-  t.after(() => vnc.close());
+  const defer = cleanupStack(t);
+  defer(() => vnc.close());
   await vnc.x('xsetroot', ['-solid', '#ff0000']);
   const tls = selfSigned(tempDir(t));
   const bridge = await startBridge(
     ['--novnc', '--cert', tls.cert, '--key', tls.key, '127.0.0.1:0', `127.0.0.1:${vnc.port}`],
     { secure: true },
   );
-  t.after(() => bridge.close());
+  defer(() => bridge.close());
 
   const page = await openPage(b, { ignoreHTTPSErrors: true });
-  t.after(() => page.context().close());
+  defer(() => page.context().close());
   const sockets: string[] = [];
   page.on('websocket', (ws) => sockets.push(ws.url()));
   await page.goto(`https://127.0.0.1:${bridge.port}/vnc.html`);
@@ -95,7 +103,8 @@ test('the token in the page URL routes the session; an unknown one is reported',
   const b = await ready(t);
   if (!b) return;
   const vnc = await startVnc();
-  t.after(() => vnc.close());
+  const defer = cleanupStack(t);
+  defer(() => vnc.close());
   await vnc.x('xsetroot', ['-solid', '#00ffff']);
   const tokens = join(tempDir(t), 'tokens');
   writeFileSync(tokens, `# test desktops\ndesk-1: 127.0.0.1:${vnc.port}\n`);
@@ -107,10 +116,10 @@ test('the token in the page URL routes the session; an unknown one is reported',
     tokens,
     '127.0.0.1:0',
   ]);
-  t.after(() => bridge.close());
+  defer(() => bridge.close());
 
   const page = await openPage(b);
-  t.after(() => page.context().close());
+  defer(() => page.context().close());
   const sockets: string[] = [];
   page.on('websocket', (ws) => sockets.push(ws.url()));
   await page.goto(`http://127.0.0.1:${bridge.port}/vnc.html?token=desk-1`);
@@ -119,7 +128,7 @@ test('the token in the page URL routes the session; an unknown one is reported',
   assert.deepEqual(sockets, [`ws://127.0.0.1:${bridge.port}/websockify?token=desk-1`]);
 
   const lost = await openPage(b);
-  t.after(() => lost.context().close());
+  defer(() => lost.context().close());
   await lost.goto(`http://127.0.0.1:${bridge.port}/vnc.html?token=nobody`);
   await waitState(lost, 'reconnecting');
   assert.match((await lost.textContent('#status'))!, /could not be reached.*token/);

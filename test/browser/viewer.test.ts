@@ -5,7 +5,14 @@ import assert from 'node:assert/strict';
 import { after, type TestContext, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startBridge } from '../helpers/bridge.js';
-import { CHROMIUM, launchBrowser, openPage, screenshot, waitForColor } from '../helpers/browser.js';
+import {
+  CHROMIUM,
+  cleanupStack,
+  launchBrowser,
+  openPage,
+  screenshot,
+  waitForColor,
+} from '../helpers/browser.js';
 import { requireProgram } from '../helpers/programs.js';
 import { startVnc } from '../helpers/vnc.js';
 
@@ -44,19 +51,21 @@ test('the viewer shows the desktop, forwards the mouse and keys, and survives in
   const b = await ready(t);
   if (!b) return;
   const vnc = await startVnc();
-  t.after(() => vnc.close());
+  const defer = cleanupStack(t);
+  defer(() => vnc.close());
   await vnc.x('xsetroot', ['-solid', '#ff0000']);
   const bridge = await startBridge(['--novnc', '127.0.0.1:0', `127.0.0.1:${vnc.port}`]);
-  t.after(() => bridge.close());
+  defer(() => bridge.close());
 
   const page = await openPage(b);
-  t.after(() => page.context().close());
+  defer(() => page.context().close());
   const sockets: string[] = [];
   page.on('websocket', (ws) => sockets.push(ws.url()));
   await page.goto(`http://127.0.0.1:${bridge.port}/vnc.html`);
   await waitState(page, 'connected');
   await waitForColor(page, CANVAS, [255, 0, 0]);
   assert.deepEqual(sockets, [`ws://127.0.0.1:${bridge.port}/websockify`]);
+  assert.match((await page.textContent('#status'))!, /wstcp-test/, 'the desktop name is shown');
   await screenshot(page, 'viewer-connected');
 
   // The desktop is scaled to fit the area below the status bar, keeping its aspect ratio.
@@ -99,23 +108,27 @@ test('after the bridge drops, the viewer says so and reconnects by itself', asyn
   const b = await ready(t);
   if (!b) return;
   const vnc = await startVnc();
-  t.after(() => vnc.close());
+  const defer = cleanupStack(t);
+  defer(() => vnc.close());
   await vnc.x('xsetroot', ['-solid', '#ff0000']);
   const first = await startBridge(['--novnc', '127.0.0.1:0', `127.0.0.1:${vnc.port}`]);
+  defer(() => first.close());
   const port = first.port;
 
   const page = await openPage(b);
-  t.after(() => page.context().close());
+  defer(() => page.context().close());
   await page.goto(`http://127.0.0.1:${port}/vnc.html`);
   await waitState(page, 'connected');
 
-  await first.close();
+  // Not awaited here: the port is free as soon as close() starts, while the page's keep-alive
+  // connection can delay its end; the cleanup above awaits the same promise.
+  void first.close();
   await waitState(page, 'reconnecting', 5000);
   assert.match((await page.textContent('#status'))!, /lost|closed/);
   await screenshot(page, 'viewer-reconnecting');
 
   const second = await startBridge(['--novnc', `127.0.0.1:${port}`, `127.0.0.1:${vnc.port}`]);
-  t.after(() => second.close());
+  defer(() => second.close());
   await waitState(page, 'connected', 15000);
   await vnc.x('xsetroot', ['-solid', '#ffff00']);
   await waitForColor(page, CANVAS, [255, 255, 0]);
@@ -125,13 +138,14 @@ test('a VNC password is asked for, a wrong one is refused in plain words, the ri
   const b = await ready(t);
   if (!b || !requireProgram(t, 'vncpasswd', 'tigervnc-tools')) return;
   const vnc = await startVnc({ password: 'open-sesame' });
-  t.after(() => vnc.close());
+  const defer = cleanupStack(t);
+  defer(() => vnc.close());
   await vnc.x('xsetroot', ['-solid', '#ff00ff']);
   const bridge = await startBridge(['--novnc', '127.0.0.1:0', `127.0.0.1:${vnc.port}`]);
-  t.after(() => bridge.close());
+  defer(() => bridge.close());
 
   const page = await openPage(b);
-  t.after(() => page.context().close());
+  defer(() => page.context().close());
   await page.goto(`http://127.0.0.1:${bridge.port}/`);
   await waitState(page, 'password');
   assert.ok(await page.isVisible('#login'));

@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -82,4 +83,26 @@ export async function waitForColor(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`canvas pixel stayed ${JSON.stringify(last)}, expected rgb ${JSON.stringify(rgb)}`);
+}
+
+/**
+ * Cleanups that run last-in first-out when the test ends (`t.after` runs first-in first-out). Browser
+ * tests need the page closed before the bridge, so that no keep-alive connection holds the bridge open.
+ */
+export function cleanupStack(t: TestContext): (cleanup: () => unknown) => void {
+  const cleanups: (() => unknown)[] = [];
+  t.after(async () => {
+    let first: unknown;
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (err) {
+        first ??= err;
+      }
+    }
+    if (first) throw first;
+  });
+  return (cleanup) => {
+    cleanups.push(cleanup);
+  };
 }

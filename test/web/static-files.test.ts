@@ -1,6 +1,7 @@
 // --web DIR: what is served, with which headers, and what is refused (traversal in every spelling,
 // symlinks out of the root, dotfiles, listings, methods).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +34,8 @@ function makeSite(): { dir: string; outside: string; cleanup: () => void } {
   symlinkSync(join(outside, 'passwd'), join(dir, 'escape.txt'));
   symlinkSync(outside, join(dir, 'escape-dir'));
   symlinkSync('vnc.html', join(dir, 'vnc_auto.html'));
+  writeFileSync(join(dir, 'app', 'novnc_proxy'), '#!/bin/sh\n');
+  execFileSync('mkfifo', [join(dir, 'app', 'pipe.txt')]);
   return { dir, outside, cleanup: () => rmSync(base, { recursive: true, force: true }) };
 }
 
@@ -54,6 +57,7 @@ test('serves files with their content types, index files and trailing-slash redi
     ['/app/a%20file.txt', 'text/plain; charset=utf-8', 'spaced'],
     ['/docs/', 'text/html; charset=utf-8', 'docs'],
     ['/vnc_auto.html', 'text/html; charset=utf-8', 'vnc'],
+    ['/app/novnc_proxy', 'application/octet-stream', 'bin/sh'],
   ];
   for (const [path, type, text] of cases) {
     const reply = await fetchRaw(port, path);
@@ -94,6 +98,8 @@ test('refuses traversal, symlinks out of the root and dotfiles, in plain and enc
     ['/%', 400],
     ['*', 400],
     ['/missing.html', 404],
+    // A FIFO would block the reader forever.
+    ['/app/pipe.txt', 404],
   ];
   for (const [path, status] of refused) {
     const reply = await fetchRaw(port, path);

@@ -25,6 +25,7 @@ function socketUrl() {
 }
 
 let rfb = null;
+let desktopName = '';
 let credentials = {};
 let everConnected = false;
 let attempt = 0;
@@ -66,9 +67,11 @@ function connect() {
   rfb.addEventListener('disconnect', onDisconnect);
   rfb.addEventListener('credentialsrequired', onCredentialsRequired);
   rfb.addEventListener('securityfailure', onSecurityFailure);
+  // noVNC reports the name during the handshake, before 'connect'; it may also change later.
   rfb.addEventListener('desktopname', (e) => {
-    document.title = e.detail.name;
-    if (statusEl.dataset.state === 'connected') show('connected', `Connected to ${e.detail.name}`);
+    desktopName = e.detail.name;
+    document.title = desktopName || 'Remote desktop';
+    if (statusEl.dataset.state === 'connected') showConnected();
   });
 }
 
@@ -77,8 +80,12 @@ function onConnect() {
   attempt = 0;
   askAgain = false;
   loginForm.hidden = true;
-  show('connected', 'Connected');
+  showConnected();
   rfb.focus();
+}
+
+function showConnected() {
+  show('connected', desktopName ? `Connected to ${desktopName}` : 'Connected');
 }
 
 function onCredentialsRequired(e) {
