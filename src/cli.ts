@@ -12,6 +12,7 @@ import { Logger } from './log.js';
 import { optionSpecs, type RawOptions } from './options.js';
 import { Bridge } from './server.js';
 import { runCertCommand } from './tls/cert-cli.js';
+import { tokensCommand } from './tokens/cli.js';
 
 const USAGE = `wstcp [options] [listen_host:]listen_port target_host:target_port
 wstcp [options] --token-plugin PLUGIN --token-source ARG [listen_host:]listen_port
@@ -62,6 +63,9 @@ export function parseArgs(argv: readonly string[]): Config {
 
 /** Runs wstcp with `argv` (without the node and script paths) until a signal or --run-once ends it. */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  if (argv[0] === 'tokens') {
+    process.exit(await tokensCommand(argv.slice(1)));
+  }
   if (argv[0] === 'cert') {
     try {
       runCertCommand(argv.slice(1));
