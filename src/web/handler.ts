@@ -39,18 +39,25 @@ export function createWebHandler(web: WebConfig, log: Logger): HttpHandler | und
 
   return (req, res) => {
     if (log.debugEnabled) {
-      // The path only: the query may carry a token.
       res.once('close', () =>
         log.debug('web_request', {
           method: req.method,
-          path: req.url?.replace(/[?#].*$/, ''),
-          status: res.statusCode,
+          path: loggablePath(req.url),
+          status: res.writableFinished ? res.statusCode : 'aborted',
         }),
       );
     }
     handle(req, res).catch((err: unknown) => {
-      log.warn('web_error', { path: req.url?.replace(/[?#].*$/, ''), error: describeError(err) });
+      log.warn('web_error', { path: loggablePath(req.url), error: describeError(err) });
       sendRefusal(res, 'READ_FAILED');
     });
   };
+}
+
+const LOGGED_PATH_CHARS = 200;
+
+/** The path without the query (which may carry a token), cut short so a huge URL cannot flood the log. */
+function loggablePath(url: string | undefined): string {
+  const path = (url ?? '').replace(/[?#].*$/s, '');
+  return path.length > LOGGED_PATH_CHARS ? `${path.slice(0, LOGGED_PATH_CHARS)}...` : path;
 }
