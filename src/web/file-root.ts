@@ -35,6 +35,28 @@ export interface FileRequest {
 
 const INDEX = 'index.html';
 
+/** serve-handler options shared by every root. */
+const SERVE_OPTIONS = {
+  // On, serve-handler would redirect /vnc.html to /vnc and drop the query noVNC reads its settings from.
+  cleanUrls: false,
+  unlisted: ['.*'],
+  // Symlinks were resolved and checked by locate(); serve-handler only ever sees real paths.
+  symlinks: false,
+  etag: true,
+  headers: [
+    {
+      source: '**',
+      headers: [
+        // Revalidate every time: URLs are not versioned, and a 304 costs one round trip.
+        { key: 'Cache-Control', value: 'no-cache' },
+        { key: 'X-Content-Type-Options', value: 'nosniff' },
+      ],
+    },
+  ],
+};
+
+type ReadStreamOptions = Parameters<typeof createReadStream>[1];
+
 export class FileRoot {
   /** The root with symlinks resolved: every served file's real path must lie inside it. */
   readonly root: string;
@@ -120,36 +142,13 @@ export class FileRoot {
     await serveHandler(
       checked,
       res,
+      { ...SERVE_OPTIONS, public: this.root, directoryListing: this.listing },
       {
-        public: this.root,
-        cleanUrls: false,
-        directoryListing: this.listing,
-        unlisted: ['.*'],
-        symlinks: false,
-        etag: true,
-        headers: [
-          {
-            source: '**',
-            headers: [
-              // Revalidate every time: URLs are not versioned, and a 304 costs one round trip.
-              { key: 'Cache-Control', value: 'no-cache' },
-              { key: 'X-Content-Type-Options', value: 'nosniff' },
-            ],
-          },
-        ],
+        createReadStream: ((path: string, options?: ReadStreamOptions) =>
+          ownedReadStream(res, path, options)) as typeof createReadStream,
+        // serve-handler calls this only for 404s (a file that vanished since locate()).
+        sendError: async () => sendRefusal(res, 'NOT_FOUND'),
       },
-      {
-        createReadStream: (path: string, options?: object) => ownedReadStream(res, path, options),
-        sendError: (
-          _path: string,
-          response: ServerResponse,
-          _json: boolean,
-          _cur: string,
-          _h: unknown,
-          _c: unknown,
-          spec: { statusCode: number },
-        ) => sendRefusal(response, spec.statusCode === 404 ? 'NOT_FOUND' : 'READ_FAILED'),
-      } as unknown as Parameters<typeof serveHandler>[3],
     );
   }
 }
@@ -158,8 +157,8 @@ export class FileRoot {
  * A read stream owned by the response: destroyed when the response closes (serve-handler opens one and
  * abandons it when it answers 304), and a read error ends the response instead of crashing the process.
  */
-function ownedReadStream(res: ServerResponse, path: string, options?: object): ReadStream {
-  const stream = createReadStream(path, options as Parameters<typeof createReadStream>[1]);
+function ownedReadStream(res: ServerResponse, path: string, options?: ReadStreamOptions): ReadStream {
+  const stream = createReadStream(path, options);
   stream.on('error', () => sendRefusal(res, 'READ_FAILED'));
   res.once('close', () => stream.destroy());
   return stream;

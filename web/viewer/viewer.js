@@ -122,6 +122,8 @@ function onDisconnect(e) {
     what = e.detail.clean ? 'The remote desktop closed the session.' : 'The connection to the remote desktop was lost.';
   } else {
     what = 'The remote desktop could not be reached (wrong token, VNC server down, or the bridge refused).';
+    // Newer VNC login methods use WebCrypto, which browsers offer only to https pages (and localhost).
+    if (!window.isSecureContext) what += ' If the VNC server needs a modern login, open this page over https.';
   }
   let left = Math.round(delay / 1000);
   const tick = () => show('reconnecting', `${what} Trying again in ${left} s.`);
