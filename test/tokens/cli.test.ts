@@ -104,3 +104,11 @@ test('bin/wstcp dispatches `tokens` to the subcommand', async (t) => {
     },
   );
 });
+
+test('tokens.example is a valid token file', async () => {
+  const result = await run('check', 'tokens.example');
+  assert.equal(result.code, 0, result.err.join('\n'));
+  assert.ok(result.out.includes('desk-1f0c9a7e: 192.168.10.22:5900'), 'the later duplicate wins');
+  assert.ok(result.out.includes('desk-5e1a2f4c: unix_socket:/run/vnc/alice.sock'));
+  assert.equal(result.out.length, 5);
+});
