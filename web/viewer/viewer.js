@@ -54,7 +54,10 @@ function connect() {
   clearRetry();
   sentCredentials = Object.keys(credentials).length > 0;
   loginRefused = false;
-  show('connecting', everConnected ? 'Reconnecting to the remote desktop…' : 'Connecting to the remote desktop…');
+  show(
+    'connecting',
+    everConnected ? 'Reconnecting to the remote desktop…' : 'Connecting to the remote desktop…',
+  );
   try {
     rfb = new RFB(screenEl, socketUrl(), { credentials, shared: params.get('shared') !== '0' });
   } catch (err) {
@@ -119,11 +122,15 @@ function onDisconnect(e) {
   attempt += 1;
   let what;
   if (everConnected) {
-    what = e.detail.clean ? 'The remote desktop closed the session.' : 'The connection to the remote desktop was lost.';
+    what = e.detail.clean
+      ? 'The remote desktop closed the session.'
+      : 'The connection to the remote desktop was lost.';
   } else {
     what = 'The remote desktop could not be reached (wrong token, VNC server down, or the bridge refused).';
     // Newer VNC login methods use WebCrypto, which browsers offer only to https pages (and localhost).
-    if (!window.isSecureContext) what += ' If the VNC server needs a modern login, open this page over https.';
+    if (!window.isSecureContext) {
+      what += ' If the VNC server needs a modern login, open this page over https.';
+    }
   }
   let left = Math.round(delay / 1000);
   const tick = () => show('reconnecting', `${what} Trying again in ${left} s.`);
