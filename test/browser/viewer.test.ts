@@ -134,7 +134,7 @@ test('after the bridge drops, the viewer says so and reconnects by itself', asyn
   await waitForColor(page, CANVAS, [255, 255, 0]);
 });
 
-test('a VNC password is asked for, a wrong one is refused in plain words, the right one connects', async (t) => {
+test('a VNC password is asked for, a wrong one is refused in plain words, the right one connects and reconnects', async (t) => {
   const b = await ready(t);
   if (!b || !requireProgram(t, 'vncpasswd', 'tigervnc-tools')) return;
   const vnc = await startVnc({ password: 'open-sesame' });
@@ -162,4 +162,13 @@ test('a VNC password is asked for, a wrong one is refused in plain words, the ri
   assert.ok(!(await page.isVisible('#login')));
   await waitForColor(page, CANVAS, [255, 0, 255]);
   await screenshot(page, 'viewer-password-connected');
+
+  // After a drop the page logs in again with the password it kept, without asking.
+  const port = bridge.port;
+  void bridge.close();
+  await waitState(page, 'reconnecting', 5000);
+  const again = await startBridge(['--novnc', `127.0.0.1:${port}`, `127.0.0.1:${vnc.port}`]);
+  defer(() => again.close());
+  await waitState(page, 'connected', 15000);
+  assert.ok(!(await page.isVisible('#login')));
 });
