@@ -15,6 +15,8 @@ export interface RedisLocation {
   /** Keys are `namespace:token`, or just `token` without one. */
   readonly namespace: string | undefined;
   readonly tls: boolean;
+  /** A CA bundle (PEM file) to verify a rediss:// server with, instead of the system CAs. */
+  readonly ca: string | undefined;
 }
 
 function splitFields(source: string): string[] {
@@ -65,10 +67,11 @@ export function parseWebsockifyRedisSource(source: string): RedisLocation {
     password: password || undefined,
     namespace: namespace || undefined,
     tls: false,
+    ca: undefined,
   };
 }
 
-/** Parses `redis://[user:pass@]host[:port][/db][?prefix=ns]`, or `rediss://` for TLS. */
+/** Parses `redis://[user:pass@]host[:port][/db][?prefix=ns]`, or `rediss://...[&ca=FILE]` for TLS. */
 export function parseRedisUrl(text: string): RedisLocation {
   let url: URL;
   try {
@@ -80,9 +83,12 @@ export function parseRedisUrl(text: string): RedisLocation {
     throw new ConfigError('--tokens: a Redis store URL starts with redis:// or rediss://');
   }
   for (const key of url.searchParams.keys()) {
-    if (key !== 'prefix')
-      throw new ConfigError(`--tokens: unknown Redis URL parameter "${key}" (known: prefix)`);
+    if (key !== 'prefix' && key !== 'ca') {
+      throw new ConfigError(`--tokens: unknown Redis URL parameter "${key}" (known: prefix, ca)`);
+    }
   }
+  const ca = url.searchParams.get('ca') || undefined;
+  if (ca && url.protocol !== 'rediss:') throw new ConfigError('--tokens: the ca parameter needs rediss://');
   const dbText = url.pathname.replace(/^\//, '');
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   return {
@@ -93,6 +99,7 @@ export function parseRedisUrl(text: string): RedisLocation {
     password: url.password ? decodeURIComponent(url.password) : undefined,
     namespace: url.searchParams.get('prefix') || undefined,
     tls: url.protocol === 'rediss:',
+    ca,
   };
 }
 

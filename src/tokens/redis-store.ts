@@ -3,9 +3,11 @@
  * (backing off up to 2 s); while it is down lookups fail at once with 503 instead of queueing, so a Redis
  * outage never holds handshakes open. Values are websockify's JSON `{"host": "h:p"}` or plain `h:p`.
  */
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { Redis } from 'ioredis';
 import { AddressError, parseTarget, type Target } from '../address.js';
-import { describeError } from '../errors.js';
+import { ConfigError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { targetFromHostPort } from './host-port.js';
 import { describeRedisLocation, type RedisLocation } from './redis-source.js';
@@ -55,7 +57,7 @@ export class RedisTokenStore implements WritableTokenStore {
   private down = false;
   private closing = false;
 
-  private constructor(options: RedisStoreOptions) {
+  private constructor(options: RedisStoreOptions, ca: string | undefined) {
     const { location, timeoutMs } = options;
     this.options = options;
     this.description = `Redis ${describeRedisLocation(location)}`;
@@ -65,7 +67,7 @@ export class RedisTokenStore implements WritableTokenStore {
       db: location.db,
       username: location.username,
       password: location.password,
-      tls: location.tls ? { servername: location.host } : undefined,
+      tls: location.tls ? { servername: isIP(location.host) ? undefined : location.host, ca } : undefined,
       connectTimeout: timeoutMs,
       commandTimeout: timeoutMs,
       enableOfflineQueue: false,
@@ -80,7 +82,14 @@ export class RedisTokenStore implements WritableTokenStore {
 
   /** Connects, waiting at most `timeoutMs` for the first connection; a Redis that is down is logged, not fatal. */
   static async open(options: RedisStoreOptions): Promise<RedisTokenStore> {
-    const store = new RedisTokenStore(options);
+    const file = options.location.ca;
+    let ca: string | undefined;
+    try {
+      ca = file === undefined ? undefined : await readFile(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`Redis CA file ${file}: ${describeError(err)}`, { cause: err });
+    }
+    const store = new RedisTokenStore(options, ca);
     await store.waitReady(options.timeoutMs);
     if (store.client.status !== 'ready') {
       options.log.warn('tokens.redis_unavailable', { store: store.description, retrying: true });

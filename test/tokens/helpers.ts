@@ -48,12 +48,18 @@ export interface RedisServer {
 export async function startRedis(
   t: TestContext,
   program: string,
-  options: { password?: string; port?: number } = {},
+  options: { password?: string; port?: number; tls?: { cert: string; key: string } } = {},
 ): Promise<RedisServer> {
   const port = options.port ?? (await freePort());
   let child: ChildProcess | undefined;
   const start = async () => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    const args = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    if (options.tls) {
+      args.push('--port', '0', '--tls-port', String(port), '--tls-auth-clients', 'no');
+      args.push('--tls-cert-file', options.tls.cert, '--tls-key-file', options.tls.key);
+    } else {
+      args.push('--port', String(port));
+    }
     if (options.password) args.push('--requirepass', options.password);
     const proc = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;

@@ -1,14 +1,17 @@
 // TokenRedis against a real redis-server: websockify's source format and both value formats, namespaces,
 // db, passwords, and a Redis restart mid-run (503 at once while down, service resumes by itself).
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
 import { ConfigError } from '../../src/errors.js';
 import { Logger } from '../../src/log.js';
 import { parseRedisUrl, parseWebsockifyRedisSource } from '../../src/tokens/redis-source.js';
 import { RedisTokenStore } from '../../src/tokens/redis-store.js';
 import { StoreUnavailableError } from '../../src/tokens/store.js';
 import { requireProgram } from '../helpers/programs.js';
-import { freePort, startRedis } from './helpers.js';
+import { freePort, startRedis, tempDir } from './helpers.js';
 
 const quiet = new Logger({ sink: () => {} });
 
@@ -21,6 +24,7 @@ test('websockify source format: defaults, empty fields, quoted fields', () => {
     password: undefined,
     namespace: undefined,
     tls: false,
+    ca: undefined,
   });
   const full = parseWebsockifyRedisSource('"::1":6380:2:"pa:ss":desktops');
   assert.equal(full.host, '::1');
@@ -50,7 +54,10 @@ test('redis:// URLs', () => {
     password: 'p@ss',
     namespace: 'desk',
     tls: true,
+    ca: undefined,
   });
+  assert.equal(parseRedisUrl('rediss://h/0?ca=/etc/ca.pem').ca, '/etc/ca.pem');
+  assert.throws(() => parseRedisUrl('redis://h/0?ca=/etc/ca.pem'), ConfigError);
   assert.equal(parseRedisUrl('redis://h').port, 6379);
   assert.throws(() => parseRedisUrl('redis://h/0?namespace=x'), ConfigError);
   assert.throws(() => parseRedisUrl('redis://h/db'), ConfigError);
@@ -153,6 +160,53 @@ test('Redis restart mid-run: lookups fail fast with 503 while down, then resume 
   }
   assert.deepEqual(target, { kind: 'tcp', host: '127.0.0.1', port: 5901 });
   assert.equal(lines.filter((l) => l.includes('tokens.redis_down')).length, 1, 'one outage, one warning');
+});
+
+test('rediss:// against a real Redis serving TLS, verified with ?ca=', async (t) => {
+  const program = requireProgram(t, 'redis-server');
+  const openssl = requireProgram(t, 'openssl');
+  if (!program || !openssl) return;
+  const dir = tempDir(t);
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  await promisify(execFile)(openssl, [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '1',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  ]);
+  const redis = await startRedis(t, program, { tls: { cert, key } });
+  const store = await RedisTokenStore.open({
+    location: parseRedisUrl(`rediss://127.0.0.1:${redis.port}/0?prefix=tls&ca=${encodeURIComponent(cert)}`),
+    log: quiet,
+    timeoutMs: 2000,
+  });
+  t.after(() => store.close());
+  assert.ok(store.connected);
+  await store.set('a', { kind: 'tcp', host: '10.0.0.1', port: 5900 });
+  assert.deepEqual(await store.lookup('a'), { kind: 'tcp', host: '10.0.0.1', port: 5900 });
+
+  // Without the CA the server's certificate is not trusted: the store stays unavailable.
+  const untrusted = await RedisTokenStore.open({
+    location: parseRedisUrl(`rediss://127.0.0.1:${redis.port}/0?prefix=tls`),
+    log: quiet,
+    timeoutMs: 500,
+  });
+  t.after(() => untrusted.close());
+  await assert.rejects(untrusted.lookup('a'), StoreUnavailableError);
 });
 
 test('a Redis that is down at startup is not fatal: 503 until it comes up', async (t) => {
