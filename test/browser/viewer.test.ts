@@ -136,7 +136,7 @@ test('after the bridge drops, the viewer says so and reconnects by itself', asyn
 
 test('a VNC password is asked for, a wrong one is refused in plain words, the right one connects and reconnects', async (t) => {
   const b = await ready(t);
-  if (!b || !requireProgram(t, 'vncpasswd', 'tigervnc-tools')) return;
+  if (!b || !requireProgram(t, 'tigervncpasswd', 'tigervnc-tools')) return;
   const vnc = await startVnc({ password: 'open-sesame' });
   const defer = cleanupStack(t);
   defer(() => vnc.close());

@@ -25,7 +25,7 @@ export interface VncDesktop {
 }
 
 export interface VncOptions {
-  /** VNC password (VncAuth, file made with `vncpasswd -f`); no authentication when absent. */
+  /** VNC password (VncAuth, file made with `tigervncpasswd -f`, package tigervnc-tools); no authentication when absent. */
   readonly password?: string;
   readonly width?: number;
   readonly height?: number;
@@ -39,7 +39,7 @@ export async function startVnc(options: VncOptions = {}): Promise<VncDesktop> {
   const dir = mkdtempSync(join(tmpdir(), 'wstcp-vnc-'));
   const security = ['-SecurityTypes', 'None'];
   if (options.password !== undefined) {
-    const { stdout } = await runWithInput('vncpasswd', ['-f'], `${options.password}\n`);
+    const { stdout } = await runWithInput('tigervncpasswd', ['-f'], `${options.password}\n`);
     const file = join(dir, 'passwd');
     writeFileSync(file, stdout, { mode: 0o600 });
     security.splice(0, 2, '-SecurityTypes', 'VncAuth', '-PasswordFile', file);
