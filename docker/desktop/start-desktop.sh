@@ -9,7 +9,7 @@ name="${VNC_DESKTOP_NAME:-wstcp demo desktop}"
 
 mkdir -p "$HOME/.vnc"
 umask 077
-printf '%s\n' "$VNC_PASSWORD" | vncpasswd -f > "$HOME/.vnc/passwd"
+printf '%s\n' "$VNC_PASSWORD" | tigervncpasswd -f > "$HOME/.vnc/passwd"
 umask 022
 
 Xtigervnc :1 -rfbport 5900 -nolisten tcp -geometry "$geometry" -depth 24 -AlwaysShared \
