@@ -35,6 +35,7 @@ export function fixedTarget(target: Target): TargetResolver {
 export async function assembleParts(config: Config, log: Logger): Promise<BridgeParts> {
   // Checks that hold no resources run first, so a bad flag or file leaves nothing open behind it.
   const auth = authGates(config, log);
+  const web = createWebHandler(config.web, log);
   const targetTls = config.sslTarget ? targetTlsOptions(config.sslTarget) : undefined;
   const tls = config.tls ? createTlsTerminator(config.tls, log) : undefined;
   let resolver: TargetResolver;
@@ -44,7 +45,6 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
     await tls?.close();
     throw err;
   }
-  const web = createWebHandler(config.web, log);
   return {
     // Limits first: a flood is turned away before any password is hashed.
     gates: [...limitGates(config.limits), ...auth.handshake],
