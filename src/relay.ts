@@ -72,6 +72,8 @@ export class Session {
     target.on('end', () => this.targetEnd());
     target.on('error', (err: NodeJS.ErrnoException) => this.targetError(err));
     target.on('close', () => this.targetClose());
+    // The target may have gone away while the handshake was being answered.
+    if (target.destroyed) queueMicrotask(() => this.targetClose());
   }
 
   get durationMs(): number {

@@ -79,6 +79,10 @@ export class Bridge extends EventEmitter {
     });
     this.http = createHttpServer({ maxHeaderSize: config.limits.maxHeaderBytes, keepAliveTimeout: 5000 });
     this.http.headersTimeout = config.limits.handshakeTimeoutMs;
+    // This server never listens itself (the net listener hands it connections), and Node sets up its
+    // connection tracking on 'listening': without it closeIdleConnections() does nothing, and close() waits
+    // for idle keep-alive connections to time out.
+    this.http.emit('listening');
     this.http.on('request', (req, res) => this.onRequest(req, res));
     this.http.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket, head));
     this.http.on('clientError', (err, socket) => this.onClientError(err as NodeJS.ErrnoException, socket));
@@ -137,7 +141,8 @@ export class Bridge extends EventEmitter {
       socket.destroy();
     }
     this.handshaking.clear();
-    this.http.closeIdleConnections();
+    // Drops idle keep-alive connections and stops the tracking timer started by 'listening'.
+    this.http.close();
     if (this.sessions.size > 0) {
       this.log.info('bridge.shutdown', { sessions: this.sessions.size });
       const drained = new Promise<void>((resolve) => {
@@ -400,6 +405,9 @@ export class Bridge extends EventEmitter {
       this.log.info('handshake.abandoned', { client: ctx.clientAddress, target: formatTarget(target) });
       return;
     }
+    // Until a Session owns the target socket, an early reset must not become an unhandled 'error'.
+    const onEarlyError = (err: Error) => this.log.debug('target.early_error', { error: describeError(err) });
+    targetSocket.on('error', onEarlyError);
     // ws may still refuse (it re-validates); then the socket closes without a callback: release it all.
     let accepted = false;
     const onRefusedByWs = () => {
@@ -411,6 +419,7 @@ export class Bridge extends EventEmitter {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       accepted = true;
       socket.removeListener('close', onRefusedByWs);
+      targetSocket.removeListener('error', onEarlyError);
       this.startSession(ws, socket, targetSocket, ctx!, target!, releases);
     });
   }

@@ -84,10 +84,21 @@ export function startEcho(host = '127.0.0.1'): Promise<TcpTarget> {
   return startTcpServer((socket) => socket.pipe(socket), host);
 }
 
-/** Opens a WebSocket client and waits for the open event (rejects on an HTTP refusal or error). */
+/** Messages a client received that no `receive()` has taken yet (they may arrive with the 101). */
+const inboxes = new WeakMap<WebSocket, Buffer[]>();
+
+/**
+ * Opens a WebSocket client and waits for the open event (rejects on an HTTP refusal or error).
+ * Messages are queued from the first byte on, for `receive()`.
+ */
 export async function openClient(url: string, protocols?: string | string[], options: ClientOptions = {}) {
   const ws = new WebSocket(url, protocols, { perMessageDeflate: false, ...options });
   ws.binaryType = 'nodebuffer';
+  const inbox: Buffer[] = [];
+  inboxes.set(ws, inbox);
+  ws.on('message', (data: Buffer) => {
+    if (ws.listenerCount('message') === 1) inbox.push(data);
+  });
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
@@ -140,11 +151,15 @@ export function closed(ws: WebSocket): Promise<{ code: number; reason: string }>
   );
 }
 
-/** Collects binary messages until `bytes` bytes have arrived; resolves with their concatenation. */
+/** Collects messages until `bytes` bytes have arrived (queued ones first); resolves with their concatenation. */
 export function receive(ws: WebSocket, bytes: number, timeoutMs = 10000): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let got = 0;
+    const chunks = inboxes.get(ws)?.splice(0) ?? [];
+    let got = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    if (got >= bytes) {
+      resolve(Buffer.concat(chunks));
+      return;
+    }
     const timer = setTimeout(() => {
       ws.off('message', onMessage);
       reject(new Error(`received ${got} of ${bytes} bytes in ${timeoutMs} ms`));
