@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { ConfigError } from '../../src/errors.js';
 import { openClient, receive, startBridge, startEcho } from '../helpers/bridge.js';
 import { fetchRaw } from './http.js';
 
@@ -65,4 +66,11 @@ test('--web and --novnc serve pages on the WebSocket port while a session runs',
   ws.send(Buffer.from('still here'));
   assert.equal((await receive(ws, 10)).toString(), 'still here');
   assert.equal((await fetchRaw(bridge.port, '/hello.txt')).status, 200);
+});
+
+test('a --web directory that does not exist stops the bridge from starting, naming the flag', async () => {
+  await assert.rejects(
+    startBridge(['--web', '/nonexistent/wstcp-site', '127.0.0.1:0', '127.0.0.1:1']),
+    (err: unknown) => err instanceof ConfigError && err.message.startsWith('--web:'),
+  );
 });
