@@ -28,6 +28,7 @@ async function ready(t: TestContext): Promise<Browser | undefined> {
   const ok = [
     requireProgram(t, 'Xtigervnc', 'tigervnc-standalone-server'),
     requireProgram(t, 'xsetroot', 'x11-xserver-utils'),
+    requireProgram(t, 'xset', 'x11-xserver-utils'),
     requireProgram(t, 'xdotool', 'xdotool'),
     requireProgram(t, CHROMIUM, 'chromium'),
   ].every(Boolean);
@@ -93,7 +94,14 @@ test('the viewer shows the desktop, forwards the mouse and keys, and survives in
     JSON.stringify(where),
   );
 
+  // Keys reach the X server too: Caps Lock pressed in the browser turns on the server's lock state.
+  const capsLock = async () => /Caps Lock:\s+on/.test(await vnc.x('xset', ['q']));
+  assert.equal(await capsLock(), false);
   await page.locator(CANVAS).click();
+  await page.keyboard.press('CapsLock');
+  for (let i = 0; i < 50 && !(await capsLock()); i++)
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(await capsLock(), true, 'Caps Lock reached the X server');
   await page.keyboard.type('hello');
   await page.keyboard.press('Enter');
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
