@@ -291,8 +291,10 @@ export class Bridge extends EventEmitter {
           client: peer(raw),
           reason: 'plain connection while --ssl-only',
         });
-        this.untrack(raw);
         abortHandshake(raw, refuse('FORBIDDEN', 'this endpoint requires TLS (wss:// or https://)'));
+        // A paused socket never sees the client's FIN and never closes (close() then waits forever):
+        // drain it, and leave the handshake timer to destroy it if the client keeps it open.
+        raw.resume();
         return;
       }
       this.http.emit('connection', raw);
