@@ -1,0 +1,125 @@
+// wss:// end to end: the ws client and Node's TLS client through a real bridge with certificates made in
+// the test; ws:// and wss:// on one port, --ssl-only, minimum TLS versions, --cert auto, encrypted keys.
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { after, test } from 'node:test';
+import { assertNoSecrets, SECRETS } from '../auth/secret-scan.js';
+import {
+  expectRefusal,
+  openClient,
+  type RunningBridge,
+  receive,
+  startBridge,
+  startEcho,
+} from '../helpers/bridge.js';
+import { encryptKey, makeCa, tempDir } from './pki.js';
+import { servedFingerprint, tlsConnect, upgradeStatusLine } from './tls-client.js';
+
+const ca = makeCa();
+const server = ca.server();
+const logs: string[][] = [];
+after(() => assertNoSecrets(logs.flat()));
+
+async function bridge(t: import('node:test').TestContext, args: string[]): Promise<RunningBridge> {
+  const echo = await startEcho();
+  const running = await startBridge([...args, '127.0.0.1:0', `127.0.0.1:${echo.port}`], { secure: true });
+  logs.push(running.logs);
+  t.after(async () => {
+    await running.close();
+    await echo.close();
+  });
+  return running;
+}
+
+function certArgs(t: import('node:test').TestContext): string[] {
+  const files = tempDir(t);
+  return ['--cert', files.write('cert.pem', server.cert), '--key', files.write('key.pem', server.key)];
+}
+
+test('wss:// with the ws client relays data and verifies against the CA', async (t) => {
+  const running = await bridge(t, certArgs(t));
+  const ws = await openClient(running.url, undefined, { ca: ca.cert });
+  ws.send(Buffer.from('over tls'));
+  assert.equal((await receive(ws, 8)).toString(), 'over tls');
+  ws.terminate();
+  assert.ok(running.logs.some((l) => l.includes('session.open') && l.includes('tls=true')));
+});
+
+test("Node's TLS client completes a WebSocket handshake over TLS 1.3", async (t) => {
+  const running = await bridge(t, certArgs(t));
+  const socket = await tlsConnect(running.port, { ca: ca.cert });
+  assert.equal(socket.authorized, true);
+  assert.equal(socket.getProtocol(), 'TLSv1.3');
+  assert.equal(await upgradeStatusLine(socket), 'HTTP/1.1 101 Switching Protocols');
+  socket.destroy();
+});
+
+test('ws:// and wss:// share one port unless --ssl-only, which refuses plain with 403', async (t) => {
+  const shared = await bridge(t, certArgs(t));
+  const plain = await openClient(shared.url.replace('wss:', 'ws:'));
+  plain.terminate();
+  const only = await bridge(t, [...certArgs(t), '--ssl-only']);
+  const refusal = await expectRefusal(only.url.replace('wss:', 'ws:'));
+  assert.equal(refusal.status, 403);
+  assert.ok(only.logs.some((l) => l.includes('connection.refused')));
+  const secure = await openClient(only.url, undefined, { ca: ca.cert });
+  secure.terminate();
+});
+
+const TLS11 = {
+  minVersion: 'TLSv1.1',
+  maxVersion: 'TLSv1.1',
+  ciphers: 'DEFAULT@SECLEVEL=0',
+  rejectUnauthorized: false,
+} as const;
+
+test('TLS 1.1 is refused by default and accepted with --ssl-version tlsv1_1', async (t) => {
+  const strict = await bridge(t, certArgs(t));
+  await assert.rejects(tlsConnect(strict.port, TLS11), (err: NodeJS.ErrnoException) => {
+    assert.match(err.code ?? '', /PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL/);
+    return true;
+  });
+  const tls12 = await tlsConnect(strict.port, { maxVersion: 'TLSv1.2', ca: ca.cert });
+  assert.equal(tls12.getProtocol(), 'TLSv1.2');
+  tls12.destroy();
+
+  const legacy = await bridge(t, [...certArgs(t), '--ssl-version', 'tlsv1_1']);
+  const old = await tlsConnect(legacy.port, TLS11);
+  assert.equal(old.getProtocol(), 'TLSv1.1');
+  old.destroy();
+});
+
+test('--ssl-version tlsv1_3 refuses TLS 1.2 clients', async (t) => {
+  const running = await bridge(t, [...certArgs(t), '--ssl-version', 'tlsv1_3']);
+  await assert.rejects(tlsConnect(running.port, { maxVersion: 'TLSv1.2', ca: ca.cert }));
+  (await tlsConnect(running.port, { ca: ca.cert })).destroy();
+});
+
+test('--cert auto serves a generated certificate for localhost and logs its fingerprint', async (t) => {
+  const running = await bridge(t, ['--cert', 'auto']);
+  const socket = await tlsConnect(running.port, { rejectUnauthorized: false });
+  const peer = socket.getPeerCertificate(true);
+  socket.destroy();
+  const x509 = new X509Certificate(peer.raw);
+  assert.ok(x509.checkHost('localhost'));
+  assert.ok(x509.checkIP('127.0.0.1'));
+  assert.ok(
+    running.logs.some((l) => l.includes('tls.certificate_loaded') && l.includes(peer.fingerprint256)),
+  );
+  const ws = await openClient(running.url, undefined, { rejectUnauthorized: false });
+  ws.terminate();
+});
+
+test('an encrypted key with --key-password serves wss://', async (t) => {
+  const files = tempDir(t);
+  const running = await bridge(t, [
+    '-v',
+    '--cert',
+    files.write('cert.pem', server.cert + encryptKey(server.key, SECRETS.keyPassword)),
+    '--key-password',
+    SECRETS.keyPassword,
+  ]);
+  assert.equal((await servedFingerprint(running.port)).length, 95);
+  const ws = await openClient(running.url, undefined, { ca: ca.cert });
+  ws.terminate();
+});
