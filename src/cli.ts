@@ -13,6 +13,15 @@ import { optionSpecs, type RawOptions } from './options.js';
 import { Bridge } from './server.js';
 import { runCertCommand } from './tls/cert-cli.js';
 import { tokensCommand } from './tokens/cli.js';
+import {
+  attachToPrimary,
+  checkWorkersConfig,
+  isWorkerProcess,
+  isWorkersPrimary,
+  type PrimaryLink,
+  WorkerPool,
+  workerCount,
+} from './workers.js';
 
 const USAGE = `wstcp [options] [listen_host:]listen_port target_host:target_port
 wstcp [options] --token-plugin PLUGIN --token-source ARG [listen_host:]listen_port
@@ -81,6 +90,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     exitWithError(err, 2);
   }
   const log = new Logger(config.log);
+  if (isWorkersPrimary(config)) await superviseWorkers(config, log);
   let bridge: Bridge;
   let parts: BridgeParts;
   try {
@@ -98,12 +108,14 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   });
 
   let stopping = false;
+  let primary: PrimaryLink | undefined;
   const stop = async (why: string) => {
     if (stopping) return;
     stopping = true;
     log.info('bridge.stopping', { reason: why, sessions: bridge.sessions.size });
     await bridge.close();
     log.info('bridge.stopped', { ...bridge.stats });
+    await primary?.flush();
     await log.close();
     process.exit(0);
   };
@@ -115,9 +127,31 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     });
   }
   bridge.on('done', (reason: string) => void stop(reason));
+  if (isWorkerProcess()) primary = attachToPrimary(bridge, (why) => void stop(why));
   const tls = parts.tls;
   // SIGHUP reloads the certificate and key (certbot deploy hooks send it); without TLS it keeps its default.
   if (tls?.reload) process.on('SIGHUP', () => tls.reload?.());
+}
+
+/** --workers: this process only supervises; each worker runs main() itself (see workers.ts). */
+async function superviseWorkers(config: Config, log: Logger): Promise<never> {
+  try {
+    checkWorkersConfig(config);
+  } catch (err) {
+    await log.close();
+    exitWithError(err, 2);
+  }
+  const pool = WorkerPool.start({ count: workerCount(config.workers!), log });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (pool.isStopping) process.exit(130);
+      void pool.shutdown(signal);
+    });
+  }
+  process.on('SIGHUP', () => pool.forward('SIGHUP'));
+  const code = await pool.done;
+  await log.close();
+  process.exit(code);
 }
 
 function exitWithError(err: unknown, code: number): never {
