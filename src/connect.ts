@@ -43,6 +43,7 @@ export async function connectTarget(target: Target, options: ConnectOptions): Pr
     Math.max(1, deadline - Date.now()),
     options.tls,
     servername,
+    target.kind === 'tcp' ? target.host : undefined,
     options.signal,
   );
 }
@@ -141,10 +142,12 @@ function upgradeToTls(
   timeoutMs: number,
   tls: ConnectionOptions,
   servername: string | undefined,
+  host: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<TLSSocket> {
   return new Promise((resolvePromise, reject) => {
-    const secure = tlsConnect({ ...tls, socket, servername: tls.servername ?? servername });
+    // Without `host`, an IP target's certificate would be checked against the name "localhost".
+    const secure = tlsConnect({ ...tls, socket, host, servername: tls.servername ?? servername });
     const finish = (err?: HttpError) => {
       clearTimeout(timer);
       secure.removeListener('secureConnect', onSecure);
