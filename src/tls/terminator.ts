@@ -88,8 +88,31 @@ class Terminator implements TlsTerminator {
       this.log.info('tls.refused', { client, code: (err as { code?: string }).code ?? 'TLS_ERROR' });
     };
     tlsSocket.once('error', onHandshakeError);
-    tlsSocket.once('secure', () => tlsSocket.off('error', onHandshakeError));
+    tlsSocket.once('secure', () => {
+      tlsSocket.off('error', onHandshakeError);
+      if (verify) this.enforceClientCertificate(tlsSocket, client);
+    });
     return tlsSocket;
+  }
+
+  /**
+   * A TLSSocket built outside a tls.Server lets any client certificate through: Node checks the
+   * verification result in tls.Server's own 'secure' listener. This is that check, failing closed. It runs
+   * synchronously on 'secure', before any application data (the HTTP request) is read.
+   */
+  private enforceClientCertificate(tlsSocket: TLSSocket, client: string | undefined): void {
+    const handle = (tlsSocket as unknown as { _handle?: { verifyError?: () => unknown } })._handle;
+    const result =
+      typeof handle?.verifyError === 'function' ? handle.verifyError() : 'VERIFY_RESULT_UNAVAILABLE';
+    if (!result) {
+      tlsSocket.authorized = true;
+      return;
+    }
+    const code =
+      typeof result === 'string' ? result : ((result as { code?: string }).code ?? 'CERT_REJECTED');
+    tlsSocket.authorizationError = new Error(code);
+    this.log.info('tls.refused', { client, code });
+    tlsSocket.destroy();
   }
 
   /** Re-reads the certificate, key and CA files; on any failure the current context stays in use. */
