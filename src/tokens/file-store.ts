@@ -201,7 +201,8 @@ export class TokenFileStore implements WritableTokenStore {
 
   private async rewrite(edit: (lines: string[]) => string[]): Promise<void> {
     const file = this.options.source;
-    if ((await stat(file)).isDirectory()) {
+    const info = await stat(file);
+    if (info.isDirectory()) {
       throw new ConfigError(`${file} is a directory of token files: name the file to edit`);
     }
     const text = await readFile(file, 'utf8');
@@ -212,7 +213,7 @@ export class TokenFileStore implements WritableTokenStore {
     if (parsed.errors.length > 0) throw new TokenFileError(parsed.errors);
     // Write then rename, so that a reader (this store's watcher, websockify) never sees half a file.
     const temp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
-    await writeFile(temp, next, { mode: (await stat(file)).mode & 0o777 });
+    await writeFile(temp, next, { mode: info.mode & 0o777 });
     await rename(temp, file);
     this.table = parsed.table;
   }

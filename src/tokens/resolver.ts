@@ -68,13 +68,15 @@ export class TokenResolver implements TargetResolver {
         log.debug('tokens.refused', { token: tag, client: ctx.clientAddress, code: err.code });
         throw err;
       }
-      const known = err instanceof StoreUnavailableError;
-      (known ? log.warn : log.error).call(log, 'tokens.store_unavailable', {
+      const fields = {
         store: this.store.description,
         token: tag,
         client: ctx.clientAddress,
         error: describeError(err),
-      });
+      };
+      // A StoreUnavailableError is an outage; anything else escaping a store is a bug worth an error line.
+      if (err instanceof StoreUnavailableError) log.warn('tokens.store_unavailable', fields);
+      else log.error('tokens.store_failed', fields);
       throw refuse('STORE_UNAVAILABLE', 'the token store is unavailable, try again shortly', { cause: err });
     }
     if (target === undefined) {
