@@ -127,6 +127,15 @@ test('the token in the page URL routes the session; an unknown one is reported',
   await waitForColor(page, CANVAS, [0, 255, 255]);
   assert.deepEqual(sockets, [`ws://127.0.0.1:${bridge.port}/websockify?token=desk-1`]);
 
+  // noVNC's own spelling, path=websockify?token=..., works on the built-in page as well.
+  const byPath = await openPage(b);
+  defer(() => byPath.context().close());
+  const pathSockets: string[] = [];
+  byPath.on('websocket', (ws) => pathSockets.push(ws.url()));
+  await byPath.goto(`http://127.0.0.1:${bridge.port}/vnc.html?path=websockify%3Ftoken%3Ddesk-1`);
+  await waitState(byPath, 'connected');
+  assert.deepEqual(pathSockets, [`ws://127.0.0.1:${bridge.port}/websockify?token=desk-1`]);
+
   const lost = await openPage(b);
   defer(() => lost.context().close());
   await lost.goto(`http://127.0.0.1:${bridge.port}/vnc.html?token=nobody`);
