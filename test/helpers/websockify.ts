@@ -1,0 +1,136 @@
+/**
+ * The real Python websockify (Debian package `websockify`) as a test peer, for interop tests that run the
+ * same scenario against websockify and wstcp. It listens on a free 127.0.0.1 port; close() kills its whole
+ * process group (websockify forks a process per connection).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect, createServer } from 'node:net';
+import type { TestContext } from 'node:test';
+import { requireProgram } from './programs.js';
+
+export interface RunningWebsockify {
+  readonly port: number;
+  /** ws://127.0.0.1:PORT */
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** Everything websockify printed (stdout and stderr), for failure messages. */
+  output(): string;
+  close(): Promise<void>;
+}
+
+export interface WebsockifyOptions {
+  /** `host:port` of the target; omit when the options route by token. */
+  readonly target?: string;
+  /** Options placed before the listen address, e.g. `['--token-plugin', 'TokenFile', ...]`. */
+  readonly options?: readonly string[];
+}
+
+const START_TIMEOUT_MS = 10000;
+const KILL_GRACE_MS = 2000;
+
+/**
+ * Starts websockify, waits until it accepts connections and registers its teardown with `t.after`.
+ * Resolves undefined when websockify is not installed (the test is then skipped, or fails under CI=true).
+ *
+ * @example
+ * const websockify = await startWebsockify(t, { target: `127.0.0.1:${echo.port}` });
+ * if (!websockify) return;
+ */
+export async function startWebsockify(
+  t: TestContext,
+  options: WebsockifyOptions,
+): Promise<RunningWebsockify | undefined> {
+  const program = requireProgram(t, 'websockify');
+  if (!program) return undefined;
+  // A port freed just now can be taken by someone else before websockify binds it: try a few.
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const args = [...(options.options ?? []), `127.0.0.1:${port}`];
+    if (options.target) args.push(options.target);
+    const running = launch(program, args, port);
+    try {
+      await running.ready;
+      t.after(() => running.close());
+      return running;
+    } catch (err) {
+      lastError = err;
+      await running.close();
+    }
+  }
+  throw lastError;
+}
+
+function launch(program: string, args: string[], port: number): RunningWebsockify & { ready: Promise<void> } {
+  const child = spawn(program, args, {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PYTHONUNBUFFERED: '1' },
+  });
+  let output = '';
+  child.stdout?.setEncoding('utf8').on('data', (text: string) => {
+    output += text;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (text: string) => {
+    output += text;
+  });
+  child.on('error', (err) => {
+    output += `spawn failed: ${err.message}\n`;
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      signalGroup(child, 'SIGTERM');
+      const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), KILL_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
+      // Per-connection children share the group and may outlive the parent.
+      signalGroup(child, 'SIGKILL');
+    })();
+    return closing;
+  };
+  const ready = (async () => {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (!(await accepts(port))) {
+      if (child.exitCode !== null || child.pid === undefined)
+        throw new Error(`websockify exited (${child.exitCode}): ${output}`);
+      if (Date.now() > deadline)
+        throw new Error(`websockify did not listen within ${START_TIMEOUT_MS} ms: ${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+  return { port, url: `ws://127.0.0.1:${port}`, child, output: () => output, close, ready };
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+/** A port that was free on 127.0.0.1 a moment ago. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
