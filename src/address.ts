@@ -81,3 +81,17 @@ export function formatTarget(target: Target | ListenAddress): string {
   const host = target.host ?? '*';
   return isIP(host) === 6 ? `[${host}]:${target.port}` : `${host}:${target.port}`;
 }
+
+/** `::ffff:1.2.3.4` (IPv4 on a dual-stack socket) -> `1.2.3.4`; other addresses unchanged. */
+export function normalizeAddress(address: string): string {
+  return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+}
+
+/** The remote end of a socket as `host:port`, for log lines. */
+export function peerOf(socket: {
+  remoteAddress?: string | undefined;
+  remotePort?: number | undefined;
+}): string {
+  const host = normalizeAddress(socket.remoteAddress ?? '?');
+  return formatTarget({ kind: 'tcp', host, port: socket.remotePort ?? 0 });
+}

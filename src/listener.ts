@@ -1,0 +1,192 @@
+/**
+ * The listening socket and the first moments of every connection: binding (dual stack, unix socket),
+ * telling TLS from plain HTTP by the first byte, and cutting off clients that do not complete a request
+ * within the handshake timeout (slowloris). Each connection is then handed to the HTTP server, which calls
+ * `settle()` once a complete request has arrived.
+ */
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { formatTarget, type ListenAddress, peerOf } from './address.js';
+import { describeError, refuse, WstcpError } from './errors.js';
+import { abortHandshake } from './handshake.js';
+import type { Logger } from './log.js';
+import type { TlsTerminator } from './pipeline.js';
+
+export interface ListenerOptions {
+  readonly tls: TlsTerminator | undefined;
+  readonly handshakeTimeoutMs: number;
+  readonly log: Logger;
+  /** Receives each accepted connection, plain or TLS-terminated. */
+  readonly onConnection: (socket: Duplex) => void;
+  /** Called when a connection is cut off at the handshake timeout (for the refusal counter). */
+  readonly onHandshakeTimeout: () => void;
+}
+
+const TLS_RECORD_HANDSHAKE = 0x16;
+
+export class Listener {
+  private readonly server: Server;
+  /** Connections without a complete request yet, with their handshake timers. */
+  private readonly pending = new Map<Duplex, NodeJS.Timeout>();
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly options: ListenerOptions) {
+    this.server = createServer({ pauseOnConnect: options.tls !== undefined }, (socket) =>
+      this.accept(socket),
+    );
+  }
+
+  /** The bound TCP port (0 for a unix socket). */
+  get port(): number {
+    const address = this.server.address();
+    return typeof address === 'object' && address ? address.port : 0;
+  }
+
+  /** `host:port` or the unix socket path, for log lines. */
+  get address(): string {
+    const address = this.server.address();
+    if (typeof address === 'string' || !address) return String(address);
+    return formatTarget({ kind: 'tcp', host: address.address, port: address.port });
+  }
+
+  /**
+   * Binds `address`. Without a host: '::' with ipv6Only false, which accepts IPv4 too (as ::ffff:a.b.c.d),
+   * falling back to 0.0.0.0 on hosts without IPv6. Throws WSTCP_LISTEN with a readable reason.
+   */
+  async listen(address: ListenAddress, unixMode: number): Promise<void> {
+    if (address.kind === 'unix') {
+      removeStaleSocket(address.path);
+      await this.bind({ path: address.path }, address.path);
+      chmodSync(address.path, unixMode);
+      return;
+    }
+    if (address.host !== undefined) {
+      await this.bind({ host: address.host, port: address.port }, formatTarget(address));
+      return;
+    }
+    try {
+      await this.bind({ host: '::', port: address.port, ipv6Only: false }, `[::]:${address.port}`);
+    } catch (err) {
+      const code = ((err as WstcpError).cause as NodeJS.ErrnoException | undefined)?.code;
+      if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw err;
+      await this.bind({ host: '0.0.0.0', port: address.port }, `0.0.0.0:${address.port}`);
+    }
+  }
+
+  /** A complete request arrived on `socket`: its handshake timer stops. */
+  settle(socket: Duplex): void {
+    const timer = this.pending.get(socket);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.pending.delete(socket);
+  }
+
+  /** Stops accepting new connections (idempotent); resolves when the listening socket is closed. */
+  stop(): Promise<void> {
+    this.stopping ??= new Promise((resolve) => this.server.close(() => resolve()));
+    return this.stopping;
+  }
+
+  /** Stops accepting and destroys every connection that has not completed a request. */
+  close(): Promise<void> {
+    const stopped = this.stop();
+    for (const [socket, timer] of this.pending) {
+      clearTimeout(timer);
+      socket.destroy();
+    }
+    this.pending.clear();
+    return stopped;
+  }
+
+  private bind(options: { host?: string; port?: number; path?: string; ipv6Only?: boolean }, name: string) {
+    return new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        const why =
+          err.code === 'EADDRINUSE'
+            ? 'the address is in use'
+            : err.code === 'EACCES'
+              ? 'permission denied'
+              : err.message;
+        reject(
+          new WstcpError('WSTCP_LISTEN', `cannot listen on ${name}: ${why} (${err.code})`, { cause: err }),
+        );
+      };
+      this.server.once('error', onError);
+      this.server.listen(options, () => {
+        this.server.removeListener('error', onError);
+        // After bind, errors are per accept (EMFILE): log them and keep serving.
+        this.server.on('error', (err: NodeJS.ErrnoException) =>
+          this.options.log.error('accept.failed', { error: describeError(err) }),
+        );
+        resolve();
+      });
+    });
+  }
+
+  private accept(raw: Socket): void {
+    if (this.stopping) {
+      raw.destroy();
+      return;
+    }
+    const { tls, log, onConnection } = this.options;
+    raw.on('error', (err) => log.debug('connection.error', { error: describeError(err) }));
+    this.track(raw);
+    if (!tls) {
+      onConnection(raw);
+      return;
+    }
+    // The first byte tells TLS (a ClientHello record) from plain HTTP. It is put back before anyone reads:
+    // a TLSSocket picks buffered bytes up by itself, so only the plain branches resume the raw socket.
+    raw.once('data', (first: Buffer) => {
+      raw.pause();
+      raw.unshift(first);
+      if (first[0] === TLS_RECORD_HANDSHAKE) {
+        const secure = tls.wrap(raw);
+        secure.on('error', (err) =>
+          log.debug('tls.error', { client: peerOf(raw), error: describeError(err) }),
+        );
+        this.settle(raw);
+        this.track(secure);
+        onConnection(secure);
+        return;
+      }
+      if (tls.sslOnly) {
+        log.warn('connection.refused', { client: peerOf(raw), reason: 'plain connection while --ssl-only' });
+        abortHandshake(raw, refuse('FORBIDDEN', 'this endpoint requires TLS (wss:// or https://)'));
+        // A paused socket never sees the client's FIN and never closes (close() would wait forever):
+        // drain it, and leave the handshake timer to destroy it if the client keeps it open.
+        raw.resume();
+        return;
+      }
+      onConnection(raw);
+      raw.resume();
+    });
+    raw.resume();
+  }
+
+  private track(socket: Duplex): void {
+    const timer = setTimeout(() => this.handshakeTimeout(socket), this.options.handshakeTimeoutMs);
+    this.pending.set(socket, timer);
+    socket.once('close', () => this.settle(socket));
+  }
+
+  private handshakeTimeout(socket: Duplex): void {
+    this.pending.delete(socket);
+    this.options.onHandshakeTimeout();
+    this.options.log.warn('handshake.timeout', {
+      client: peerOf(socket as Socket),
+      seconds: this.options.handshakeTimeoutMs / 1000,
+    });
+    abortHandshake(socket, refuse('HANDSHAKE_TIMEOUT', 'the request did not arrive in time'));
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+}
+
+function removeStaleSocket(path: string): void {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch {
+    // Nothing there: nothing to remove.
+  }
+}
