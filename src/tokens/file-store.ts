@@ -88,6 +88,7 @@ export class TokenFileStore implements WritableTokenStore {
   private debounce: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
+  private emptyPending = false;
   private closed = false;
 
   private constructor(options: TokenFileOptions, table: Map<string, Target>) {
@@ -188,6 +189,15 @@ export class TokenFileStore implements WritableTokenStore {
     try {
       const table = await loadTokenSource(source);
       if (this.closed) return;
+      // `>` redirections and most editors truncate before writing: an empty read of a table that was not
+      // empty is confirmed by a second read after the quiet period before every token is dropped.
+      if (table.size === 0 && this.table.size > 0 && !this.emptyPending) {
+        this.emptyPending = true;
+        log.debug('tokens.reload_empty', { source, confirm_in_ms: this.options.debounceMs ?? 100 });
+        this.scheduleReload();
+        return;
+      }
+      this.emptyPending = false;
       this.table = table;
       log.info('tokens.reloaded', { source, tokens: table.size });
     } catch (err) {

@@ -2,7 +2,9 @@
 // and a routed session carries data. Each store kind is reached through its command-line flags.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SignJWT } from 'jose';
@@ -193,4 +195,66 @@ test('JWT: routed, expired -> 401, and --allow-target stops a validly signed tok
   assert.equal((await expectRefusal(`${bridge.url}/websockify?token=${expired}`)).status, 401);
   const elsewhere = await sign({ host: '127.0.0.1', port: 22 });
   assert.equal((await expectRefusal(`${bridge.url}/websockify?token=${elsewhere}`)).status, 403);
+});
+
+test('a running bridge picks up token file edits; a broken edit keeps the previous table', async (t) => {
+  const targets = await startNamedTargets(t, ['alpha', 'beta']);
+  const file = join(tempDir(t), 'tokens');
+  writeFileSync(file, `a: 127.0.0.1:${targets.alpha}\n`);
+  const bridge = await startBridge(['127.0.0.1:0', '--tokens', `file:${file}`]);
+  t.after(() => bridge.close());
+  assert.equal(await greeting(`${bridge.url}/websockify?token=a`), 'alpha');
+
+  writeFileSync(file, `a: 127.0.0.1:${targets.beta}\nb: 127.0.0.1:${targets.alpha}\n`);
+  const routesTo = async (token: string, name: string) => {
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      if ((await greeting(`${bridge.url}/websockify?token=${token}`).catch(() => '')) === name) return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return false;
+  };
+  assert.ok(await routesTo('a', 'beta'), 'the edit is live');
+  assert.ok(await routesTo('b', 'alpha'));
+
+  writeFileSync(file, `a: 127.0.0.1:${targets.alpha}\nthis line is broken\n`);
+  const deadline = Date.now() + 5000;
+  while (!bridge.logs.some((l) => l.includes(`${file}:2:`)) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(
+    bridge.logs.some((l) => l.includes(`${file}:2:`)),
+    'the broken line is logged as file:line',
+  );
+  assert.equal(await greeting(`${bridge.url}/websockify?token=a`), 'beta', 'the previous table still serves');
+});
+
+test('UnixDomainSocketDirectory through the bridge: a socket per token, no way out of the directory', async (t) => {
+  const root = tempDir(t);
+  const dir = join(root, 'sockets');
+  mkdirSync(dir);
+  for (const [path, name] of [
+    [join(dir, 'alice'), 'alice'],
+    [join(root, 'outside'), 'outside'],
+  ] as const) {
+    const server = createServer((s) => {
+      s.on('error', () => {});
+      s.end(`${name}\n`);
+    });
+    server.listen(path);
+    await once(server, 'listening');
+    t.after(() => new Promise((r) => server.close(r)));
+  }
+  const bridge = await startBridge([
+    '127.0.0.1:0',
+    '--token-plugin',
+    'UnixDomainSocketDirectory',
+    '--token-source',
+    dir,
+  ]);
+  t.after(() => bridge.close());
+  assert.equal(await greeting(`${bridge.url}/websockify?token=alice`), 'alice');
+  for (const token of ['..%2Foutside', '%2E%2E%2Foutside', encodeURIComponent(join(root, 'outside'))]) {
+    assert.equal((await expectRefusal(`${bridge.url}/websockify?token=${token}`)).status, 404, token);
+  }
 });

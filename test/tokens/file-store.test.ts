@@ -115,6 +115,37 @@ test('hot reload: a good edit is picked up, a bad edit keeps the previous table 
   assert.equal(await store.lookup('a'), undefined);
 });
 
+test('a file that reads empty for a moment (truncated, then written) does not drop every token', async (t) => {
+  const file = join(tempDir(t), 'tokens');
+  writeFileSync(file, 'a: h:1\n');
+  const lines: string[] = [];
+  const reloads: Array<readonly string[]> = [];
+  const store = await TokenFileStore.open({
+    source: file,
+    log: new Logger({ level: 'debug', sink: (l) => lines.push(l) }),
+    debounceMs: 300,
+    onReload: (errors) => reloads.push(errors),
+  });
+  t.after(() => store.close());
+  writeFileSync(file, '');
+  const deadline = Date.now() + 5000;
+  while (!lines.some((l) => l.includes('tokens.reload_empty')) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.deepEqual(
+    await store.lookup('a'),
+    { kind: 'tcp', host: 'h', port: 1 },
+    'still served after one empty read',
+  );
+  writeFileSync(file, 'b: h:2\n');
+  await nextReload(reloads, 1);
+  assert.deepEqual(await store.lookup('b'), { kind: 'tcp', host: 'h', port: 2 });
+
+  writeFileSync(file, '# every token removed on purpose\n');
+  await nextReload(reloads, 2);
+  assert.equal(await store.lookup('b'), undefined, 'an empty table that stays empty is taken');
+});
+
 test('set and remove rewrite the file, keeping comments and other lines', async (t) => {
   const file = join(tempDir(t), 'tokens');
   writeFileSync(file, '# keep me\na: h:1\nb: h:2\na: h:9\n');
