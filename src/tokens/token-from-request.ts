@@ -9,6 +9,7 @@
  *    that segment is `websockify`: `/websockify` alone, `/` and `/anything` carry no token.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { tokenTag } from './token-tag.js';
 
 /** The Host header's host part: `desk1.example:6080` -> `desk1.example`, `[::1]:6080` -> `::1`. */
 export function hostWithoutPort(host: string): string {
@@ -69,4 +70,19 @@ export function tokenFromRequest(
     .map((v) => v.replace(/\n+$/, ''))
     .find((v) => v !== '');
   return query ?? fromCookie(headers.cookie) ?? fromPath(url.pathname);
+}
+
+/**
+ * The path for log lines: when its last segment would be taken as a token (rule 4), that segment is
+ * replaced by the token's tag, so that `/t/SECRET` is logged as `/t/t:1a2b3c4d`. Other paths are returned
+ * as they are. Query strings must be stripped by the caller (they may hold `token=`).
+ * @example
+ * redactPathToken('/t/desk1'); // '/t/t:…' (the tag of "desk1")
+ */
+export function redactPathToken(pathname: string): string {
+  const token = fromPath(pathname);
+  if (token === undefined) return pathname;
+  const trailing = pathname.endsWith('/') ? '/' : '';
+  const trimmed = trailing ? pathname.replace(/\/+$/, '') : pathname;
+  return `${trimmed.slice(0, trimmed.lastIndexOf('/') + 1)}${tokenTag(token)}${trailing}`;
 }

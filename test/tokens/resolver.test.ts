@@ -6,7 +6,8 @@ import { HttpError } from '../../src/errors.js';
 import { Logger } from '../../src/log.js';
 import { TokenResolver } from '../../src/tokens/resolver.js';
 import { StoreUnavailableError, type TokenStore } from '../../src/tokens/store.js';
-import { tokenFromRequest } from '../../src/tokens/token-from-request.js';
+import { redactPathToken, tokenFromRequest } from '../../src/tokens/token-from-request.js';
+import { tokenTag } from '../../src/tokens/token-tag.js';
 import { handshake } from './helpers.js';
 
 function extract(path: string, headers: Record<string, string> = {}, hostToken = false) {
@@ -93,4 +94,13 @@ test('401 missing, 404 unknown, 503 down or slow; the token never appears in log
     assert.ok(!line.includes(secret) && !line.includes('other-secret'), line);
   }
   for (const err of [missing, unknown, down, slow]) assert.ok(!err.message.includes(secret));
+});
+
+test('paths carrying a token are logged with its tag instead', () => {
+  assert.equal(redactPathToken('/t/s3cret'), `/t/${tokenTag('s3cret')}`);
+  assert.equal(redactPathToken('/a/b/s3cret/'), `/a/b/${tokenTag('s3cret')}/`);
+  assert.equal(redactPathToken('/t/s%2F3cret'), `/t/${tokenTag('s/3cret')}`);
+  assert.equal(redactPathToken('/websockify'), '/websockify');
+  assert.equal(redactPathToken('/x/websockify'), '/x/websockify');
+  assert.equal(redactPathToken('/'), '/');
 });
