@@ -13,6 +13,7 @@ import { optionSpecs, type RawOptions } from './options.js';
 import { Bridge } from './server.js';
 import { runCertCommand } from './tls/cert-cli.js';
 import { tokensCommand } from './tokens/cli.js';
+import { viewerUrl } from './web/index.js';
 import {
   attachToPrimary,
   checkWorkersConfig,
@@ -106,6 +107,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     tokens: config.tokens ? config.tokens.plugin : undefined,
     tls: config.tls ? (config.tls.sslOnly ? 'only' : 'optional') : undefined,
   });
+
+  const viewer = viewerUrl(config, bridge.port);
+  if (viewer) log.info('bridge.viewer', { url: viewer });
 
   let stopping = false;
   let primary: PrimaryLink | undefined;

@@ -32,8 +32,11 @@ export class Listener {
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly options: ListenerOptions) {
-    this.server = createServer({ pauseOnConnect: options.tls !== undefined }, (socket) =>
-      this.accept(socket),
+    this.server = createServer(
+      // Half-open like Node's own HTTP server: a client that sends its request and then shuts down its
+      // sending side (printf ... | nc) still gets its answer.
+      { allowHalfOpen: true, pauseOnConnect: options.tls !== undefined },
+      (socket) => this.accept(socket),
     );
   }
 

@@ -141,8 +141,9 @@ export class Bridge extends EventEmitter {
       await drained;
       clearTimeout(grace);
     }
-    await stopped;
+    // The listening socket closes only when every connection it accepted is gone, keep-alive ones included.
     this.http.closeAllConnections();
+    await stopped;
     this.wss.close();
     await closeParts(this.parts, this.log);
   }

@@ -73,6 +73,19 @@ test('malformed handshakes -> 400, and the bridge keeps serving', async () => {
   ws.terminate();
 });
 
+test('a client that half-closes after its request still gets the answer (like printf ... | nc)', async () => {
+  const reply = await new Promise<string>((resolve, reject) => {
+    const socket = connect(bridge.port, '127.0.0.1', () => socket.end('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    let got = '';
+    socket.on('data', (chunk) => {
+      got += chunk.toString('latin1');
+    });
+    socket.on('close', () => resolve(got));
+    socket.on('error', reject);
+  });
+  assert.match(reply, /^HTTP\/1\.1 426/);
+});
+
 test('oversize request headers -> 431', async () => {
   const small = await startBridge(['127.0.0.1:0', `127.0.0.1:${echo.port}`, '--max-header-size', '1']);
   try {
