@@ -2,7 +2,7 @@
 // real Redis; read-only stores and bad arguments are refused with exit code 2.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -49,7 +49,6 @@ test('set/get/rm/list on a token file (websockify plugin flags) and a token dire
   assert.equal((await run('get', 'desk1', ...flags)).code, 1);
 
   const tokenDir = join(dir, 'by-name');
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(tokenDir);
   assert.equal(
     (await run('set', 'alice', 'unix_socket:/run/vnc/alice', '--tokens', `dir:${tokenDir}`)).code,

@@ -1,6 +1,6 @@
 // TokenFile: websockify's format, directories of files, hot reload that survives a bad edit, startup errors.
 import assert from 'node:assert/strict';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
@@ -153,7 +153,6 @@ test('set and remove rewrite the file, keeping comments and other lines', async 
   t.after(() => store.close());
   await store.set('a', { kind: 'tcp', host: '::1', port: 5900 });
   await store.set('c', { kind: 'unix', path: '/run/c' });
-  const { readFileSync } = await import('node:fs');
   assert.equal(readFileSync(file, 'utf8'), '# keep me\na: ::1:5900\nb: h:2\nc: unix_socket:/run/c\n');
   assert.equal(await store.remove('b'), true);
   assert.equal(await store.remove('b'), false);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
@@ -126,6 +126,25 @@ test('the same token file routes identically in websockify and wstcp', async (t)
   }
   assert.equal(await greeting(`${python}/websockify?token=nope`), 'refused');
   assert.equal((await expectRefusal(`${wstcp.url}/websockify?token=nope`)).status, 404);
+});
+
+test('the same directory of token files routes identically in websockify and wstcp', async (t) => {
+  const websockify = requireProgram(t, 'websockify');
+  if (!websockify) return;
+  const dir = tempDir(t);
+  const targets = await startNamedTargets(t, ['alpha', 'beta']);
+  const tokens = join(dir, 'tokens.d');
+  mkdirSync(tokens);
+  writeFileSync(join(tokens, 'team-a.conf'), `alpha: 127.0.0.1:${targets.alpha}\n`);
+  writeFileSync(join(tokens, 'team-b.conf'), `# team b\nbeta: 127.0.0.1:${targets.beta}\n`);
+  const flags = ['--token-plugin', 'websockify.token_plugins.ReadOnlyTokenFile', '--token-source', tokens];
+  const python = await startWebsockify(t, websockify, flags);
+  const wstcp = await startBridge(['127.0.0.1:0', ...flags]);
+  t.after(() => wstcp.close());
+  for (const token of ['alpha', 'beta']) {
+    assert.equal(await greeting(`${python}/websockify?token=${token}`), token, `websockify, token ${token}`);
+    assert.equal(await greeting(`${wstcp.url}/websockify?token=${token}`), token, `wstcp, token ${token}`);
+  }
 });
 
 test('Redis keys written by `wstcp tokens set` route identically in websockify and wstcp', async (t) => {
