@@ -127,8 +127,8 @@ export const optionSpecs = {
   },
   'auth-source': { type: 'string', group: G_AUTH, describe: 'Argument of --auth-plugin' },
   origin: {
+    // Repeated flags still collect into a list; `array: true` would also swallow the positional arguments.
     type: 'string',
-    array: true,
     group: G_AUTH,
     describe: 'Allowed Origin (exact or *.wildcard; repeatable)',
   },
