@@ -24,6 +24,7 @@ after(() => assertNoSecrets(logs.flat()));
 async function bridge(t: TestContext, extra: string[] = [], cafile = true): Promise<RunningBridge> {
   const files = tempDir(t);
   const echo = await startEcho();
+  t.after(() => echo.close());
   const args = [
     '--cert',
     files.write('cert.pem', server.cert),
@@ -36,10 +37,7 @@ async function bridge(t: TestContext, extra: string[] = [], cafile = true): Prom
     secure: true,
   });
   logs.push(running.logs);
-  t.after(async () => {
-    await running.close();
-    await echo.close();
-  });
+  t.after(() => running.close());
   return running;
 }
 

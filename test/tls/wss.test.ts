@@ -22,12 +22,10 @@ after(() => assertNoSecrets(logs.flat()));
 
 async function bridge(t: import('node:test').TestContext, args: string[]): Promise<RunningBridge> {
   const echo = await startEcho();
+  t.after(() => echo.close());
   const running = await startBridge([...args, '127.0.0.1:0', `127.0.0.1:${echo.port}`], { secure: true });
   logs.push(running.logs);
-  t.after(async () => {
-    await running.close();
-    await echo.close();
-  });
+  t.after(() => running.close());
   return running;
 }
 
