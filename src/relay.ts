@@ -39,6 +39,8 @@ const MAX_REASON = 123;
 export class Session {
   bytesToTarget = 0;
   bytesToClient = 0;
+  /** Bytes that arrived after the other side had closed, so could not be delivered (logged on close). */
+  bytesDropped = 0;
   readonly startedAt = Date.now();
   /** Set when a ping is sent, cleared by the pong (heartbeat). */
   awaitingPong = false;
@@ -104,19 +106,25 @@ export class Session {
   }
 
   private fromClient(data: Buffer): void {
-    this.bytesToTarget += data.length;
     if (this.options.traffic)
       this.options.log.debug('frame', { session: this.info.id, dir: 'client>target', bytes: data.length });
-    if (this.targetClosed) return;
+    if (this.targetClosed) {
+      this.bytesDropped += data.length;
+      return;
+    }
+    this.bytesToTarget += data.length;
     this.target.write(data);
     if (this.target.writableLength > this.options.maxBufferBytes) this.ws.pause();
   }
 
   private fromTarget(chunk: Buffer): void {
-    this.bytesToClient += chunk.length;
     if (this.options.traffic)
       this.options.log.debug('frame', { session: this.info.id, dir: 'target>client', bytes: chunk.length });
-    if (this.ws.readyState !== 1) return;
+    if (this.ws.readyState !== 1) {
+      this.bytesDropped += chunk.length;
+      return;
+    }
+    this.bytesToClient += chunk.length;
     this.ws.send(chunk);
     if (this.ws.bufferedAmount > this.options.maxBufferBytes) this.target.pause();
   }
@@ -188,6 +196,7 @@ export class Session {
       target: this.info.target,
       bytes_to_target: this.bytesToTarget,
       bytes_to_client: this.bytesToClient,
+      bytes_dropped: this.bytesDropped || undefined,
       duration_ms: this.durationMs,
       code: this.closeCode,
       reason: this.closeReason || undefined,
