@@ -20,7 +20,24 @@ export interface TokenApiOptions {
 
 const PLACEHOLDER = /%s|\{token\}/g;
 const HAS_PLACEHOLDER = /%s|\{token\}/;
-const MAX_BODY_CHARS = 4096;
+/** A target fits in far less; a longer answer is not one, and is not read to its end. */
+const MAX_BODY_BYTES = 4096;
+
+/** Reads at most `limit` bytes of the body as UTF-8, then cancels the rest. */
+async function readBounded(response: Response, limit: number): Promise<string> {
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = response.body.getReader();
+  while (size < limit) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  if (size >= limit) await reader.cancel();
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
 
 /** Reads `{"host": "h", "port": 5900}` and the other forms targetFromHostPort accepts. */
 function targetFromJson(body: string): Target {
@@ -87,7 +104,7 @@ export class TokenApiStore implements TokenStore {
     }
     let body: string;
     try {
-      body = (await response.text()).slice(0, MAX_BODY_CHARS).trim();
+      body = (await readBounded(response, MAX_BODY_BYTES)).trim();
     } catch (err) {
       throw new StoreUnavailableError(`${this.description}: the answer broke off`, { cause: err });
     }

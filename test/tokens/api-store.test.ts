@@ -15,6 +15,7 @@ test('text and JSON answers, token URL-encoded into %s and {token}', async (t) =
     if (token === 'json') return res.end('{"host": "10.0.0.2", "port": 5901}');
     if (token === 'json-string-port') return res.end('{"host": "10.0.0.3", "port": "5902"}');
     if (token === 'garbage') return res.end('<html>oops</html>');
+    if (token === 'huge') return res.end(Buffer.alloc(8 * 1024 * 1024, 'a'));
     if (token === 'boom') {
       res.statusCode = 500;
       return res.end('internal');
@@ -29,6 +30,7 @@ test('text and JSON answers, token URL-encoded into %s and {token}', async (t) =
   assert.equal(await text.lookup('nope'), undefined);
   await assert.rejects(text.lookup('boom'), StoreUnavailableError);
   await assert.rejects(text.lookup('garbage'), StoreUnavailableError);
+  await assert.rejects(text.lookup('huge'), StoreUnavailableError, 'an oversized answer is not a target');
 
   const json = new TokenApiStore({ url: `${base}/t/%s`, format: 'json', timeoutMs: 2000 });
   assert.deepEqual(await json.lookup('json'), { kind: 'tcp', host: '10.0.0.2', port: 5901 });
