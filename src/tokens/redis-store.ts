@@ -98,7 +98,7 @@ export class RedisTokenStore implements WritableTokenStore {
     return store;
   }
 
-  /** True once connected; used by `wstcp tokens` to fail with a clear message instead of a queue error. */
+  /** True while the connection is up (lookups are sent); false while connecting or reconnecting. */
   get connected(): boolean {
     return this.client.status === 'ready';
   }
