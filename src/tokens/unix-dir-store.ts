@@ -1,9 +1,10 @@
 /**
  * UnixDomainSocketDirectory: the token names a unix socket directly inside a directory
- * (`DIR/token` must exist and be a socket). Anything else, including a way out of DIR, is unknown.
+ * (`DIR/token` must exist and be a socket). Anything else, including a way out of DIR by `..` or by a
+ * symlink, is unknown.
  */
-import { stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { realpath, stat } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
 import type { Target } from '../address.js';
 import { isSafeFileName } from './name-dir-store.js';
 import { StoreUnavailableError, type TokenStore } from './store.js';
@@ -24,8 +25,10 @@ export class UnixSocketDirStore implements TokenStore {
 
   async lookup(token: string): Promise<Target | undefined> {
     if (!isSafeFileName(token)) return undefined;
-    const path = join(this.dir, token);
     try {
+      // Through symlinks too: a link in DIR to a socket elsewhere (say /run/docker.sock) is not inside DIR.
+      const path = await realpath(join(this.dir, token));
+      if (!path.startsWith(`${await realpath(this.dir)}${sep}`)) return undefined;
       return (await stat(path)).isSocket() ? { kind: 'unix', path } : undefined;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? '';

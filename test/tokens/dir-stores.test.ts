@@ -2,7 +2,7 @@
 // directory (../, absolute paths, backslashes and NUL are all unknown tokens).
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -68,10 +68,14 @@ test('UnixDomainSocketDirectory: only sockets directly inside the directory', as
   await once(outside, 'listening');
   t.after(() => new Promise((r) => outside.close(r)));
   writeFileSync(join(dir, 'file'), 'not a socket');
+  symlinkSync(join(root, 'secret'), join(dir, 'link-out'));
+  symlinkSync(join(dir, 'alice'), join(dir, 'link-in'));
 
   const store = new UnixSocketDirStore(dir);
   assert.deepEqual(await store.lookup('alice'), { kind: 'unix', path: join(dir, 'alice') });
   assert.equal(await store.lookup('file'), undefined);
   assert.equal(await store.lookup('bob'), undefined);
+  assert.equal(await store.lookup('link-out'), undefined, 'a symlink to a socket outside the directory');
+  assert.deepEqual(await store.lookup('link-in'), { kind: 'unix', path: join(dir, 'alice') });
   for (const token of TRAVERSALS) assert.equal(await store.lookup(token), undefined, JSON.stringify(token));
 });
