@@ -4,7 +4,7 @@
  * edit that breaks the file is refused as a whole (the previous table stays in service).
  */
 import { type FSWatcher, watch } from 'node:fs';
-import { readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Target } from '../address.js';
 import { ConfigError, describeError } from '../errors.js';
@@ -210,7 +210,8 @@ export class TokenFileStore implements WritableTokenStore {
   }
 
   private async rewrite(edit: (lines: string[]) => string[]): Promise<void> {
-    const file = this.options.source;
+    // Edit the file a symlink points to, rather than replacing the link with a copy.
+    const file = await realpath(this.options.source);
     const info = await stat(file);
     if (info.isDirectory()) {
       throw new ConfigError(`${file} is a directory of token files: name the file to edit`);
