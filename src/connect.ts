@@ -78,7 +78,9 @@ async function connectAny(
     try {
       return await attempt({ host: addresses[i]!, port }, name, share, options.signal, options.timeoutMs);
     } catch (err) {
-      if ((err as HttpError).code === 'WSTCP_TARGET_TIMEOUT' && i === addresses.length - 1) throw err;
+      const code = (err as HttpError).code;
+      if (code === 'WSTCP_TOO_MANY_CONNECTIONS') throw err;
+      if (code === 'WSTCP_TARGET_TIMEOUT' && i === addresses.length - 1) throw err;
       if (options.signal?.aborted) throw err;
       failures.push(describeError(err));
     }
@@ -121,7 +123,13 @@ function attempt(
     const onConnect = () => finish();
     const onError = (err: NodeJS.ErrnoException) =>
       finish(
-        refuse('TARGET_UNREACHABLE', `target ${where} refused: ${err.code ?? err.message}`, { cause: err }),
+        err.code === 'EMFILE' || err.code === 'ENFILE'
+          ? refuse('TOO_MANY_CONNECTIONS', 'the bridge has no file descriptors left; try again later', {
+              cause: err,
+            })
+          : refuse('TARGET_UNREACHABLE', `target ${where} refused: ${err.code ?? err.message}`, {
+              cause: err,
+            }),
       );
     const onAbort = () => finish(refuse('TARGET_UNREACHABLE', `client left before ${name} was connected`));
     const timer = setTimeout(
