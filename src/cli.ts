@@ -27,6 +27,8 @@ import {
 const USAGE = `wstcp [options] [listen_host:]listen_port target_host:target_port
 wstcp [options] --token-plugin PLUGIN --token-source ARG [listen_host:]listen_port
 wstcp [options] --unix-target FILE [listen_host:]listen_port
+wstcp tokens check|list|get|set|rm ...   manage token stores (wstcp tokens --help)
+wstcp cert ...                          make a self-signed certificate (wstcp cert --help)
 
 Bridges WebSocket clients (noVNC, browser terminals) to TCP or unix socket targets.
 Without a listen host, wstcp listens on every IPv6 and IPv4 address.`;
@@ -108,6 +110,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     tls: config.tls ? (config.tls.sslOnly ? 'only' : 'optional') : undefined,
   });
 
+  for (const warning of config.warnings) log.warn('config.warning', { message: warning });
   const viewer = viewerUrl(config, bridge.port);
   if (viewer) log.info('bridge.viewer', { url: viewer });
 
@@ -133,8 +136,12 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   bridge.on('done', (reason: string) => void stop(reason));
   if (isWorkerProcess()) primary = attachToPrimary(bridge, (why) => void stop(why));
   const tls = parts.tls;
-  // SIGHUP reloads the certificate and key (certbot deploy hooks send it); without TLS it keeps its default.
-  if (tls?.reload) process.on('SIGHUP', () => tls.reload?.());
+  // SIGHUP reloads the certificate and key (certbot deploy hooks send it). It is handled even without TLS:
+  // `systemctl reload` or a --workers primary passing it on must not kill the bridge and its sessions.
+  process.on('SIGHUP', () => {
+    if (tls?.reload) tls.reload();
+    else log.info('bridge.reload', { result: 'nothing to reload without --cert' });
+  });
 }
 
 /** --workers: this process only supervises; each worker runs main() itself (see workers.ts). */

@@ -2,7 +2,15 @@
  * Raw command-line options -> one frozen Config. Every check a flag can fail lives here and throws a
  * ConfigError whose message names the flag. Feature modules receive the parts they need.
  */
-import { AddressError, type ListenAddress, parseListen, parseTarget, type Target } from './address.js';
+import { resolve } from 'node:path';
+import {
+  AddressError,
+  type ListenAddress,
+  parseHostPort,
+  parseListen,
+  parseTarget,
+  type Target,
+} from './address.js';
 import { ConfigError } from './errors.js';
 import type { LogFormat, LogLevel } from './log.js';
 import type { RawOptions } from './options.js';
@@ -54,8 +62,22 @@ export interface WebConfig {
   readonly novnc: boolean;
 }
 
+/** A syslog server (--syslog): a UDP host:port or a local unix socket such as /dev/log. */
+export type SyslogServer =
+  | { readonly kind: 'udp'; readonly host: string; readonly port: number }
+  | { readonly kind: 'unix'; readonly path: string };
+
+export interface SyslogConfig {
+  readonly server: SyslogServer;
+  /** --legacy-syslog: RFC 3164 lines instead of RFC 5424. */
+  readonly legacy: boolean;
+}
+
+/** Where the bridge listens: an address to bind, or (--inetd) a listening socket inherited on a descriptor. */
+export type ListenSpec = ListenAddress | { readonly kind: 'fd'; readonly fd: number };
+
 export interface Config {
-  readonly listen: ListenAddress;
+  readonly listen: ListenSpec;
   readonly unixListenMode: number;
   /** The one fixed target; undefined when tokens route sessions. */
   readonly target: Target | undefined;
@@ -78,7 +100,14 @@ export interface Config {
   readonly limits: LimitsConfig;
   readonly web: WebConfig;
   readonly log: { readonly level: LogLevel; readonly format: LogFormat; readonly file: string | undefined };
+  readonly syslog: SyslogConfig | undefined;
   readonly traffic: boolean;
+  /** --record FILE: absolute path prefix; session N is recorded to FILE.N. */
+  readonly record: string | undefined;
+  /** -D/--daemon: detach from the terminal once listening. */
+  readonly daemon: boolean;
+  /** Deprecations and other advice to log once at startup. */
+  readonly warnings: readonly string[];
 }
 
 const TOKEN_PLUGINS = [
@@ -93,11 +122,6 @@ const TOKEN_PLUGINS = [
 ] as const;
 
 const REFUSED: Record<string, string> = {
-  daemon: '--daemon is not supported: run wstcp under systemd or another supervisor (see README)',
-  inetd: '--inetd is not supported: use systemd socket activation or a normal listen port',
-  record: '--record is not supported yet',
-  syslog: '--syslog is not supported: use --log-format json and your log shipper',
-  'legacy-syslog': '--legacy-syslog is not supported: use --log-format json and your log shipper',
   'wrap-mode': '--wrap-mode and "-- COMMAND" wrapping are not supported: start the program yourself',
 };
 
@@ -198,6 +222,22 @@ function tlsConfig(raw: RawOptions): TlsConfig | undefined {
   };
 }
 
+function syslogConfig(raw: RawOptions): SyslogConfig | undefined {
+  const server = str(raw, 'syslog');
+  const legacy = bool(raw, 'legacy-syslog');
+  if (server === undefined) {
+    if (legacy) throw new ConfigError('--legacy-syslog needs --syslog SERVER');
+    return undefined;
+  }
+  // As in websockify: anything with a colon is host:port (UDP), anything else a local socket path.
+  if (!server.includes(':')) {
+    if (server === '') throw new ConfigError('--syslog needs a unix socket path or host:port');
+    return { server: { kind: 'unix', path: resolve(server) }, legacy };
+  }
+  const { host, port } = address('--syslog', parseHostPort, server);
+  return { server: { kind: 'udp', host, port }, legacy };
+}
+
 function workers(raw: RawOptions): number | 'auto' | undefined {
   const value = str(raw, 'workers');
   if (value === undefined) return undefined;
@@ -225,10 +265,19 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
   const unixListen = str(raw, 'unix-listen');
   const unixTarget = str(raw, 'unix-target');
   const tokens = tokenConfig(raw, Math.round((num(raw, 'token-timeout', { positive: true }) ?? 5) * 1000));
+  const inetd = bool(raw, 'inetd');
+  const daemon = bool(raw, 'daemon');
+  const workerCount = workers(raw);
 
-  let listen: ListenAddress;
+  let listen: ListenSpec;
   let rest: string[];
-  if (unixListen) {
+  if (inetd) {
+    // websockify's form: `--inetd target`; the listening socket is stdin, so there is no listen argument.
+    if (unixListen) throw new ConfigError('--inetd and --unix-listen contradict each other: choose one');
+    if (workerCount !== undefined) throw new ConfigError('--workers cannot be combined with --inetd');
+    listen = { kind: 'fd', fd: 0 };
+    rest = positional;
+  } else if (unixListen) {
     listen = { kind: 'unix', path: unixListen };
     rest = positional;
   } else {
@@ -285,6 +334,14 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
   if (webListing && !web) throw new ConfigError('--web-listing needs --web DIR');
   if (webAuth && !web && !novnc) throw new ConfigError('--web-auth needs --web or --novnc');
 
+  const record = str(raw, 'record');
+  if (record === '') throw new ConfigError('--record needs a file name prefix');
+  if (record !== undefined && workerCount !== undefined)
+    throw new ConfigError('--record cannot be combined with --workers (session numbers are per process)');
+  if (daemon && workerCount !== undefined)
+    throw new ConfigError('--daemon cannot be combined with --workers: run wstcp under systemd instead');
+  if (daemon && inetd) throw new ConfigError('--daemon cannot be combined with --inetd (inetd starts wstcp)');
+
   const verbose = bool(raw, 'verbose');
   const traffic = bool(raw, 'traffic');
   const maxBufferMiB = num(raw, 'max-buffer', { positive: true }) ?? 4;
@@ -304,7 +361,7 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     idleExitMs: seconds(raw, 'idle-timeout'),
     perMessageDeflate: bool(raw, 'permessage-deflate'),
     maxBufferBytes: Math.round(maxBufferMiB * 1024 * 1024),
-    workers: workers(raw),
+    workers: workerCount,
     tls,
     sslTarget: sslTarget ? { ca: targetCa, insecure: targetInsecure } : undefined,
     auth: { plugin: authPlugin, source: authSource, origins, basicAuth, webAuth },
@@ -321,7 +378,14 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
       format: str(raw, 'log-format') as LogFormat,
       file: str(raw, 'log-file'),
     },
+    syslog: syslogConfig(raw),
     traffic,
+    record: record === undefined ? undefined : resolve(record),
+    daemon,
+    warnings:
+      raw['target-config'] !== undefined
+        ? ['--target-config is deprecated: use --token-plugin TokenFile --token-source FILE (or --tokens file:FILE)']
+        : [],
   };
   return Object.freeze(config);
 }

@@ -11,6 +11,7 @@ const G_AUTH = 'Authentication:';
 const G_LIMITS = 'Limits:';
 const G_WEB = 'Web:';
 const G_LOG = 'Logging:';
+const G_PROCESS = 'Process:';
 
 export const optionSpecs = {
   // Bridge
@@ -95,7 +96,6 @@ export const optionSpecs = {
   },
   'allow-target': {
     type: 'string',
-    array: true,
     group: G_TOKENS,
     describe: 'Targets a store may return: host:port, host:port-port or CIDR[:ports] (repeatable)',
   },
@@ -183,12 +183,32 @@ export const optionSpecs = {
   },
   'log-file': { type: 'string', group: G_LOG, describe: 'Append logs to this file instead of stderr' },
 
+  syslog: {
+    type: 'string',
+    group: G_LOG,
+    describe: 'Also log to syslog (RFC 5424): a unix socket such as /dev/log, or UDP host:port',
+  },
+  'legacy-syslog': { type: 'boolean', group: G_LOG, describe: 'With --syslog: old RFC 3164 lines' },
+  record: {
+    type: 'string',
+    group: G_LOG,
+    describe: "Record each session to FILE.N in noVNC's playback format",
+  },
+
+  // Process
+  daemon: {
+    type: 'boolean',
+    alias: 'D',
+    group: G_PROCESS,
+    describe: 'Detach once listening (prefer a systemd service)',
+  },
+  inetd: {
+    type: 'boolean',
+    group: G_PROCESS,
+    describe: 'The listening socket is stdin (inetd, systemd Accept=no); no listen argument',
+  },
+
   // websockify options that wstcp refuses with an explanation (see config.ts)
-  daemon: { type: 'boolean', alias: 'D', hidden: true },
-  inetd: { type: 'boolean', hidden: true },
-  record: { type: 'string', hidden: true },
-  syslog: { type: 'string', hidden: true },
-  'legacy-syslog': { type: 'boolean', hidden: true },
   'wrap-mode': { type: 'string', hidden: true },
 } as const satisfies Record<string, Options>;
 

@@ -16,7 +16,9 @@ import { describeError, refuse } from './errors.js';
 import { abortHandshake } from './handshake.js';
 import { Listener } from './listener.js';
 import { type Logger, silentLogger } from './log.js';
+import { Recorder } from './record.js';
 import { Session } from './relay.js';
+import { redactPathToken } from './tokens/token-from-request.js';
 import { type Admitted, admit, pathOf, type Refused } from './upgrade.js';
 
 export interface BridgeOptions {
@@ -52,6 +54,7 @@ export class Bridge extends EventEmitter {
   private readonly timers: NodeJS.Timeout[] = [];
   private idleExitTimer: NodeJS.Timeout | undefined;
   private nextSessionId = 1;
+  private readonly recordings = new Set<Promise<void>>();
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -143,6 +146,7 @@ export class Bridge extends EventEmitter {
     }
     // The listening socket closes only when every connection it accepted is gone, keep-alive ones included.
     this.http.closeAllConnections();
+    await Promise.all(this.recordings);
     await stopped;
     this.wss.close();
     await closeParts(this.parts, this.log);
@@ -280,7 +284,7 @@ export class Bridge extends EventEmitter {
     const { error, unexpected, target } = refused;
     const fields = {
       client: peerOf(req.socket),
-      path: pathOf(req),
+      path: this.logPath(req),
       target: target ? formatTarget(target) : undefined,
       status: error.status,
       code: error.code,
@@ -292,6 +296,11 @@ export class Bridge extends EventEmitter {
     abortHandshake(socket, error);
   }
 
+  /** The request path for log lines: no query, and no token in its last segment when tokens route. */
+  private logPath(req: IncomingMessage): string {
+    return this.config.tokens ? redactPathToken(pathOf(req)) : pathOf(req);
+  }
+
   private startSession(ws: WebSocket, clientSocket: Duplex, admitted: Admitted): void {
     const { ctx, target, targetSocket, releases } = admitted;
     const info = {
@@ -299,13 +308,19 @@ export class Bridge extends EventEmitter {
       client: formatTarget({ kind: 'tcp', host: ctx.clientAddress, port: ctx.clientPort }),
       target: formatTarget(target),
     };
+    const recorder = this.config.record
+      ? new Recorder(`${this.config.record}.${info.id}`, this.log, info.id)
+      : undefined;
     const session = new Session(
       info,
       ws,
       clientSocket,
       targetSocket,
-      { maxBufferBytes: this.config.maxBufferBytes, log: this.log, traffic: this.config.traffic },
-      (ended) => this.endSession(ended, releases),
+      { maxBufferBytes: this.config.maxBufferBytes, log: this.log, traffic: this.config.traffic, recorder },
+      (ended) => {
+        if (recorder) this.finishRecording(recorder);
+        this.endSession(ended, releases);
+      },
     );
     this.sessions.add(session);
     this.stats.opened++;
@@ -314,12 +329,19 @@ export class Bridge extends EventEmitter {
       session: info.id,
       client: info.client,
       target: info.target,
-      path: pathOf(ctx.req),
+      path: this.logPath(ctx.req),
       protocol: ws.protocol || undefined,
       tls: ctx.secure || undefined,
+      record: recorder?.path,
     });
     if (this.config.runOnce) void this.listener.stop();
     this.emit('session-open', session);
+  }
+
+  /** Recordings still being flushed; close() waits for them so an exit right after keeps the EOF line. */
+  private finishRecording(recorder: Recorder): void {
+    const flushed = recorder.close().finally(() => this.recordings.delete(flushed));
+    this.recordings.add(flushed);
   }
 
   private endSession(session: Session, releases: readonly (() => void)[]): void {
