@@ -4,7 +4,7 @@
  * run can be diagnosed without the log output costing terminal time during the measurement.
  */
 import type { ChildProcess } from 'node:child_process';
-import { openSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { start, stop, waitForPort } from './procs.js';
@@ -66,11 +66,41 @@ export async function startBridge(
     if (!setup.websockify) throw new Error('websockify is not installed');
     child = start(setup.websockify, [...tlsArgs, listen, target], { stdio: ['ignore', out, out] });
   }
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code, signal) => reject(new Error(`exited (${signal ?? code}) before listening`))),
+  );
+  exited.catch(() => {});
   try {
-    await waitForPort(port, 15000);
+    await Promise.race([waitForPort(port, 30000), exited]);
   } catch (err) {
     await stop(child);
-    throw new Error(`${kind} did not start (log: ${logFile}): ${(err as Error).message}`);
+    throw new Error(`${kind} did not start: ${(err as Error).message}; its log ends:\n${logTail(logFile)}`);
   }
   return { kind, port, pid: child.pid!, child, stop: () => stop(child) };
+}
+
+/**
+ * startBridge with one retry: the free port may be taken between choosing and binding it, and a machine
+ * still reaping hundreds of websockify children can be slow to start the next bridge.
+ */
+export async function startBridgeRetrying(
+  kind: BridgeKind,
+  targetPort: number,
+  setup: BridgeSetup,
+  options: { workers?: number; tls?: boolean } = {},
+): Promise<RunningBridge> {
+  try {
+    return await startBridge(kind, targetPort, setup, options);
+  } catch (err) {
+    process.stderr.write(`bench: ${(err as Error).message}\nbench: retrying once\n`);
+    return startBridge(kind, targetPort, setup, options);
+  }
+}
+
+function logTail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-6).join('\n');
+  } catch {
+    return '(no log)';
+  }
 }

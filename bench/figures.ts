@@ -3,7 +3,12 @@
  * which goes first on each repetition (A B, B A, ...), so drift on the machine hits both alike.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type BridgeKind, type BridgeSetup, type RunningBridge, startBridge } from './bridges.js';
+import {
+  type BridgeKind,
+  type BridgeSetup,
+  type RunningBridge,
+  startBridgeRetrying as startBridge,
+} from './bridges.js';
 import {
   holdSessions,
   type LoadTarget,

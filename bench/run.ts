@@ -80,11 +80,23 @@ async function main(): Promise<void> {
       kinds,
       progress,
     };
-    const figures: Figure[] = await wireFigures(ctx, false);
-    if (!values['no-memory']) figures.push(await memoryFigure(ctx));
-    if (wss) figures.push(...(await wireFigures(ctx, true)));
+    // A section that fails is reported and skipped: the others' figures are still worth printing.
+    const failures: string[] = [];
+    const attempt = async <T>(section: string, run: () => Promise<T>, fallback: T): Promise<T> => {
+      try {
+        return await run();
+      } catch (err) {
+        failures.push(`${section}: ${(err as Error).message}`);
+        progress(`${section} FAILED: ${(err as Error).message}`);
+        return fallback;
+      }
+    };
+    const figures: Figure[] = await attempt('ws://', () => wireFigures(ctx, false), []);
+    if (!values['no-memory'])
+      figures.push(...(await attempt('memory', async () => [await memoryFigure(ctx)], [])));
+    if (wss) figures.push(...(await attempt('wss://', () => wireFigures(ctx, true), [])));
     let scaling: ScalingRow[] = [];
-    if (!values['no-workers']) scaling = await workerScaling(ctx);
+    if (!values['no-workers']) scaling = await attempt('--workers', () => workerScaling(ctx), []);
 
     const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
     const minutes = ((Date.now() - startedAt) / 60000).toFixed(1);
@@ -99,7 +111,11 @@ async function main(): Promise<void> {
         ? `\nwstcp \`--workers\` scaling (8 echo sessions x 64 KiB; ${settings.rateThreads} session-opening threads):\n\n${scalingTable(scaling)}`
         : '',
       quick ? '\n(--quick: one short run per figure; use the full run for the record.)' : '',
+      failures.length
+        ? `\nFailed sections:\n\n${failures.map((f) => `- ${f.split('\n')[0]}`).join('\n')}`
+        : '',
     ].join('\n');
+    if (failures.length) process.exitCode = 1;
     process.stdout.write(`${report}\n`);
     if (values['write-docs']) {
       updateDocs(join(ROOT, 'docs', 'performance.md'), report);
