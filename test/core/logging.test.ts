@@ -1,11 +1,11 @@
 // Log destinations and levels: --log-file gets JSON lines, -v adds debug lines, --traffic one line per frame,
 // and query strings (which carry tokens) never reach a log line.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { closed, openClient, receive, startBridge, startEcho } from '../helpers/bridge.js';
+import { closed, expectRefusal, openClient, receive, startBridge, startEcho } from '../helpers/bridge.js';
 import { spawnWstcp } from '../helpers/process.js';
 
 test('--log-file receives the JSON session lines; nothing but errors goes to stderr', async (t) => {
@@ -72,4 +72,31 @@ test('without -v no debug line is written', async (t) => {
   await new Promise((resolve) => setTimeout(resolve, 100));
   assert.ok(bridge.logs.length >= 2);
   assert.ok(bridge.logs.every((l) => (JSON.parse(l) as { level: string }).level !== 'debug'));
+});
+
+test('with token routing, a token in the last path segment (/t/TOKEN) is logged as its tag only', async (t) => {
+  const echo = await startEcho();
+  t.after(() => echo.close());
+  const dir = mkdtempSync(join(tmpdir(), 'wstcp-tokens-'));
+  const file = join(dir, 'tokens.conf');
+  writeFileSync(file, `pathsecret42: 127.0.0.1:${echo.port}\n`);
+  // --allow-target before the positional listen port: it must not swallow it.
+  const bridge = await startBridge([
+    '--tokens',
+    `file:${file}`,
+    '--allow-target',
+    `127.0.0.1:${echo.port}`,
+    '127.0.0.1:0',
+  ]);
+  t.after(() => bridge.close());
+  const ws = await openClient(`${bridge.url}/t/pathsecret42`);
+  ws.close();
+  await closed(ws);
+  await expectRefusal(`${bridge.url}/t/wrongsecret99`);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.ok(bridge.logs.some((l) => l.includes('session.open') && l.includes('path=/t/t:')));
+  assert.ok(
+    !bridge.logs.some((l) => l.includes('pathsecret42') || l.includes('wrongsecret99')),
+    bridge.logs.join('\n'),
+  );
 });
