@@ -7,7 +7,8 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { formatTarget, type ListenAddress, peerOf } from './address.js';
+import { formatTarget, peerOf } from './address.js';
+import type { ListenSpec } from './config.js';
 import { describeError, refuse, WstcpError } from './errors.js';
 import { abortHandshake } from './handshake.js';
 import type { Logger } from './log.js';
@@ -57,7 +58,15 @@ export class Listener {
    * Binds `address`. Without a host: '::' with ipv6Only false, which accepts IPv4 too (as ::ffff:a.b.c.d),
    * falling back to 0.0.0.0 on hosts without IPv6. Throws WSTCP_LISTEN with a readable reason.
    */
-  async listen(address: ListenAddress, unixMode: number): Promise<void> {
+  async listen(address: ListenSpec, unixMode: number): Promise<void> {
+    if (address.kind === 'fd') {
+      // --inetd: the socket is already bound and listening; Node refuses a descriptor that is not a socket.
+      await this.bind(
+        { fd: address.fd },
+        `descriptor ${address.fd} (--inetd needs a listening socket there)`,
+      );
+      return;
+    }
     if (address.kind === 'unix') {
       removeStaleSocket(address.path);
       await this.bind({ path: address.path }, address.path);
@@ -102,7 +111,10 @@ export class Listener {
     return stopped;
   }
 
-  private bind(options: { host?: string; port?: number; path?: string; ipv6Only?: boolean }, name: string) {
+  private bind(
+    options: { host?: string; port?: number; path?: string; ipv6Only?: boolean; fd?: number },
+    name: string,
+  ) {
     return new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
         const why =

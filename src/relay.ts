@@ -13,6 +13,7 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from './log.js';
+import type { Recorder } from './record.js';
 
 /** Who ended a session: the browser side, the target side, or the bridge itself (shutdown, limits). */
 export type Closer = 'client' | 'target' | 'bridge';
@@ -28,6 +29,8 @@ export interface SessionOptions {
   readonly log: Logger;
   /** Log every frame (--traffic). */
   readonly traffic: boolean;
+  /** --record: receives every frame passed on, both ways. */
+  readonly recorder?: Recorder;
   /** How long a closing target may take to flush and close before it is destroyed. */
   readonly lingerMs?: number;
 }
@@ -113,6 +116,7 @@ export class Session {
       return;
     }
     this.bytesToTarget += data.length;
+    if (this.options.recorder) this.options.recorder.fromClient(data);
     this.target.write(data);
     if (this.target.writableLength > this.options.maxBufferBytes) this.ws.pause();
   }
@@ -125,6 +129,7 @@ export class Session {
       return;
     }
     this.bytesToClient += chunk.length;
+    if (this.options.recorder) this.options.recorder.fromTarget(chunk);
     this.ws.send(chunk);
     if (this.ws.bufferedAmount > this.options.maxBufferBytes) this.target.pause();
   }

@@ -58,7 +58,7 @@ test('bad arguments throw a ConfigError naming the flag or argument', () => {
     [['--token-plugin', 'Nope', '--token-source', 'f', '6080'], /unknown plugin "Nope"/],
     [['--ssl-only', '6080', 'h:1'], /--ssl-only needs --cert/],
     [['--bogus-flag', '6080', 'h:1'], /Unknown arguments?: bogus-flag/],
-    [['--daemon', '6080', 'h:1'], /--daemon is not supported/],
+    [['--wrap-mode', 'exit', '6080', 'h:1'], /--wrap-mode .*not supported/],
     [['6080', 'h:1', 'extra'], /unexpected extra arguments: extra/],
   ];
   for (const [argv, message] of cases) {
