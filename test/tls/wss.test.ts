@@ -121,3 +121,13 @@ test('an encrypted key with --key-password serves wss://', async (t) => {
   const ws = await openClient(running.url, undefined, { ca: ca.cert });
   ws.terminate();
 });
+
+test('--ssl-ciphers limits the TLS 1.2 cipher suites offered', async (t) => {
+  const running = await bridge(t, [...certArgs(t), '--ssl-ciphers', 'ECDHE-RSA-AES128-GCM-SHA256']);
+  const chosen = await tlsConnect(running.port, { maxVersion: 'TLSv1.2', ca: ca.cert });
+  assert.equal(chosen.getCipher().name, 'ECDHE-RSA-AES128-GCM-SHA256');
+  chosen.destroy();
+  await assert.rejects(
+    tlsConnect(running.port, { maxVersion: 'TLSv1.2', ca: ca.cert, ciphers: 'ECDHE-RSA-AES256-GCM-SHA384' }),
+  );
+});
