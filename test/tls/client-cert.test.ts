@@ -21,7 +21,11 @@ const stranger = makeCa('other CA').client('alice');
 const logs: string[][] = [];
 after(() => assertNoSecrets(logs.flat()));
 
-async function bridge(t: TestContext, extra: string[] = [], cafile = true): Promise<RunningBridge> {
+async function bridge(
+  t: TestContext,
+  extra: string[] = [],
+  cafile = true,
+): Promise<RunningBridge & { targetConnections: () => number }> {
   const files = tempDir(t);
   const echo = await startEcho();
   t.after(() => echo.close());
@@ -38,7 +42,7 @@ async function bridge(t: TestContext, extra: string[] = [], cafile = true): Prom
   });
   logs.push(running.logs);
   t.after(() => running.close());
-  return running;
+  return Object.assign(running, { targetConnections: () => echo.sockets.length });
 }
 
 test('a client certificate signed by --cafile is accepted', async (t) => {
@@ -56,6 +60,8 @@ test('no client certificate, or one from another CA, fails the TLS handshake and
     openClient(running.url, undefined, { ca: ca.cert, cert: stranger.cert, key: stranger.key }),
   );
   assert.ok(running.logs.some((l) => l.includes('tls.refused')));
+  assert.equal(running.targetConnections(), 0, 'a refused client never reaches the target');
+  assert.ok(!running.logs.some((l) => l.includes('session.open')));
 });
 
 test('--verify-client implies --ssl-only: plain ws:// is refused with 403', async (t) => {
