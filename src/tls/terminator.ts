@@ -83,7 +83,8 @@ class Terminator implements TlsTerminator {
       requestCert: verify,
       rejectUnauthorized: verify,
     });
-    const client = socket.remoteAddress;
+    // Same form as the server's log lines: an IPv4 client on a dual-stack socket without `::ffff:`.
+    const client = socket.remoteAddress?.replace(/^::ffff:(?=\d+\.)/, '');
     const onHandshakeError = (err: Error) => {
       this.log.info('tls.refused', { client, code: (err as { code?: string }).code ?? 'TLS_ERROR' });
     };

@@ -109,3 +109,16 @@ test('--cafile must hold certificates', (t) => {
   configError(() => load({ cert, cafile: bad }), ['--cafile', bad]);
   assert.ok(load({ cert, cafile: files.write('good.pem', makeCa().cert) }));
 });
+
+test('--cert auto refuses --key and --key-password, which it has no use for', async () => {
+  const { createTlsTerminator } = await import('../../src/tls/terminator.js');
+  const { silentLogger } = await import('../../src/log.js');
+  configError(
+    () => createTlsTerminator({ ...base, cert: 'auto', key: 'k.pem' }, silentLogger),
+    ['--key', '--cert auto'],
+  );
+  configError(
+    () => createTlsTerminator({ ...base, cert: 'auto', keyPassword: SECRETS.keyPassword }, silentLogger),
+    ['--key-password'],
+  );
+});
