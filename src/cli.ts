@@ -7,10 +7,12 @@ import yargs from 'yargs';
 import { formatTarget } from './address.js';
 import { assembleParts, type BridgeParts } from './assemble.js';
 import { buildConfig, type Config } from './config.js';
+import { detach, isDaemonChild, reportToParent } from './daemon.js';
 import { ConfigError, describeError, WstcpError } from './errors.js';
 import { Logger } from './log.js';
 import { optionSpecs, type RawOptions } from './options.js';
 import { Bridge } from './server.js';
+import { openSyslog } from './syslog.js';
 import { runCertCommand } from './tls/cert-cli.js';
 import { tokensCommand } from './tokens/cli.js';
 import { viewerUrl } from './web/index.js';
@@ -92,7 +94,14 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   } catch (err) {
     exitWithError(err, 2);
   }
-  const log = new Logger(config.log);
+  if (config.daemon && !isDaemonChild()) await runDetached(argv);
+  let log: Logger;
+  try {
+    const forward = config.syslog ? openSyslog(config.syslog, config.daemon ? 'daemon' : 'user') : undefined;
+    log = new Logger({ ...config.log, forward });
+  } catch (err) {
+    exitWithError(err, 2);
+  }
   if (isWorkersPrimary(config)) await superviseWorkers(config, log);
   let bridge: Bridge;
   let parts: BridgeParts;
@@ -109,6 +118,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     tokens: config.tokens ? config.tokens.plugin : undefined,
     tls: config.tls ? (config.tls.sslOnly ? 'only' : 'optional') : undefined,
   });
+  if (isDaemonChild()) {
+    log.info('daemon.detached', { pid: process.pid });
+    reportToParent();
+  }
 
   for (const warning of config.warnings) log.warn('config.warning', { message: warning });
   const viewer = viewerUrl(config, bridge.port);
@@ -165,8 +178,16 @@ async function superviseWorkers(config: Config, log: Logger): Promise<never> {
   process.exit(code);
 }
 
+/** --daemon: this process only waits until its detached copy listens (see daemon.ts), then exits. */
+async function runDetached(argv: readonly string[]): Promise<never> {
+  const result = await detach(process.argv[1]!, argv);
+  if (result.error !== undefined) process.stderr.write(`wstcp: ${result.error}\n`);
+  process.exit(result.code);
+}
+
 function exitWithError(err: unknown, code: number): never {
   const message = err instanceof WstcpError ? err.message : describeError(err);
+  reportToParent(message);
   process.stderr.write(`wstcp: ${message}\n`);
   if (err instanceof ConfigError) process.stderr.write(`Try 'wstcp --help' for the options.\n`);
   process.exit(code);

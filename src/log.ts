@@ -18,6 +18,15 @@ export interface LoggerOptions {
   file?: string;
   /** For tests: receives each formatted line (without newline) instead of a stream. */
   sink?: (line: string) => void;
+  /** A second destination (--syslog) that also gets every line, with its level. */
+  forward?: LogForwarder;
+}
+
+/** Receives each line's level and message (text lines without the time and level, which it adds itself). */
+export interface LogForwarder {
+  send(level: LogLevel, message: string): void;
+  /** Delivers what is still queued and releases the destination. */
+  close(): Promise<void>;
 }
 
 export class Logger {
@@ -26,11 +35,13 @@ export class Logger {
   private readonly minRank: number;
   private readonly write: (line: string) => void;
   private readonly stream: WriteStream | undefined;
+  private readonly forward: LogForwarder | undefined;
 
   constructor(options: LoggerOptions = {}) {
     this.level = options.level ?? 'info';
     this.format = options.format ?? 'text';
     this.minRank = RANK[this.level];
+    this.forward = options.forward;
     if (options.sink) {
       this.write = options.sink;
     } else if (options.file) {
@@ -61,28 +72,33 @@ export class Logger {
     this.emit('error', event, fields);
   }
 
-  /** Flushes and closes a log file; a no-op for stderr and sinks. */
-  close(): Promise<void> {
+  /** Flushes and closes a log file and the --syslog destination; a no-op for stderr and sinks. */
+  async close(): Promise<void> {
     const stream = this.stream;
-    if (!stream) return Promise.resolve();
-    return new Promise((resolve) => stream.end(resolve));
+    await Promise.all([
+      this.forward?.close(),
+      stream && new Promise<void>((resolve) => stream.end(() => resolve())),
+    ]);
   }
 
   private emit(level: LogLevel, event: string, fields: LogFields | undefined): void {
     const time = new Date().toISOString();
     if (this.format === 'json') {
-      this.write(JSON.stringify({ time, level, event, ...fields }));
+      const line = JSON.stringify({ time, level, event, ...fields });
+      this.write(line);
+      this.forward?.send(level, line);
       return;
     }
-    let line = `${time} ${level.toUpperCase().padEnd(5)} ${event}`;
+    let message = event;
     if (fields) {
       for (const key in fields) {
         const value = fields[key];
         if (value === undefined) continue;
-        line += ` ${key}=${formatValue(value)}`;
+        message += ` ${key}=${formatValue(value)}`;
       }
     }
-    this.write(line);
+    this.write(`${time} ${level.toUpperCase().padEnd(5)} ${message}`);
+    this.forward?.send(level, message);
   }
 }
 
