@@ -275,6 +275,8 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     // websockify's form: `--inetd target`; the listening socket is stdin, so there is no listen argument.
     if (unixListen) throw new ConfigError('--inetd and --unix-listen contradict each other: choose one');
     if (workerCount !== undefined) throw new ConfigError('--workers cannot be combined with --inetd');
+    if (positional.length > 1 || (positional[0] !== undefined && !positional[0].includes(':')))
+      throw new ConfigError('--inetd takes no listen address: wstcp --inetd [options] target_host:target_port');
     listen = { kind: 'fd', fd: 0 };
     rest = positional;
   } else if (unixListen) {
