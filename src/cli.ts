@@ -29,6 +29,7 @@ import {
 const USAGE = `wstcp [options] [listen_host:]listen_port target_host:target_port
 wstcp [options] --token-plugin PLUGIN --token-source ARG [listen_host:]listen_port
 wstcp [options] --unix-target FILE [listen_host:]listen_port
+wstcp [options] --inetd target_host:target_port         (the listening socket is stdin)
 wstcp tokens check|list|get|set|rm ...   manage token stores (wstcp tokens --help)
 wstcp cert ...                          make a self-signed certificate (wstcp cert --help)
 

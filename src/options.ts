@@ -205,7 +205,8 @@ export const optionSpecs = {
   inetd: {
     type: 'boolean',
     group: G_PROCESS,
-    describe: 'The listening socket is stdin (inetd, systemd Accept=no); no listen argument',
+    describe:
+      'The listening socket is stdin (inetd "wait", systemd StandardInput=socket); no listen argument',
   },
 
   // websockify options that wstcp refuses with an explanation (see config.ts)
