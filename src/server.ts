@@ -203,6 +203,16 @@ export class Bridge extends EventEmitter {
 
   private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     this.listener.settle(socket);
+    if (err.code?.startsWith('ERR_SSL_') || (err as { library?: string }).library === 'SSL routines') {
+      // A failed TLS handshake (the TLS terminator logs it): there is no channel to answer HTTP on.
+      this.stats.refused++;
+      this.log.debug('tls.handshake_failed', {
+        client: peerOf(socket as Socket),
+        error: err.code ?? err.message,
+      });
+      socket.destroy();
+      return;
+    }
     const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
     const refusal = tooLarge
       ? refuse('HEADERS_TOO_LARGE', 'request headers too large')
