@@ -4,7 +4,7 @@
  * docs/performance.md. Every child is killed at the end, also on failure or Ctrl-C.
  *
  *   npm run bench                      full run (~8 minutes on 2 cores)
- *   npm run bench -- --quick           ~1.5 minutes: one repetition, short runs, 2,000 idle sessions
+ *   npm run bench -- --quick           ~1.5 minutes: one 1 s run per figure, 2,000 idle sessions
  *   npm run bench -- --write-docs      also update docs/performance.md
  *   npm run bench -- --no-wss --no-workers --reps 5 --seconds 3 --hold 8000
  */
@@ -39,8 +39,8 @@ function options() {
   const quick = values.quick === true;
   const settings: Settings = {
     reps: Number(values.reps ?? (quick ? 1 : 3)),
-    seconds: Number(values.seconds ?? (quick ? 1.5 : 2.5)),
-    warmup: quick ? 0.3 : 0.5,
+    seconds: Number(values.seconds ?? (quick ? 1 : 2.5)),
+    warmup: quick ? 0.2 : 0.5,
     holdCount: Number(values.hold ?? (quick ? 2000 : 8000)),
     holdSeconds: quick ? 15 : 60,
     // websockify forks a process per session: stop opening while the machine still has room to spare.
