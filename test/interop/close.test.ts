@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import { closed, expectRefusal, openClient, receive, startTcpServer, waitFor } from '../helpers/bridge.js';
-import { closedPort, startSubjects } from './subjects.js';
+import { freePort } from '../helpers/ports.js';
+import { startSubjects } from './subjects.js';
 
 test('target EOF closes the client with 1000 on both', async (t) => {
   const greeting = Buffer.from('RFB 003.008\n');
@@ -47,7 +48,7 @@ test('client close 1000: the target sees EOF and the client gets 1000 back on bo
 });
 
 test('unreachable target: websockify sends 101 then 1011, wstcp refuses with 502 and a reason', async (t) => {
-  const port = await closedPort();
+  const port = await freePort();
   const subjects = await startSubjects(t, `127.0.0.1:${port}`);
   if (!subjects) return;
 

@@ -4,9 +4,8 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { request } from 'node:http';
-import { createServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { TestContext } from 'node:test';
 import { startBridge } from '../helpers/bridge.js';
 import { startWebsockify } from '../helpers/websockify.js';
@@ -30,17 +29,6 @@ export async function startSubjects(t: TestContext, target: string): Promise<Sub
     { name: 'websockify', url: websockify.url },
     { name: 'wstcp', url: wstcp.url },
   ];
-}
-
-/** A 127.0.0.1 port with nothing listening on it (bound and released just now). */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export interface HandshakeAnswer {

@@ -11,8 +11,9 @@ import { SignJWT } from 'jose';
 import WebSocket, { type ClientOptions } from 'ws';
 import { ConfigError } from '../../src/errors.js';
 import { expectRefusal, openClient, receive, startBridge, startEcho } from '../helpers/bridge.js';
+import { freePort } from '../helpers/ports.js';
 import { requireProgram } from '../helpers/programs.js';
-import { freePort, startHttp, startNamedTargets, startRedis, tempDir } from './helpers.js';
+import { startHttp, startNamedTargets, startRedis, tempDir } from './helpers.js';
 
 async function echoThrough(url: string): Promise<void> {
   const ws = await openClient(url);

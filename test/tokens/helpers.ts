@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import type { HandshakeContext } from '../../src/pipeline.js';
+import { freePort } from '../helpers/ports.js';
 
 const run = promisify(execFile);
 
@@ -20,17 +21,6 @@ export function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'wstcp-tokens-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
-}
-
-/** A port that was free a moment ago (for servers that cannot listen on port 0, like redis-server). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export interface RedisServer {

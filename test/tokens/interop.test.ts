@@ -13,8 +13,9 @@ import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { tokensCommand } from '../../src/tokens/cli.js';
 import { expectRefusal, startBridge } from '../helpers/bridge.js';
+import { freePort } from '../helpers/ports.js';
 import { requireProgram } from '../helpers/programs.js';
-import { freePort, startNamedTargets, startRedis, tempDir } from './helpers.js';
+import { startNamedTargets, startRedis, tempDir } from './helpers.js';
 
 /** Starts websockify with `args` on a free loopback port; resolves once it accepts connections. */
 async function startWebsockify(t: TestContext, program: string, args: string[]): Promise<string> {

@@ -10,8 +10,9 @@ import { Logger } from '../../src/log.js';
 import { parseRedisUrl, parseWebsockifyRedisSource } from '../../src/tokens/redis-source.js';
 import { RedisTokenStore } from '../../src/tokens/redis-store.js';
 import { StoreUnavailableError } from '../../src/tokens/store.js';
+import { freePort } from '../helpers/ports.js';
 import { requireProgram } from '../helpers/programs.js';
-import { freePort, startRedis, tempDir } from './helpers.js';
+import { startRedis, tempDir } from './helpers.js';
 
 const quiet = new Logger({ sink: () => {} });
 
