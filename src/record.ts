@@ -15,6 +15,14 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { describeError } from './errors.js';
 import type { Logger } from './log.js';
 
+/**
+ * Most bytes queued for a disk that cannot keep up. Beyond it the recording ends early (still a valid file)
+ * rather than holding the session's traffic in memory without bound.
+ */
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+
+const FLUSH_TIMEOUT_MS = 5000;
+
 /** The escaped form of each byte value, built once: encoding a frame is then one lookup per byte. */
 const ESCAPED: readonly string[] = Array.from({ length: 256 }, (_, byte) => {
   if (byte === 0x09) return '\\t';
@@ -42,6 +50,7 @@ export class Recorder {
   private readonly stream: WriteStream;
   private failed = false;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   /**
    * Opens (truncates) `path`, readable by its owner only: a recording holds everything typed in the
@@ -67,18 +76,35 @@ export class Recorder {
     this.frame('{', chunk);
   }
 
-  /** Ends the file with the EOF marker; resolves once it is flushed (or failed). Idempotent. */
+  /**
+   * Ends the file with the EOF marker; resolves once it is flushed, failed, or has not flushed within 5 s
+   * (a hung file system must not hold up the bridge's shutdown). Idempotent.
+   */
   close(): Promise<void> {
-    if (!this.closed) {
+    this.closing ??= new Promise((resolve) => {
       this.closed = true;
-      if (!this.failed) this.stream.end("'EOF'];\n");
-    }
-    if (this.stream.closed || this.failed) return Promise.resolve();
-    return new Promise((resolve) => this.stream.once('close', () => resolve()));
+      if (this.failed) return resolve();
+      this.stream.end("'EOF'];\n");
+      const timer = setTimeout(() => {
+        this.fail(new Error(`not flushed within ${FLUSH_TIMEOUT_MS / 1000} s`));
+        resolve();
+      }, FLUSH_TIMEOUT_MS);
+      timer.unref();
+      this.stream.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return this.closing;
   }
 
   private frame(marker: '{' | '}', bytes: Buffer): void {
     if (this.failed || this.closed) return;
+    if (this.stream.writableLength > MAX_QUEUED_BYTES) {
+      this.log.warn('record.truncated', { session: this.session, file: this.path, reason: 'disk too slow' });
+      void this.close();
+      return;
+    }
     const ms = Date.now() - this.startedAt;
     this.stream.write(`'${marker}${ms}${marker}${escapeFrame(bytes)}',\n`);
   }

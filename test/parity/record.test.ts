@@ -2,7 +2,8 @@
 // noVNC's playback page can load, its frames must decode back to exactly the bytes relayed both ways, and it
 // must match what websockify writes for the same session (timestamps aside).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { runInNewContext } from 'node:vm';
 import { escapeFrame } from '../../src/record.js';
 import { closed, openClient, receive, startBridge, startTcpServer, waitFor } from '../helpers/bridge.js';
 import { spawnWstcp } from '../helpers/process.js';
+import { requireProgram } from '../helpers/programs.js';
 import { startWebsockify } from '../helpers/websockify.js';
 
 /** Every byte value, quote and backslash included, plus a line break: the hard cases for the escaping. */
@@ -136,6 +138,47 @@ test('a recording that cannot be written is reported once; the session still wor
   const failures = bridge.logs.map((l) => JSON.parse(l)).filter((l) => l.event === 'record.failed');
   assert.equal(failures.length, 1);
   assert.equal(failures[0].session, 1);
+});
+
+test('a recording file that stops taking data is cut off: memory stays bounded, shutdown waits for it at most 5 s', async (t) => {
+  const mkfifo = requireProgram(t, 'mkfifo', 'coreutils');
+  if (!mkfifo) return;
+  const dir = tempDir(t);
+  // A FIFO that is open but never read: once its pipe buffer is full, every write hangs, like a file on a
+  // hung network file system.
+  const fifo = join(dir, 'rec.1');
+  execFileSync(mkfifo, [fifo]);
+  const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  let readerOpen = true;
+  const closeReader = () => {
+    if (readerOpen) closeSync(reader);
+    readerOpen = false;
+  };
+  t.after(closeReader);
+  const size = 20 * 1024 * 1024;
+  const target = await startTcpServer((socket) => socket.end(Buffer.alloc(size, 0x41)));
+  t.after(() => target.close());
+  const wstcp = await spawnWstcp([
+    '--run-once',
+    '--record',
+    join(dir, 'rec'),
+    '127.0.0.1:0',
+    `127.0.0.1:${target.port}`,
+  ]);
+  t.after(() => wstcp.kill('SIGKILL'));
+  const ws = await openClient(`ws://127.0.0.1:${wstcp.port}`);
+  assert.equal((await receive(ws, size, 20000)).length, size, 'the session is not slowed by its recording');
+  assert.equal((await closed(ws)).code, 1000);
+
+  const at = (event: string) => wstcp.lines.find((l) => l.event === event);
+  await waitFor(() => at('record.failed') !== undefined, 10000, 'the flush to give up');
+  assert.ok(at('record.truncated'), 'the recording stopped once 16 MiB were queued');
+  const waited =
+    Date.parse(String(at('record.failed')!.time)) - Date.parse(String(at('bridge.stopping')!.time));
+  assert.ok(waited >= 4500 && waited < 7000, `shutdown waited ${waited} ms for the recording`);
+  // A thread stuck in write() would hold up the process exit itself (libuv joins its threads): release it.
+  closeReader();
+  assert.equal(await wstcp.exited, 0);
 });
 
 test("escapeFrame escapes like websockify: printable ASCII as is, \\t \\n \\r \\\\ \\' and \\xNN", () => {
