@@ -1,48 +1,31 @@
 // The full noVNC application from Debian's novnc package, served with --web /usr/share/novnc, opened
 // the way websockify users open it: vnc.html?path=websockify%3Ftoken%3DX&autoconnect=true.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { test } from 'node:test';
 import { startBridge } from '../helpers/bridge.js';
-import {
-  CHROMIUM,
-  cleanupStack,
-  launchBrowser,
-  openPage,
-  screenshot,
-  waitForColor,
-} from '../helpers/browser.js';
-import { requireProgram } from '../helpers/programs.js';
+import { browserPerFile, cleanupStack, openPage, screenshot, waitForColor } from '../helpers/browser.js';
+import { tempDir } from '../helpers/tmp.js';
 import { startVnc } from '../helpers/vnc.js';
 
 const NOVNC_DIR = '/usr/share/novnc';
-let browser: Browser | undefined;
-
-after(async () => {
-  await browser?.close();
-});
+const ready = browserPerFile(
+  ['Xtigervnc', 'tigervnc-standalone-server'],
+  ['xsetroot', 'x11-xserver-utils'],
+  [`${NOVNC_DIR}/utils/novnc_proxy`, 'novnc'],
+);
 
 test("Debian's noVNC vnc.html, served with --web, connects through a token", async (t) => {
-  const ok = [
-    requireProgram(t, 'Xtigervnc', 'tigervnc-standalone-server'),
-    requireProgram(t, 'xsetroot', 'x11-xserver-utils'),
-    requireProgram(t, CHROMIUM, 'chromium'),
-    requireProgram(t, `${NOVNC_DIR}/utils/novnc_proxy`, 'novnc'),
-  ].every(Boolean);
-  if (!ok) return;
+  const browser = await ready(t);
+  if (!browser) return;
   assert.ok(existsSync(join(NOVNC_DIR, 'vnc.html')));
-  browser = await launchBrowser();
 
   const vnc = await startVnc();
   const defer = cleanupStack(t);
   defer(() => vnc.close());
   await vnc.x('xsetroot', ['-solid', '#ff8000']);
-  const dir = mkdtempSync(join(tmpdir(), 'wstcp-browser-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const tokens = join(dir, 'tokens');
+  const tokens = join(tempDir(t, 'wstcp-browser-'), 'tokens');
   writeFileSync(tokens, `office: 127.0.0.1:${vnc.port}\n`);
   const bridge = await startBridge([
     '--web',

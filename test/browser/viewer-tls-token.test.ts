@@ -2,48 +2,18 @@
 // passes ?token= on to the WebSocket URL, and an unknown token is reported in plain words.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, type TestContext, test } from 'node:test';
+import { test } from 'node:test';
 import forge from 'node-forge';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { startBridge } from '../helpers/bridge.js';
-import {
-  CHROMIUM,
-  cleanupStack,
-  launchBrowser,
-  openPage,
-  screenshot,
-  waitForColor,
-} from '../helpers/browser.js';
-import { requireProgram } from '../helpers/programs.js';
+import { browserPerFile, cleanupStack, openPage, screenshot, waitForColor } from '../helpers/browser.js';
+import { tempDir } from '../helpers/tmp.js';
 import { startVnc } from '../helpers/vnc.js';
 
 const CANVAS = '#screen canvas';
-let browser: Browser | undefined;
-
-// Launched by the first test that finds every program, so skipped tests never start it.
-after(async () => {
-  await browser?.close();
-});
-
-async function ready(t: TestContext): Promise<Browser | undefined> {
-  const ok = [
-    requireProgram(t, 'Xtigervnc', 'tigervnc-standalone-server'),
-    requireProgram(t, 'xsetroot', 'x11-xserver-utils'),
-    requireProgram(t, CHROMIUM, 'chromium'),
-  ].every(Boolean);
-  if (!ok) return undefined;
-  browser ??= await launchBrowser();
-  return browser;
-}
-
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'wstcp-browser-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const ready = browserPerFile(['Xtigervnc', 'tigervnc-standalone-server'], ['xsetroot', 'x11-xserver-utils']);
 
 /** A self-signed certificate for 127.0.0.1, written as cert.pem and key.pem into `dir`. */
 function selfSigned(dir: string): { cert: string; key: string } {
@@ -81,7 +51,7 @@ test('over https the viewer connects back with wss and shows the desktop', async
   const defer = cleanupStack(t);
   defer(() => vnc.close());
   await vnc.x('xsetroot', ['-solid', '#ff0000']);
-  const tls = selfSigned(tempDir(t));
+  const tls = selfSigned(tempDir(t, 'wstcp-browser-'));
   const bridge = await startBridge(
     ['--novnc', '--cert', tls.cert, '--key', tls.key, '127.0.0.1:0', `127.0.0.1:${vnc.port}`],
     { secure: true },
@@ -106,7 +76,7 @@ test('the token in the page URL routes the session; an unknown one is reported',
   const defer = cleanupStack(t);
   defer(() => vnc.close());
   await vnc.x('xsetroot', ['-solid', '#00ffff']);
-  const tokens = join(tempDir(t), 'tokens');
+  const tokens = join(tempDir(t, 'wstcp-browser-'), 'tokens');
   writeFileSync(tokens, `# test desktops\ndesk-1: 127.0.0.1:${vnc.port}\n`);
   const bridge = await startBridge([
     '--novnc',

@@ -2,40 +2,20 @@
 // connects through the bridge to a real Xtigervnc, the canvas shows what an X client drew, input
 // reaches the X server, a dropped bridge is reconnected, and a VNC password is asked for.
 import assert from 'node:assert/strict';
-import { after, type TestContext, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
 import { startBridge } from '../helpers/bridge.js';
-import {
-  CHROMIUM,
-  cleanupStack,
-  launchBrowser,
-  openPage,
-  screenshot,
-  waitForColor,
-} from '../helpers/browser.js';
+import { browserPerFile, cleanupStack, openPage, screenshot, waitForColor } from '../helpers/browser.js';
 import { requireProgram } from '../helpers/programs.js';
 import { startVnc } from '../helpers/vnc.js';
 
 const CANVAS = '#screen canvas';
-let browser: Browser | undefined;
-
-// Launched by the first test that finds every program, so skipped tests never start it.
-after(async () => {
-  await browser?.close();
-});
-
-async function ready(t: TestContext): Promise<Browser | undefined> {
-  const ok = [
-    requireProgram(t, 'Xtigervnc', 'tigervnc-standalone-server'),
-    requireProgram(t, 'xsetroot', 'x11-xserver-utils'),
-    requireProgram(t, 'xset', 'x11-xserver-utils'),
-    requireProgram(t, 'xdotool', 'xdotool'),
-    requireProgram(t, CHROMIUM, 'chromium'),
-  ].every(Boolean);
-  if (!ok) return undefined;
-  browser ??= await launchBrowser();
-  return browser;
-}
+const ready = browserPerFile(
+  ['Xtigervnc', 'tigervnc-standalone-server'],
+  ['xsetroot', 'x11-xserver-utils'],
+  ['xset', 'x11-xserver-utils'],
+  ['xdotool', 'xdotool'],
+);
 
 async function waitState(page: Page, state: string, timeoutMs = 15000): Promise<void> {
   await page.waitForSelector(`#status[data-state="${state}"]`, { timeout: timeoutMs });

@@ -5,8 +5,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
+import { after, type TestContext } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { requireProgram } from './programs.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts';
@@ -104,5 +105,25 @@ export function cleanupStack(t: TestContext): (cleanup: () => unknown) => void {
   });
   return (cleanup) => {
     cleanups.push(cleanup);
+  };
+}
+
+/**
+ * One Chromium per test file: returns `ready(t)`, which checks Chromium and `programs` (pairs of program
+ * and Debian package, via requireProgram) and launches the browser on first use. Tests whose programs are
+ * missing are skipped (locally) without ever starting it; the browser is closed when the file ends.
+ */
+export function browserPerFile(...programs: [program: string, pkg: string][]) {
+  let browser: Browser | undefined;
+  after(async () => {
+    await browser?.close();
+  });
+  return async (t: TestContext): Promise<Browser | undefined> => {
+    const found = [...programs, [CHROMIUM, 'chromium'] as const].map(([program, pkg]) =>
+      requireProgram(t, program, pkg),
+    );
+    if (!found.every(Boolean)) return undefined;
+    browser ??= await launchBrowser();
+    return browser;
   };
 }

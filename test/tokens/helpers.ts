@@ -4,23 +4,19 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import type { HandshakeContext } from '../../src/pipeline.js';
 import { freePort } from '../helpers/ports.js';
+import { tempDir as makeTempDir } from '../helpers/tmp.js';
 
 const run = promisify(execFile);
 
 /** A fresh directory removed after the test. */
 export function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'wstcp-tokens-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  return makeTempDir(t, 'wstcp-tokens-');
 }
 
 export interface RedisServer {
