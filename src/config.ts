@@ -276,7 +276,9 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     if (unixListen) throw new ConfigError('--inetd and --unix-listen contradict each other: choose one');
     if (workerCount !== undefined) throw new ConfigError('--workers cannot be combined with --inetd');
     if (positional.length > 1 || (positional[0] !== undefined && !positional[0].includes(':')))
-      throw new ConfigError('--inetd takes no listen address: wstcp --inetd [options] target_host:target_port');
+      throw new ConfigError(
+        '--inetd takes no listen address: wstcp --inetd [options] target_host:target_port',
+      );
     listen = { kind: 'fd', fd: 0 };
     rest = positional;
   } else if (unixListen) {
@@ -386,7 +388,9 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     daemon,
     warnings:
       raw['target-config'] !== undefined
-        ? ['--target-config is deprecated: use --token-plugin TokenFile --token-source FILE (or --tokens file:FILE)']
+        ? [
+            '--target-config is deprecated: use --token-plugin TokenFile --token-source FILE (or --tokens file:FILE)',
+          ]
         : [],
   };
   return Object.freeze(config);

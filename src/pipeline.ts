@@ -30,6 +30,7 @@ export interface HandshakeContext {
  * May return a release function, which the server calls exactly once when the handshake fails later or
  * the session ends (limits use it to count live connections).
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: a checking gate returns nothing, a counting gate a Release.
 export type Gate = (ctx: HandshakeContext) => void | Release | Promise<void | Release>;
 export type Release = () => void;
 
