@@ -18,7 +18,7 @@ import {
   type StreamResult,
 } from './load.js';
 import { treeCpuSeconds, treeMemory } from './procs.js';
-import type { Figure, Goal, ScalingRow } from './report.js';
+import { type Figure, type Goal, median, type ScalingRow } from './report.js';
 import type { Tools } from './tools.js';
 
 export interface Settings {
@@ -197,10 +197,7 @@ export async function wireFigures(ctx: Context, tls: boolean): Promise<Figure[]>
   } finally {
     await Promise.all([...bridges.values()].map((b) => b.stop()));
   }
-  const p50 = rttP50.wstcp.length
-    ? [...rttP50.wstcp].sort((a, b) => a - b)[Math.floor(rttP50.wstcp.length / 2)]!
-    : 0;
-  rttP99.goal = { kind: 'value', max: 2 * p50, text: '< 2 x wstcp p50' };
+  rttP99.goal = { kind: 'value', max: 2 * (median(rttP50.wstcp) ?? 0), text: '< 2 x wstcp p50' };
   return [...streams.map((s) => s.figure), rttP50, rttP99, rate, cpuEcho, cpuSource];
 }
 

@@ -74,7 +74,7 @@ export function markdownTable(figures: readonly Figure[]): string {
     }
     const w = median(f.wstcp);
     const p = median(f.websockify);
-    const ratio = w !== undefined && p !== undefined && p !== 0 ? `${(w / p).toFixed(2)}x` : 'n/a';
+    const ratio = w !== undefined && p !== undefined && p !== 0 ? formatRatio(w / p) : 'n/a';
     const runs = `runs ${f.wstcp.length}/${f.websockify.length}`;
     rows.push(
       `| ${f.name} | ${format(w, f.unit)} | ${format(p, f.unit)} | ${ratio} | ${f.limit.length ? format(median(f.limit), f.unit) : ''} | ` +
@@ -82,6 +82,11 @@ export function markdownTable(figures: readonly Figure[]): string {
     );
   }
   return rows.join('\n');
+}
+
+function formatRatio(ratio: number): string {
+  // Memory per session is three orders of magnitude apart: keep two significant digits there.
+  return ratio < 0.01 ? `${ratio.toPrecision(2)}x` : `${ratio.toFixed(2)}x`;
 }
 
 export interface ScalingRow {

@@ -3,7 +3,7 @@
  * targets from bench/c/. Prints a markdown table of medians and ratios; `--write-docs` also puts it into
  * docs/performance.md. Every child is killed at the end, also on failure or Ctrl-C.
  *
- *   npm run bench                      full run (~8 minutes on 2 cores)
+ *   npm run bench                      full run (~7 minutes on 2 cores)
  *   npm run bench -- --quick           ~1.5 minutes: one 1 s run per figure, 2,000 idle sessions
  *   npm run bench -- --write-docs      also update docs/performance.md
  *   npm run bench -- --no-wss --no-workers --reps 5 --seconds 3 --hold 8000
