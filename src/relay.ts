@@ -12,25 +12,32 @@
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import { formatTarget } from './address.js';
 import type { Logger } from './log.js';
 import type { Recorder } from './record.js';
 
 /** Who ended a session: the browser side, the target side, or the bridge itself (shutdown, limits). */
 export type Closer = 'client' | 'target' | 'bridge';
 
-export interface SessionInfo {
+/** Who a session is: its number, its client, its target, and what must happen when it ends. */
+export interface SessionInit {
   readonly id: number;
-  readonly client: string;
+  readonly clientAddress: string;
+  readonly clientPort: number;
+  /** The target as `host:port`: one string shared by every session to the same target. */
   readonly target: string;
+  /** Called once when the session ends (connection limits give their slots back). */
+  readonly releases: readonly (() => void)[];
+  /** --record: receives every frame passed on, both ways. */
+  readonly recorder: Recorder | undefined;
 }
 
+/** Settings shared by every session of a bridge (one object, not one per session). */
 export interface SessionOptions {
   readonly maxBufferBytes: number;
   readonly log: Logger;
   /** Log every frame (--traffic). */
   readonly traffic: boolean;
-  /** --record: receives every frame passed on, both ways. */
-  readonly recorder?: Recorder;
   /** How long a closing target may take to flush and close before it is destroyed. */
   readonly lingerMs?: number;
 }
@@ -39,7 +46,21 @@ const TARGET_LINGER_MS = 5000;
 /** Close reasons travel in a control frame: at most 123 bytes. */
 const MAX_REASON = 123;
 
+/**
+ * Every session is reachable from its WebSocket and its two sockets under this key, so that all sessions
+ * share one set of listener functions instead of allocating closures for each (as ws does): with thousands
+ * of idle sessions, per-session closures are a good part of their memory.
+ */
+const kSession = Symbol('wstcp.session');
+type Tagged = { [kSession]: Session };
+
 export class Session {
+  readonly id: number;
+  readonly clientAddress: string;
+  readonly clientPort: number;
+  readonly target: string;
+  readonly releases: readonly (() => void)[];
+  readonly recorder: Recorder | undefined;
   bytesToTarget = 0;
   bytesToClient = 0;
   /** Bytes that arrived after the other side had closed, so could not be delivered (logged on close). */
@@ -57,28 +78,40 @@ export class Session {
   private lingerTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    readonly info: SessionInfo,
+    init: SessionInit,
     private readonly ws: WebSocket,
     /** The socket under `ws` (net or TLS); watched for 'drain' to resume the target. */
     clientSocket: Duplex,
-    private readonly target: Duplex,
+    private readonly targetSocket: Duplex,
     private readonly options: SessionOptions,
     private readonly onEnd: (session: Session) => void,
   ) {
-    ws.on('message', (data: Buffer) => this.fromClient(data));
-    ws.on('pong', () => {
-      this.awaitingPong = false;
-    });
-    ws.on('error', (err: Error & { code?: string }) => this.clientError(err));
-    ws.on('close', (code: number, reason: Buffer) => this.clientClose(code, reason));
-    clientSocket.on('drain', () => this.target.isPaused() && this.target.resume());
-    target.on('data', (chunk: Buffer) => this.fromTarget(chunk));
-    target.on('drain', () => this.ws.isPaused && this.ws.resume());
-    target.on('end', () => this.targetEnd());
-    target.on('error', (err: NodeJS.ErrnoException) => this.targetError(err));
-    target.on('close', () => this.targetClose());
+    this.id = init.id;
+    this.clientAddress = init.clientAddress;
+    this.clientPort = init.clientPort;
+    this.target = init.target;
+    this.releases = init.releases;
+    this.recorder = init.recorder;
+    (ws as WebSocket & Tagged)[kSession] = this;
+    (clientSocket as Duplex & Tagged)[kSession] = this;
+    (targetSocket as Duplex & Tagged)[kSession] = this;
+    ws.on('message', wsOnMessage);
+    ws.on('pong', wsOnPong);
+    ws.on('error', wsOnError);
+    ws.on('close', wsOnClose);
+    clientSocket.on('drain', clientOnDrain);
+    targetSocket.on('data', targetOnData);
+    targetSocket.on('drain', targetOnDrain);
+    targetSocket.on('end', targetOnEnd);
+    targetSocket.on('error', targetOnError);
+    targetSocket.on('close', targetOnClose);
     // The target may have gone away while the handshake was being answered.
-    if (target.destroyed) queueMicrotask(() => this.targetClose());
+    if (targetSocket.destroyed) queueMicrotask(() => this.targetClose());
+  }
+
+  /** The client as `host:port` (formatted when asked: sessions keep no per-session strings). */
+  get client(): string {
+    return formatTarget({ kind: 'tcp', host: this.clientAddress, port: this.clientPort });
   }
 
   get durationMs(): number {
@@ -108,45 +141,60 @@ export class Session {
     return true;
   }
 
-  private fromClient(data: Buffer): void {
+  /** @internal The client socket drained: resume reading from the target. */
+  clientDrained(): void {
+    if (this.targetSocket.isPaused()) this.targetSocket.resume();
+  }
+
+  /** @internal The target socket drained: resume reading from the client. */
+  targetDrained(): void {
+    if (this.ws.isPaused) this.ws.resume();
+  }
+
+  /** @internal */
+  fromClient(data: Buffer): void {
     if (this.options.traffic)
-      this.options.log.debug('frame', { session: this.info.id, dir: 'client>target', bytes: data.length });
+      this.options.log.debug('frame', { session: this.id, dir: 'client>target', bytes: data.length });
     if (this.targetClosed) {
       this.bytesDropped += data.length;
       return;
     }
     this.bytesToTarget += data.length;
-    if (this.options.recorder) this.options.recorder.fromClient(data);
-    this.target.write(data);
-    if (this.target.writableLength > this.options.maxBufferBytes) this.ws.pause();
+    if (this.recorder) this.recorder.fromClient(data);
+    this.targetSocket.write(data);
+    if (this.targetSocket.writableLength > this.options.maxBufferBytes) this.ws.pause();
   }
 
-  private fromTarget(chunk: Buffer): void {
+  /** @internal */
+  fromTarget(chunk: Buffer): void {
     if (this.options.traffic)
-      this.options.log.debug('frame', { session: this.info.id, dir: 'target>client', bytes: chunk.length });
+      this.options.log.debug('frame', { session: this.id, dir: 'target>client', bytes: chunk.length });
     if (this.ws.readyState !== 1) {
       this.bytesDropped += chunk.length;
       return;
     }
     this.bytesToClient += chunk.length;
-    if (this.options.recorder) this.options.recorder.fromTarget(chunk);
+    if (this.recorder) this.recorder.fromTarget(chunk);
     this.ws.send(chunk);
-    if (this.ws.bufferedAmount > this.options.maxBufferBytes) this.target.pause();
+    if (this.ws.bufferedAmount > this.options.maxBufferBytes) this.targetSocket.pause();
   }
 
-  private targetEnd(): void {
+  /** @internal */
+  targetEnd(): void {
     // The target will send nothing more; what it sent is already queued ahead of the close frame.
     this.initiate('target', 1000, '');
     if (this.ws.readyState === 1) this.ws.close(1000);
   }
 
-  private targetError(err: NodeJS.ErrnoException): void {
+  /** @internal */
+  targetError(err: NodeJS.ErrnoException): void {
     const reason = `target connection ${err.code === 'ECONNRESET' ? 'reset' : 'failed'} (${err.code ?? err.message})`;
     this.initiate('target', 1011, reason);
     if (this.ws.readyState === 1) this.ws.close(1011, reason.slice(0, MAX_REASON));
   }
 
-  private targetClose(): void {
+  /** @internal */
+  targetClose(): void {
     this.targetClosed = true;
     clearTimeout(this.lingerTimer);
     if (!this.clientClosed) {
@@ -157,15 +205,17 @@ export class Session {
     this.maybeEnd();
   }
 
-  private clientError(err: Error & { code?: string }): void {
+  /** @internal */
+  clientError(err: Error & { code?: string }): void {
     // ws reports protocol violations (oversize message -> 1009, bad frame -> 1002) and closes by itself.
     this.initiate('bridge', wsStatusCode(err), err.message);
   }
 
-  private clientClose(code: number, reason: Buffer): void {
+  /** @internal */
+  clientClose(code: number, reason: Buffer): void {
     this.clientClosed = true;
     if (this.initiate('client', code, reason.toString('utf8'))) {
-      this.options.log.debug('session.client_close', { session: this.info.id, code });
+      this.options.log.debug('session.client_close', { session: this.id, code });
     }
     if (this.targetClosed) {
       this.maybeEnd();
@@ -174,11 +224,11 @@ export class Session {
     // Deliver what the client sent, then FIN. A vanished client (1006) or a target that will not
     // take the rest within the linger time gets its socket destroyed.
     if (this.ws.isPaused) this.ws.resume();
-    this.target.resume();
-    this.target.end();
+    this.targetSocket.resume();
+    this.targetSocket.end();
     const linger =
       code === 1006 && this.closer === 'client' ? 1000 : (this.options.lingerMs ?? TARGET_LINGER_MS);
-    this.lingerTimer = setTimeout(() => this.target.destroy(), linger);
+    this.lingerTimer = setTimeout(() => this.targetSocket.destroy(), linger);
     this.lingerTimer.unref();
   }
 
@@ -196,9 +246,9 @@ export class Session {
     this.ended = true;
     clearTimeout(this.lingerTimer);
     this.options.log.info('session.close', {
-      session: this.info.id,
-      client: this.info.client,
-      target: this.info.target,
+      session: this.id,
+      client: this.client,
+      target: this.target,
       bytes_to_target: this.bytesToTarget,
       bytes_to_client: this.bytesToClient,
       bytes_dropped: this.bytesDropped || undefined,
@@ -209,6 +259,42 @@ export class Session {
     });
     this.onEnd(this);
   }
+}
+
+function sessionOf(emitter: unknown): Session {
+  return (emitter as Tagged)[kSession];
+}
+
+// The shared listeners: `this` is the emitter, tagged with its session.
+function wsOnMessage(this: unknown, data: Buffer): void {
+  sessionOf(this).fromClient(data);
+}
+function wsOnPong(this: unknown): void {
+  sessionOf(this).awaitingPong = false;
+}
+function wsOnError(this: unknown, err: Error): void {
+  sessionOf(this).clientError(err);
+}
+function wsOnClose(this: unknown, code: number, reason: Buffer): void {
+  sessionOf(this).clientClose(code, reason);
+}
+function clientOnDrain(this: unknown): void {
+  sessionOf(this).clientDrained();
+}
+function targetOnData(this: unknown, chunk: Buffer): void {
+  sessionOf(this).fromTarget(chunk);
+}
+function targetOnDrain(this: unknown): void {
+  sessionOf(this).targetDrained();
+}
+function targetOnEnd(this: unknown): void {
+  sessionOf(this).targetEnd();
+}
+function targetOnError(this: unknown, err: NodeJS.ErrnoException): void {
+  sessionOf(this).targetError(err);
+}
+function targetOnClose(this: unknown): void {
+  sessionOf(this).targetClose();
 }
 
 /** ws attaches the close code it sends to the errors it emits, under a private symbol. */

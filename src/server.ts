@@ -9,7 +9,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { formatTarget, peerOf } from './address.js';
+import { formatTarget, peerOf, type Target } from './address.js';
 import { assembleParts, type BridgeParts } from './assemble.js';
 import type { Config } from './config.js';
 import { describeError, refuse } from './errors.js';
@@ -17,7 +17,7 @@ import { abortHandshake } from './handshake.js';
 import { Listener } from './listener.js';
 import { type Logger, silentLogger } from './log.js';
 import { Recorder } from './record.js';
-import { Session } from './relay.js';
+import { Session, type SessionOptions } from './relay.js';
 import { redactPathToken } from './tokens/token-from-request.js';
 import { type Admitted, admit, pathOf, type Refused } from './upgrade.js';
 
@@ -54,6 +54,10 @@ export class Bridge extends EventEmitter {
   private readonly timers: NodeJS.Timeout[] = [];
   private idleExitTimer: NodeJS.Timeout | undefined;
   private nextSessionId = 1;
+  private readonly targetNames = new WeakMap<Target, string>();
+  /** Shared by every session (see relay.ts: sessions keep as little of their own as they can). */
+  private readonly sessionOptions: SessionOptions;
+  private readonly onSessionEnd = (session: Session) => this.endSession(session);
   private readonly recordings = new Set<Promise<void>>();
   private closing: Promise<void> | undefined;
 
@@ -63,6 +67,7 @@ export class Bridge extends EventEmitter {
     private readonly log: Logger,
   ) {
     super();
+    this.sessionOptions = { maxBufferBytes: config.maxBufferBytes, log, traffic: config.traffic };
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -313,32 +318,32 @@ export class Bridge extends EventEmitter {
 
   private startSession(ws: WebSocket, clientSocket: Duplex, admitted: Admitted): void {
     const { ctx, target, targetSocket, releases } = admitted;
-    const info = {
-      id: this.nextSessionId++,
-      client: formatTarget({ kind: 'tcp', host: ctx.clientAddress, port: ctx.clientPort }),
-      target: formatTarget(target),
-    };
+    const id = this.nextSessionId++;
     const recorder = this.config.record
-      ? new Recorder(`${this.config.record}.${info.id}`, this.log, info.id)
+      ? new Recorder(`${this.config.record}.${id}`, this.log, id)
       : undefined;
     const session = new Session(
-      info,
+      {
+        id,
+        clientAddress: ctx.clientAddress,
+        clientPort: ctx.clientPort,
+        target: this.targetName(target),
+        releases,
+        recorder,
+      },
       ws,
       clientSocket,
       targetSocket,
-      { maxBufferBytes: this.config.maxBufferBytes, log: this.log, traffic: this.config.traffic, recorder },
-      (ended) => {
-        if (recorder) this.finishRecording(recorder);
-        this.endSession(ended, releases);
-      },
+      this.sessionOptions,
+      this.onSessionEnd,
     );
     this.sessions.add(session);
     this.stats.opened++;
     clearTimeout(this.idleExitTimer);
     this.log.info('session.open', {
-      session: info.id,
-      client: info.client,
-      target: info.target,
+      session: id,
+      client: session.client,
+      target: session.target,
       path: this.logPath(ctx.req),
       protocol: ws.protocol || undefined,
       tls: ctx.secure || undefined,
@@ -348,15 +353,26 @@ export class Bridge extends EventEmitter {
     this.emit('session-open', session);
   }
 
+  /** `host:port` of a target, formatted once per Target object (a fixed target: once in all). */
+  private targetName(target: Target): string {
+    let name = this.targetNames.get(target);
+    if (name === undefined) {
+      name = formatTarget(target);
+      this.targetNames.set(target, name);
+    }
+    return name;
+  }
+
   /** Recordings still being flushed; close() waits for them so an exit right after keeps the EOF line. */
   private finishRecording(recorder: Recorder): void {
     const flushed = recorder.close().finally(() => this.recordings.delete(flushed));
     this.recordings.add(flushed);
   }
 
-  private endSession(session: Session, releases: readonly (() => void)[]): void {
+  private endSession(session: Session): void {
+    if (session.recorder) this.finishRecording(session.recorder);
     this.sessions.delete(session);
-    for (const release of releases) release();
+    for (const release of session.releases) release();
     this.stats.closed++;
     this.stats.bytesToTarget += session.bytesToTarget;
     this.stats.bytesToClient += session.bytesToClient;

@@ -100,8 +100,8 @@ async function rawClient(port: number): Promise<Socket> {
  * opposed to the kernel's socket buffers on either side of it.
  */
 function queued(session: Session): { toTarget: number; toClient: number } {
-  const inside = session as unknown as { target: Duplex; ws: WebSocket };
-  return { toTarget: inside.target.writableLength, toClient: inside.ws.bufferedAmount };
+  const inside = session as unknown as { targetSocket: Duplex; ws: WebSocket };
+  return { toTarget: inside.targetSocket.writableLength, toClient: inside.ws.bufferedAmount };
 }
 
 function rss(): number {

@@ -36,7 +36,7 @@ test('with no listen host the bridge accepts 127.0.0.1 and ::1 (dual stack)', as
   const bridge = await startBridge(['0', `127.0.0.1:${echo.port}`]);
   t.after(() => bridge.close());
   const clients: string[] = [];
-  bridge.bridge.on('session-open', (session: Session) => clients.push(session.info.client));
+  bridge.bridge.on('session-open', (session: Session) => clients.push(session.client));
 
   await roundTrip(`ws://127.0.0.1:${bridge.port}`);
   await roundTrip(`ws://[::1]:${bridge.port}`);
