@@ -57,9 +57,10 @@ export async function startBridge(
   let child: ChildProcess;
   if (kind === 'wstcp') {
     const workers = options.workers ? ['--workers', String(options.workers)] : [];
+    const bin = join(setup.root, 'bin', 'wstcp');
     child = start(
       process.execPath,
-      [...(options.nodeArgs ?? []), join(setup.root, 'bin', 'wstcp'), ...tlsArgs, ...workers, listen, target],
+      [...shebangNodeArgs(bin), ...(options.nodeArgs ?? []), bin, ...tlsArgs, ...workers, listen, target],
       { stdio: ['ignore', out, out], cwd: setup.workDir },
     );
   } else {
@@ -103,4 +104,14 @@ function logTail(file: string): string {
   } catch {
     return '(no log)';
   }
+}
+
+/**
+ * The node flags on the `#!/usr/bin/env -S node ...` line of bin/wstcp, so that the benchmark runs wstcp
+ * exactly as the installed command does (while still letting it add --cpu-prof and the like).
+ */
+function shebangNodeArgs(bin: string): string[] {
+  const first = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
+  const match = /^#!\S*env -S node(.*)$/.exec(first);
+  return match ? (match[1] ?? '').trim().split(/\s+/).filter(Boolean) : [];
 }
