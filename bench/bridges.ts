@@ -58,10 +58,11 @@ export async function startBridge(
   if (kind === 'wstcp') {
     const workers = options.workers ? ['--workers', String(options.workers)] : [];
     const bin = join(setup.root, 'bin', 'wstcp');
+    const line = shebang(bin);
     child = start(
       process.execPath,
-      [...shebangNodeArgs(bin), ...(options.nodeArgs ?? []), bin, ...tlsArgs, ...workers, listen, target],
-      { stdio: ['ignore', out, out], cwd: setup.workDir },
+      [...line.nodeArgs, ...(options.nodeArgs ?? []), bin, ...tlsArgs, ...workers, listen, target],
+      { stdio: ['ignore', out, out], cwd: setup.workDir, env: { ...process.env, ...line.env } },
     );
   } else {
     if (!setup.websockify) throw new Error('websockify is not installed');
@@ -107,11 +108,17 @@ function logTail(file: string): string {
 }
 
 /**
- * The node flags on the `#!/usr/bin/env -S node ...` line of bin/wstcp, so that the benchmark runs wstcp
- * exactly as the installed command does (while still letting it add --cpu-prof and the like).
+ * The environment and node flags of bin/wstcp's `#!/usr/bin/env -S NAME=VALUE ... node FLAGS` line, so that
+ * the benchmark runs wstcp exactly as the installed command does (while still adding --cpu-prof and such).
  */
-function shebangNodeArgs(bin: string): string[] {
+function shebang(bin: string): { env: Record<string, string>; nodeArgs: string[] } {
   const first = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
-  const match = /^#!\S*env -S node(.*)$/.exec(first);
-  return match ? (match[1] ?? '').trim().split(/\s+/).filter(Boolean) : [];
+  const words = /^#!\S*env -S (.*)$/.exec(first)?.[1]?.trim().split(/\s+/) ?? [];
+  const node = words.indexOf('node');
+  const env: Record<string, string> = {};
+  for (const word of words.slice(0, Math.max(0, node))) {
+    const [name, value] = word.split('=', 2);
+    if (name && value !== undefined) env[name] = value;
+  }
+  return { env, nodeArgs: node < 0 ? [] : words.slice(node + 1) };
 }
