@@ -13,6 +13,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { startTcpServer, type TcpTarget } from '../helpers/bridge.js';
+import { freePort } from '../helpers/ports.js';
 
 const WSTCP = fileURLToPath(new URL('../../../bin/wstcp', import.meta.url));
 
@@ -28,14 +29,6 @@ interface Cluster {
   /** Resolves with the first log line for which `match` is true (waits up to `ms`). */
   waitFor(match: (line: LogLine) => boolean, ms?: number): Promise<LogLine>;
   exited: Promise<number | null>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 0;
 }
 
 function runWstcp(args: string[]): Cluster {
@@ -178,12 +171,14 @@ test('a crashed worker is replaced and the port keeps serving', async (t) => {
   const cluster = await startCluster(t, 2, target);
   const [victim] = workerPids(cluster.child.pid!);
   process.kill(victim!, 'SIGKILL');
-  await cluster.waitFor((line) => line.event === 'worker.restarted');
+  // Generous bounds: a replacement is a new node process, slow to start on a loaded 2-core machine.
+  await cluster.waitFor((line) => line.event === 'worker.restarted', 30_000);
   // The replacement announces itself like any worker; give it a moment to join the port.
   await cluster.waitFor(
     (line) =>
       line.event === 'bridge.listening' &&
       cluster.lines.filter((l) => l.event === 'bridge.listening').length >= 3,
+    30_000,
   );
   const now = workerPids(cluster.child.pid!);
   assert.equal(now.length, 2);
