@@ -12,10 +12,6 @@ import type { Config } from './config.js';
 import { limitGates } from './limits.js';
 import type { Logger } from './log.js';
 import type { Gate, HttpHandler, TargetPolicy, TargetResolver, TlsTerminator } from './pipeline.js';
-import { targetTlsOptions } from './tls/target.js';
-import { createTlsTerminator } from './tls/terminator.js';
-import { createTokenResolver } from './tokens/index.js';
-import { createWebHandler } from './web/index.js';
 
 export interface BridgeParts {
   readonly gates: readonly Gate[];
@@ -32,15 +28,27 @@ export function fixedTarget(target: Target): TargetResolver {
   return { resolve: async () => target, close: async () => {} };
 }
 
+/**
+ * Feature modules are loaded only when their flags are used. Besides a faster start, this keeps the heap of
+ * a plain bridge small: with node-forge, ioredis, jose and serve-handler loaded, V8 answers the 64 KiB
+ * buffer of every socket read with full mark-compact collections, doubling the CPU per GB relayed
+ * (docs/performance.md).
+ */
 export async function assembleParts(config: Config, log: Logger): Promise<BridgeParts> {
   // Checks that hold no resources run first, so a bad flag or file leaves nothing open behind it.
   const auth = authGates(config, log);
-  const web = createWebHandler(config.web, log);
-  const targetTls = config.sslTarget ? targetTlsOptions(config.sslTarget) : undefined;
-  const tls = config.tls ? createTlsTerminator(config.tls, log) : undefined;
+  const web = await webHandler(config, log);
+  const targetTls = config.sslTarget
+    ? (await import('./tls/target.js')).targetTlsOptions(config.sslTarget)
+    : undefined;
+  const tls = config.tls
+    ? (await import('./tls/terminator.js')).createTlsTerminator(config.tls, log)
+    : undefined;
   let resolver: TargetResolver;
   try {
-    resolver = config.tokens ? await createTokenResolver(config.tokens, log) : fixedTarget(config.target!);
+    resolver = config.tokens
+      ? await (await import('./tokens/index.js')).createTokenResolver(config.tokens, log)
+      : fixedTarget(config.target!);
   } catch (err) {
     await tls?.close();
     throw err;
@@ -54,4 +62,9 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
     targetTls,
     http: web ? guardHttp(web, auth.http) : undefined,
   };
+}
+
+async function webHandler(config: Config, log: Logger): Promise<HttpHandler | undefined> {
+  if (!config.web.dir && !config.web.novnc) return undefined;
+  return (await import('./web/index.js')).createWebHandler(config.web, log);
 }

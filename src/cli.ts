@@ -13,9 +13,7 @@ import { Logger } from './log.js';
 import { optionSpecs, type RawOptions } from './options.js';
 import { Bridge } from './server.js';
 import { openSyslog } from './syslog.js';
-import { runCertCommand } from './tls/cert-cli.js';
-import { tokensCommand } from './tokens/cli.js';
-import { viewerUrl } from './web/index.js';
+import { viewerUrl } from './web/viewer-url.js';
 import {
   attachToPrimary,
   checkWorkersConfig,
@@ -78,11 +76,14 @@ export function parseArgs(argv: readonly string[]): Config {
 
 /** Runs wstcp with `argv` (without the node and script paths) until a signal or --run-once ends it. */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  // Subcommands load their modules (token stores, node-forge) only when they run.
   if (argv[0] === 'tokens') {
+    const { tokensCommand } = await import('./tokens/cli.js');
     process.exit(await tokensCommand(argv.slice(1)));
   }
   if (argv[0] === 'cert') {
     try {
+      const { runCertCommand } = await import('./tls/cert-cli.js');
       runCertCommand(argv.slice(1));
     } catch (err) {
       exitWithError(err, 2);
