@@ -1,9 +1,9 @@
 // Every auth option through a real bridge: accepted with the right credentials/origin, refused with its
 // status code and headers otherwise; configured checks compose (each must pass); --web-auth guards files.
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { after, type TestContext, test } from 'node:test';
 import { expectRefusal, openClient, type RunningBridge, startBridge, startEcho } from '../helpers/bridge.js';
+import { httpRequest } from '../helpers/http.js';
 import { tempDir } from '../tls/pki.js';
 import { assertNoSecrets, basicHeader, SECRETS } from './secret-scan.js';
 
@@ -111,23 +111,6 @@ test('configured checks compose: origin and Basic credentials must both pass', a
   ws.terminate();
 });
 
-function get(port: number, path: string, headers: Record<string, string> = {}) {
-  return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>(
-    (resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path, headers }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      });
-      req.on('error', reject);
-      req.end();
-    },
-  );
-}
-
 test('--web-auth guards static files with the same credentials; without it files are public', async (t) => {
   const files = tempDir(t);
   files.write('index.html', '<p>viewer</p>');
@@ -138,21 +121,23 @@ test('--web-auth guards static files with the same credentials; without it files
     '--basic-auth',
     `admin:${SECRETS.basicPassword}`,
   ]);
-  const refused = await get(guarded.port, '/index.html');
+  const refused = await httpRequest(guarded.port, { path: '/index.html' });
   assert.equal(refused.status, 401);
   assert.equal(refused.headers['www-authenticate'], 'Basic realm="wstcp"');
-  const wrong = await get(guarded.port, '/index.html', {
-    Authorization: basicHeader('admin', SECRETS.wrongPassword),
+  const wrong = await httpRequest(guarded.port, {
+    path: '/index.html',
+    headers: { Authorization: basicHeader('admin', SECRETS.wrongPassword) },
   });
   assert.equal(wrong.status, 401);
-  const ok = await get(guarded.port, '/index.html', {
-    Authorization: basicHeader('admin', SECRETS.basicPassword),
+  const ok = await httpRequest(guarded.port, {
+    path: '/index.html',
+    headers: { Authorization: basicHeader('admin', SECRETS.basicPassword) },
   });
   assert.equal(ok.status, 200);
   assert.match(ok.body, /viewer/);
 
   const open = await bridge(t, ['--web', files.dir, '--basic-auth', `admin:${SECRETS.basicPassword}`]);
-  assert.equal((await get(open.port, '/index.html')).status, 200);
+  assert.equal((await httpRequest(open.port, { path: '/index.html' })).status, 200);
   assert.equal((await expectRefusal(open.url)).status, 401, 'the WebSocket stays guarded');
 });
 

@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import {
@@ -14,6 +13,7 @@ import {
   startEcho,
   type TcpTarget,
 } from '../helpers/bridge.js';
+import { httpRequest } from '../helpers/http.js';
 
 let echo: TcpTarget;
 let bridge: RunningBridge;
@@ -53,11 +53,11 @@ test('only base64 offered -> 400 naming the unsupported subprotocol', async () =
 });
 
 test('plain GET -> 426 saying this is a WebSocket endpoint; POST -> 405', async () => {
-  const get = await httpRequest(bridge.port, 'GET');
+  const get = await httpRequest(bridge.port);
   assert.equal(get.status, 426);
   assert.equal(get.headers.upgrade, 'websocket');
   assert.match(get.body, /WebSocket endpoint/);
-  const post = await httpRequest(bridge.port, 'POST');
+  const post = await httpRequest(bridge.port, { method: 'POST' });
   assert.equal(post.status, 405);
   assert.equal(post.headers.allow, 'GET');
 });
@@ -156,23 +156,6 @@ async function startBlackhole(): Promise<{ port: number; close(): void }> {
       child.kill();
     },
   };
-}
-
-function httpRequest(port: number, method: string) {
-  return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>(
-    (resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, method, path: '/' }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      });
-      req.on('error', reject);
-      req.end();
-    },
-  );
 }
 
 /** Sends a hand-written upgrade request (valid unless `overrides` break it) and returns the response head. */
