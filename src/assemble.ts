@@ -1,7 +1,7 @@
 /**
  * Config -> the parts of the upgrade pipeline (see pipeline.ts). Each feature module owns its factory;
- * this file only decides which parts a given Config needs. Parts that hold resources are closed by the
- * server, once, in reverse order of creation.
+ * this file only decides which parts a given Config needs. The parts that hold resources (the token
+ * resolver, the TLS terminator) are closed once by the bridge when it closes.
  */
 import type { ConnectionOptions } from 'node:tls';
 import type { Target } from './address.js';
