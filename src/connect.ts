@@ -93,24 +93,26 @@ async function connectAny(
 
 type Endpoint = { host: string; port: number } | { path: string };
 
-/** One connection attempt, settled exactly once; the socket is destroyed on every failure. */
-function attempt(
-  endpoint: Endpoint,
-  name: string,
-  timeoutMs: number,
-  signal: AbortSignal | undefined,
-  totalMs: number,
-): Promise<Socket> {
+interface ReadyOptions {
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal | undefined;
+  /** The target, for the "client left" reason. */
+  readonly name: string;
+  readonly failed: (err: NodeJS.ErrnoException) => HttpError;
+  readonly timedOut: () => HttpError;
+}
+
+/**
+ * Waits for `socket` to emit `event` ('connect', 'secureConnect'), settling exactly once: on the event, an
+ * error, the timeout or the client leaving. The timer and every listener are gone when it settles, and the
+ * socket is destroyed on every failure.
+ */
+function whenReady<T extends Socket>(socket: T, event: string, options: ReadyOptions): Promise<T> {
+  const { signal, name } = options;
   return new Promise((resolvePromise, reject) => {
-    const where = 'path' in endpoint ? name : `${name} (${formatAddress(endpoint.host)})`;
-    if (signal?.aborted) {
-      reject(refuse('TARGET_UNREACHABLE', `client left before ${name} was connected`));
-      return;
-    }
-    const socket = new Socket({ allowHalfOpen: true });
     const finish = (err?: HttpError) => {
       clearTimeout(timer);
-      socket.removeListener('connect', onConnect);
+      socket.removeListener(event, onReady);
       socket.removeListener('error', onError);
       signal?.removeEventListener('abort', onAbort);
       if (err) {
@@ -120,28 +122,44 @@ function attempt(
         resolvePromise(socket);
       }
     };
-    const onConnect = () => finish();
-    const onError = (err: NodeJS.ErrnoException) =>
-      finish(
-        err.code === 'EMFILE' || err.code === 'ENFILE'
-          ? refuse('TOO_MANY_CONNECTIONS', 'the bridge has no file descriptors left; try again later', {
-              cause: err,
-            })
-          : refuse('TARGET_UNREACHABLE', `target ${where} refused: ${err.code ?? err.message}`, {
-              cause: err,
-            }),
-      );
+    const onReady = () => finish();
+    const onError = (err: NodeJS.ErrnoException) => finish(options.failed(err));
     const onAbort = () => finish(refuse('TARGET_UNREACHABLE', `client left before ${name} was connected`));
-    const timer = setTimeout(
-      () => finish(refuse('TARGET_TIMEOUT', `target ${where} did not answer within ${totalMs / 1000} s`)),
-      timeoutMs,
-    );
-    socket.once('connect', onConnect);
+    const timer = setTimeout(() => finish(options.timedOut()), options.timeoutMs);
+    socket.once(event, onReady);
     socket.once('error', onError);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** One connection attempt. */
+function attempt(
+  endpoint: Endpoint,
+  name: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  totalMs: number,
+): Promise<Socket> {
+  const where = 'path' in endpoint ? name : `${name} (${formatAddress(endpoint.host)})`;
+  const socket = new Socket({ allowHalfOpen: true });
+  const ready = whenReady(socket, 'connect', {
+    timeoutMs,
+    signal,
+    name,
+    failed: (err) =>
+      err.code === 'EMFILE' || err.code === 'ENFILE'
+        ? refuse('TOO_MANY_CONNECTIONS', 'the bridge has no file descriptors left; try again later', {
+            cause: err,
+          })
+        : refuse('TARGET_UNREACHABLE', `target ${where} refused: ${err.code ?? err.message}`, { cause: err }),
+    timedOut: () => refuse('TARGET_TIMEOUT', `target ${where} did not answer within ${totalMs / 1000} s`),
+  });
+  if (!socket.destroyed) {
     socket.setNoDelay(true);
     socket.connect(endpoint);
-  });
+  }
+  return ready;
 }
 
 function upgradeToTls(
@@ -153,35 +171,18 @@ function upgradeToTls(
   host: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<TLSSocket> {
-  return new Promise((resolvePromise, reject) => {
-    // Without `host`, an IP target's certificate would be checked against the name "localhost".
-    const secure = tlsConnect({ ...tls, socket, host, servername: tls.servername ?? servername });
-    const finish = (err?: HttpError) => {
-      clearTimeout(timer);
-      secure.removeListener('secureConnect', onSecure);
-      secure.removeListener('error', onError);
-      signal?.removeEventListener('abort', onAbort);
-      if (err) {
-        secure.destroy();
-        socket.destroy();
-        reject(err);
-      } else {
-        resolvePromise(secure);
-      }
-    };
-    const onSecure = () => finish();
-    const onError = (err: Error) =>
-      finish(
-        refuse('TARGET_UNREACHABLE', `TLS to target ${name} failed: ${describeError(err)}`, { cause: err }),
-      );
-    const onAbort = () => finish(refuse('TARGET_UNREACHABLE', `client left before ${name} was connected`));
-    const timer = setTimeout(
-      () => finish(refuse('TARGET_TIMEOUT', `TLS handshake with target ${name} took too long`)),
-      timeoutMs,
-    );
-    secure.once('secureConnect', onSecure);
-    secure.once('error', onError);
-    signal?.addEventListener('abort', onAbort, { once: true });
+  // Without `host`, an IP target's certificate would be checked against the name "localhost".
+  const secure = tlsConnect({ ...tls, socket, host, servername: tls.servername ?? servername });
+  return whenReady(secure, 'secureConnect', {
+    timeoutMs,
+    signal,
+    name,
+    failed: (err) =>
+      refuse('TARGET_UNREACHABLE', `TLS to target ${name} failed: ${describeError(err)}`, { cause: err }),
+    timedOut: () => refuse('TARGET_TIMEOUT', `TLS handshake with target ${name} took too long`),
+  }).catch((err: unknown) => {
+    socket.destroy();
+    throw err;
   });
 }
 
