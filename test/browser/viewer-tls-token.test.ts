@@ -6,9 +6,15 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import forge from 'node-forge';
-import type { Page } from 'playwright-core';
 import { startBridge } from '../helpers/bridge.js';
-import { browserPerFile, cleanupStack, openPage, screenshot, waitForColor } from '../helpers/browser.js';
+import {
+  browserPerFile,
+  cleanupStack,
+  openPage,
+  screenshot,
+  waitForColor,
+  waitState,
+} from '../helpers/browser.js';
 import { tempDir } from '../helpers/tmp.js';
 import { startVnc } from '../helpers/vnc.js';
 
@@ -38,10 +44,6 @@ function selfSigned(dir: string): { cert: string; key: string } {
   writeFileSync(paths.cert, forge.pki.certificateToPem(cert));
   writeFileSync(paths.key, forge.pki.privateKeyToPem(privateKey), { mode: 0o600 });
   return paths;
-}
-
-async function waitState(page: Page, state: string, timeoutMs = 15000): Promise<void> {
-  await page.waitForSelector(`#status[data-state="${state}"]`, { timeout: timeoutMs });
 }
 
 test('over https the viewer connects back with wss and shows the desktop', async (t) => {

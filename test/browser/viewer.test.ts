@@ -3,9 +3,15 @@
 // reaches the X server, a dropped bridge is reconnected, and a VNC password is asked for.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Page } from 'playwright-core';
 import { startBridge } from '../helpers/bridge.js';
-import { browserPerFile, cleanupStack, openPage, screenshot, waitForColor } from '../helpers/browser.js';
+import {
+  browserPerFile,
+  cleanupStack,
+  openPage,
+  screenshot,
+  waitForColor,
+  waitState,
+} from '../helpers/browser.js';
 import { requireProgram } from '../helpers/programs.js';
 import { startVnc } from '../helpers/vnc.js';
 
@@ -16,10 +22,6 @@ const ready = browserPerFile(
   ['xset', 'x11-xserver-utils'],
   ['xdotool', 'xdotool'],
 );
-
-async function waitState(page: Page, state: string, timeoutMs = 15000): Promise<void> {
-  await page.waitForSelector(`#status[data-state="${state}"]`, { timeout: timeoutMs });
-}
 
 /** Where the X pointer is, from xdotool: `x:12 y:34 screen:0 window:...`. */
 function pointer(text: string): { x: number; y: number } {

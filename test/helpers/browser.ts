@@ -127,3 +127,8 @@ export function browserPerFile(...programs: [program: string, pkg: string][]) {
     return browser;
   };
 }
+
+/** Waits until the viewer page shows `state` (connecting, connected, password, disconnected, ...). */
+export async function waitState(page: Page, state: string, timeoutMs = 15000): Promise<void> {
+  await page.waitForSelector(`#status[data-state="${state}"]`, { timeout: timeoutMs });
+}
