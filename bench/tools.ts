@@ -38,7 +38,8 @@ export function buildTools(root: string): Tools {
   };
   for (const name of ['echo_target', 'source_target']) {
     const out = join(bin, name);
-    if (newer(join(src, `${name}.c`), out) && !gcc(['-O2', '-Wall', '-o', out, join(src, `${name}.c`)])) {
+    const changed = newer(join(src, `${name}.c`), out) || newer(join(src, 'listen.h'), out);
+    if (changed && !gcc(['-O2', '-Wall', '-o', out, join(src, `${name}.c`)])) {
       throw new Error(`gcc failed on bench/c/${name}.c (apt-get install gcc)`);
     }
   }

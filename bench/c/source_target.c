@@ -19,6 +19,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "listen.h"
+
 #define CHUNK (64 * 1024)
 #define MAX_EVENTS 256
 
@@ -54,19 +56,7 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   for (size_t i = 0; i < CHUNK; i++) chunk[i] = (unsigned char)(i * 131 + 17);
   int port = argc > 1 ? atoi(argv[1]) : 0;
-  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  int one = 1;
-  setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 4096) != 0) {
-    perror("source_target: listen");
-    return 1;
-  }
-  socklen_t sl = sizeof sa;
-  getsockname(lfd, (struct sockaddr *)&sa, &sl);
-  printf("PORT %d\n", ntohs(sa.sin_port));
-  fflush(stdout);
+  int lfd = listen_loopback(port, "source_target");
   int epfd = epoll_create1(0);
   struct epoll_event lev = {.events = EPOLLIN, .data.fd = lfd};
   epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &lev);
