@@ -3,12 +3,15 @@
  * answer, and the one function through which every refused handshake is answered.
  */
 
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type HttpError, refuse } from './errors.js';
 
 const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
+/** RFC 6455 section 1.3: appended to the client's key to prove the server understood the handshake. */
+const ACCEPT_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 /** Throws BAD_HANDSHAKE (400) unless `req` is a well-formed RFC 6455 upgrade request. */
 export function checkUpgradeRequest(req: IncomingMessage): void {
@@ -69,4 +72,25 @@ export function abortHandshake(socket: Duplex, err: HttpError): void {
   let head = `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\n`;
   for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
   socket.end(`${head}\r\n${body}`);
+}
+
+/** True when the client offers permessage-deflate (used only when `--permessage-deflate` is on). */
+export function offersDeflate(req: IncomingMessage): boolean {
+  return /(?:^|,)\s*permessage-deflate\b/i.test(req.headers['sec-websocket-extensions'] ?? '');
+}
+
+/**
+ * Completes the handshake of a request that passed `checkUpgradeRequest`: writes the 101 answer with
+ * `protocol` (when one was chosen) and no extension.
+ */
+export function acceptUpgrade(socket: Duplex, req: IncomingMessage, protocol: string): void {
+  const key = (req.headers['sec-websocket-key'] as string).trim();
+  const accept = createHash('sha1')
+    .update(key + ACCEPT_GUID)
+    .digest('base64');
+  socket.write(
+    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      `Sec-WebSocket-Accept: ${accept}\r\n` +
+      (protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n\r\n` : '\r\n'),
+  );
 }

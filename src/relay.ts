@@ -1,8 +1,9 @@
 /**
  * One session: a WebSocket client and a target socket, relayed both ways.
  *
- * - client -> target: each message (fragments already reassembled by ws) is written as raw bytes. When more
- *   than `maxBufferBytes` wait in the target socket, the WebSocket is paused until the target drains.
+ * - client -> target: the payload of data frames is written as raw bytes, as it is read (messages are not
+ *   reassembled). When more than `maxBufferBytes` wait in the target socket, reading from the client is
+ *   paused until the target drains.
  * - target -> client: each chunk read becomes one binary frame. When more than `maxBufferBytes` wait towards
  *   the client, the target is paused until the client socket drains.
  * - Closing: target EOF -> everything queued reaches the client, then close 1000. Client close -> everything
@@ -11,10 +12,10 @@
  * The session ends exactly once, when both sides are closed; `onEnd` then runs and the close line is logged.
  */
 import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
 import { formatTarget } from './address.js';
 import type { Logger } from './log.js';
 import type { Recorder } from './record.js';
+import type { ClientLink, LinkOwner } from './websocket/link.js';
 
 /** Who ended a session: the browser side, the target side, or the bridge itself (shutdown, limits). */
 export type Closer = 'client' | 'target' | 'bridge';
@@ -43,18 +44,16 @@ export interface SessionOptions {
 }
 
 const TARGET_LINGER_MS = 5000;
-/** Close reasons travel in a control frame: at most 123 bytes. */
-const MAX_REASON = 123;
 
 /**
- * Every session is reachable from its WebSocket and its two sockets under this key, so that all sessions
- * share one set of listener functions instead of allocating closures for each (as ws does): with thousands
- * of idle sessions, per-session closures are a good part of their memory.
+ * Every session is reachable from its target socket under this key, so that all sessions share one set of
+ * listener functions instead of allocating closures for each: with thousands of idle sessions, per-session
+ * closures are a good part of their memory.
  */
 const kSession = Symbol('wstcp.session');
 type Tagged = { [kSession]: Session };
 
-export class Session {
+export class Session implements LinkOwner {
   readonly id: number;
   readonly clientAddress: string;
   readonly clientPort: number;
@@ -72,16 +71,14 @@ export class Session {
   private closer: Closer | undefined;
   private closeCode: number | undefined;
   private closeReason = '';
-  private clientClosed = false;
+  private clientIsClosed = false;
   private targetClosed = false;
   private ended = false;
   private lingerTimer: NodeJS.Timeout | undefined;
 
   constructor(
     init: SessionInit,
-    private readonly ws: WebSocket,
-    /** The socket under `ws` (net or TLS); watched for 'drain' to resume the target. */
-    clientSocket: Duplex,
+    private readonly link: ClientLink,
     private readonly targetSocket: Duplex,
     private readonly options: SessionOptions,
     private readonly onEnd: (session: Session) => void,
@@ -92,14 +89,8 @@ export class Session {
     this.target = init.target;
     this.releases = init.releases;
     this.recorder = init.recorder;
-    (ws as WebSocket & Tagged)[kSession] = this;
-    (clientSocket as Duplex & Tagged)[kSession] = this;
     (targetSocket as Duplex & Tagged)[kSession] = this;
-    ws.on('message', wsOnMessage);
-    ws.on('pong', wsOnPong);
-    ws.on('error', wsOnError);
-    ws.on('close', wsOnClose);
-    clientSocket.on('drain', clientOnDrain);
+    link.attach(this);
     targetSocket.on('data', targetOnData);
     targetSocket.on('drain', targetOnDrain);
     targetSocket.on('end', targetOnEnd);
@@ -114,6 +105,16 @@ export class Session {
     return formatTarget({ kind: 'tcp', host: this.clientAddress, port: this.clientPort });
   }
 
+  /** Bytes this session holds in memory that are not yet written to the target socket. */
+  get queuedToTarget(): number {
+    return this.targetSocket.writableLength;
+  }
+
+  /** Bytes this session holds in memory that are not yet written to the client socket. */
+  get queuedToClient(): number {
+    return this.link.bufferedAmount;
+  }
+
   get durationMs(): number {
     return Date.now() - this.startedAt;
   }
@@ -121,13 +122,13 @@ export class Session {
   /** Closes the session from the bridge's side (shutdown 1001, idle timeout, ...). */
   close(code: number, reason: string): void {
     this.initiate('bridge', code, reason);
-    this.ws.close(code, reason);
+    this.link.close(code, reason);
   }
 
   /** Drops a peer that stopped answering (heartbeat): nothing can be delivered to it any more. */
   terminate(reason: string): void {
     this.initiate('bridge', 1006, reason);
-    this.ws.terminate();
+    this.link.terminate();
   }
 
   /** Sends a heartbeat ping; returns false (and terminates) when the previous one was never answered. */
@@ -137,22 +138,27 @@ export class Session {
       return false;
     }
     this.awaitingPong = true;
-    this.ws.ping();
+    this.link.ping();
     return true;
   }
 
-  /** @internal The client socket drained: resume reading from the target. */
+  /** @internal LinkOwner: the client socket drained, so resume reading from the target. */
   clientDrained(): void {
     if (this.targetSocket.isPaused()) this.targetSocket.resume();
   }
 
   /** @internal The target socket drained: resume reading from the client. */
   targetDrained(): void {
-    if (this.ws.isPaused) this.ws.resume();
+    if (this.link.paused) this.link.resume();
   }
 
-  /** @internal */
-  fromClient(data: Buffer): void {
+  /** @internal LinkOwner */
+  clientPong(): void {
+    this.awaitingPong = false;
+  }
+
+  /** @internal LinkOwner */
+  clientData(data: Buffer): void {
     if (this.options.traffic)
       this.options.log.debug('frame', { session: this.id, dir: 'client>target', bytes: data.length });
     if (this.targetClosed) {
@@ -162,59 +168,58 @@ export class Session {
     this.bytesToTarget += data.length;
     if (this.recorder) this.recorder.fromClient(data);
     this.targetSocket.write(data);
-    if (this.targetSocket.writableLength > this.options.maxBufferBytes) this.ws.pause();
+    if (this.targetSocket.writableLength > this.options.maxBufferBytes) this.link.pause();
   }
 
   /** @internal */
   fromTarget(chunk: Buffer): void {
     if (this.options.traffic)
       this.options.log.debug('frame', { session: this.id, dir: 'target>client', bytes: chunk.length });
-    if (this.ws.readyState !== 1) {
+    if (!this.link.open) {
       this.bytesDropped += chunk.length;
       return;
     }
     this.bytesToClient += chunk.length;
     if (this.recorder) this.recorder.fromTarget(chunk);
-    this.ws.send(chunk);
-    if (this.ws.bufferedAmount > this.options.maxBufferBytes) this.targetSocket.pause();
+    this.link.send(chunk);
+    if (this.link.bufferedAmount > this.options.maxBufferBytes) this.targetSocket.pause();
   }
 
   /** @internal */
   targetEnd(): void {
     // The target will send nothing more; what it sent is already queued ahead of the close frame.
     this.initiate('target', 1000, '');
-    if (this.ws.readyState === 1) this.ws.close(1000);
+    if (this.link.open) this.link.close(1000, '');
   }
 
   /** @internal */
   targetError(err: NodeJS.ErrnoException): void {
     const reason = `target connection ${err.code === 'ECONNRESET' ? 'reset' : 'failed'} (${err.code ?? err.message})`;
     this.initiate('target', 1011, reason);
-    if (this.ws.readyState === 1) this.ws.close(1011, reason.slice(0, MAX_REASON));
+    if (this.link.open) this.link.close(1011, reason);
   }
 
   /** @internal */
   targetClose(): void {
     this.targetClosed = true;
     clearTimeout(this.lingerTimer);
-    if (!this.clientClosed) {
+    if (!this.clientIsClosed) {
       // Closed without EOF or error, e.g. destroyed by the TLS layer: the client must still hear of it.
       this.initiate('target', 1011, 'target connection closed');
-      if (this.ws.readyState === 1) this.ws.close(1011, 'target connection closed');
+      if (this.link.open) this.link.close(1011, 'target connection closed');
     }
     this.maybeEnd();
   }
 
-  /** @internal */
-  clientError(err: Error & { code?: string }): void {
-    // ws reports protocol violations (oversize message -> 1009, bad frame -> 1002) and closes by itself.
-    this.initiate('bridge', wsStatusCode(err), err.message);
+  /** @internal LinkOwner: a protocol violation (1002) or an oversize message (1009); the link closes. */
+  clientError(code: number, message: string): void {
+    this.initiate('bridge', code, message);
   }
 
-  /** @internal */
-  clientClose(code: number, reason: Buffer): void {
-    this.clientClosed = true;
-    if (this.initiate('client', code, reason.toString('utf8'))) {
+  /** @internal LinkOwner */
+  clientClosed(code: number, reason: string): void {
+    this.clientIsClosed = true;
+    if (this.initiate('client', code, reason)) {
       this.options.log.debug('session.client_close', { session: this.id, code });
     }
     if (this.targetClosed) {
@@ -223,7 +228,7 @@ export class Session {
     }
     // Deliver what the client sent, then FIN. A vanished client (1006) or a target that will not
     // take the rest within the linger time gets its socket destroyed.
-    if (this.ws.isPaused) this.ws.resume();
+    if (this.link.paused) this.link.resume();
     this.targetSocket.resume();
     this.targetSocket.end();
     const linger =
@@ -242,7 +247,7 @@ export class Session {
   }
 
   private maybeEnd(): void {
-    if (this.ended || !this.clientClosed || !this.targetClosed) return;
+    if (this.ended || !this.clientIsClosed || !this.targetClosed) return;
     this.ended = true;
     clearTimeout(this.lingerTimer);
     this.options.log.info('session.close', {
@@ -265,22 +270,7 @@ function sessionOf(emitter: unknown): Session {
   return (emitter as Tagged)[kSession];
 }
 
-// The shared listeners: `this` is the emitter, tagged with its session.
-function wsOnMessage(this: unknown, data: Buffer): void {
-  sessionOf(this).fromClient(data);
-}
-function wsOnPong(this: unknown): void {
-  sessionOf(this).awaitingPong = false;
-}
-function wsOnError(this: unknown, err: Error): void {
-  sessionOf(this).clientError(err);
-}
-function wsOnClose(this: unknown, code: number, reason: Buffer): void {
-  sessionOf(this).clientClose(code, reason);
-}
-function clientOnDrain(this: unknown): void {
-  sessionOf(this).clientDrained();
-}
+// The shared listeners: `this` is the target socket, tagged with its session.
 function targetOnData(this: unknown, chunk: Buffer): void {
   sessionOf(this).fromTarget(chunk);
 }
@@ -295,13 +285,4 @@ function targetOnError(this: unknown, err: NodeJS.ErrnoException): void {
 }
 function targetOnClose(this: unknown): void {
   sessionOf(this).targetClose();
-}
-
-/** ws attaches the close code it sends to the errors it emits, under a private symbol. */
-function wsStatusCode(err: Error): number {
-  for (const key of Object.getOwnPropertySymbols(err)) {
-    const value = (err as unknown as Record<symbol, unknown>)[key];
-    if (key.description === 'status-code' && typeof value === 'number') return value;
-  }
-  return 1002;
 }

@@ -8,18 +8,21 @@ import { EventEmitter } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import { formatTarget, peerOf, type Target } from './address.js';
 import { assembleParts, type BridgeParts } from './assemble.js';
 import type { Config } from './config.js';
 import { describeError, refuse } from './errors.js';
-import { abortHandshake } from './handshake.js';
+import { abortHandshake, acceptUpgrade, offeredSubprotocol, offersDeflate } from './handshake.js';
 import { Listener } from './listener.js';
 import { type Logger, silentLogger } from './log.js';
 import { Recorder } from './record.js';
 import { Session, type SessionOptions } from './relay.js';
 import { redactPathToken } from './tokens/token-from-request.js';
 import { type Admitted, admit, pathOf, type Refused } from './upgrade.js';
+import { FrameLink } from './websocket/frame-link.js';
+import type { ClientLink } from './websocket/link.js';
+import { WsLink } from './websocket/ws-link.js';
 
 export interface BridgeOptions {
   readonly log?: Logger;
@@ -50,7 +53,8 @@ export class Bridge extends EventEmitter {
 
   private readonly listener: Listener;
   private readonly http: ReturnType<typeof createHttpServer>;
-  private readonly wss: WebSocketServer;
+  /** `ws`, for sessions that negotiate compression (`--permessage-deflate`); wstcp frames all others. */
+  private readonly deflating: WebSocketServer | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private idleExitTimer: NodeJS.Timeout | undefined;
   private nextSessionId = 1;
@@ -68,15 +72,17 @@ export class Bridge extends EventEmitter {
   ) {
     super();
     this.sessionOptions = { maxBufferBytes: config.maxBufferBytes, log, traffic: config.traffic };
-    this.wss = new WebSocketServer({
-      noServer: true,
-      clientTracking: false,
-      perMessageDeflate: config.perMessageDeflate,
-      maxPayload: config.limits.maxMessageBytes,
-      // Text frames are forwarded as their bytes, so there is nothing to validate.
-      skipUTF8Validation: true,
-      handleProtocols: (offered) => (offered.has('binary') ? 'binary' : false),
-    });
+    this.deflating = config.perMessageDeflate
+      ? new WebSocketServer({
+          noServer: true,
+          clientTracking: false,
+          perMessageDeflate: true,
+          maxPayload: config.limits.maxMessageBytes,
+          // Text frames are forwarded as their bytes, so there is nothing to validate.
+          skipUTF8Validation: true,
+          handleProtocols: (offered) => (offered.has('binary') ? 'binary' : false),
+        })
+      : undefined;
     this.http = createHttpServer({ maxHeaderSize: config.limits.maxHeaderBytes, keepAliveTimeout: 5000 });
     this.http.headersTimeout = config.limits.handshakeTimeoutMs;
     // This server never listens itself (the Listener hands it connections), and Node sets up its
@@ -153,7 +159,7 @@ export class Bridge extends EventEmitter {
     this.http.closeAllConnections();
     await Promise.all(this.recordings);
     await stopped;
-    this.wss.close();
+    this.deflating?.close();
     await closeParts(this.parts, this.log);
   }
 
@@ -275,6 +281,29 @@ export class Bridge extends EventEmitter {
       });
       return;
     }
+    if (this.config.perMessageDeflate && offersDeflate(req)) {
+      this.upgradeWithWs(req, socket, head, result, releaseAll);
+      return;
+    }
+    acceptUpgrade(socket, req, offeredSubprotocol(req) ?? '');
+    const link = new FrameLink(
+      socket as Socket,
+      offeredSubprotocol(req) ?? '',
+      this.config.limits.maxMessageBytes,
+      head,
+    );
+    this.startSession(link, result);
+  }
+
+  /** Compression was agreed: the `ws` library answers the handshake and carries the session's frames. */
+  private upgradeWithWs(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    admitted: Admitted,
+    releaseAll: () => void,
+  ): void {
+    const { targetSocket } = admitted;
     // Until a Session owns the target socket, an early reset must not become an unhandled 'error'.
     const onEarlyError = (err: Error) => this.log.debug('target.early_error', { error: describeError(err) });
     targetSocket.on('error', onEarlyError);
@@ -286,11 +315,11 @@ export class Bridge extends EventEmitter {
       releaseAll();
     };
     socket.once('close', onRefusedByWs);
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
+    this.deflating?.handleUpgrade(req, socket, head, (ws) => {
       accepted = true;
       socket.removeListener('close', onRefusedByWs);
       targetSocket.removeListener('error', onEarlyError);
-      this.startSession(ws, socket, result);
+      this.startSession(new WsLink(ws, socket), admitted);
     });
   }
 
@@ -316,7 +345,7 @@ export class Bridge extends EventEmitter {
     return this.config.tokens ? redactPathToken(pathOf(req)) : pathOf(req);
   }
 
-  private startSession(ws: WebSocket, clientSocket: Duplex, admitted: Admitted): void {
+  private startSession(link: ClientLink, admitted: Admitted): void {
     const { ctx, target, targetSocket, releases } = admitted;
     const id = this.nextSessionId++;
     const recorder = this.config.record
@@ -331,8 +360,7 @@ export class Bridge extends EventEmitter {
         releases,
         recorder,
       },
-      ws,
-      clientSocket,
+      link,
       targetSocket,
       this.sessionOptions,
       this.onSessionEnd,
@@ -345,7 +373,7 @@ export class Bridge extends EventEmitter {
       client: session.client,
       target: session.target,
       path: this.logPath(ctx.req),
-      protocol: ws.protocol || undefined,
+      protocol: link.protocol || undefined,
       tls: ctx.secure || undefined,
       record: recorder?.path,
     });

@@ -6,13 +6,11 @@
 // cost the test process 1 MiB, and memory growth measured in this process is the bridge's.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import { test } from 'node:test';
-import type WebSocket from 'ws';
 import type { Session } from '../../src/relay.js';
 import { closed, openClient, startBridge, startTcpServer, waitFor } from '../helpers/bridge.js';
+import { clientFrame, rawClient } from '../helpers/frames.js';
 
 const MiB = 1024 * 1024;
 const BLOCK = randomBytes(MiB);
@@ -65,43 +63,9 @@ async function settled(value: () => number, quietMs = 500, timeoutMs = 10000): P
   return last;
 }
 
-/** A masked, final, binary client frame carrying BLOCK (RFC 6455 5.2), built once and written many times. */
-function blockFrame(): Buffer {
-  const header = Buffer.alloc(14);
-  header[0] = 0x82;
-  header[1] = 0x80 | 127;
-  header.writeBigUInt64BE(BigInt(BLOCK.length), 2);
-  const mask = randomBytes(4);
-  mask.copy(header, 10);
-  const payload = Buffer.allocUnsafe(BLOCK.length);
-  for (let i = 0; i < BLOCK.length; i++) payload[i] = BLOCK[i]! ^ mask[i & 3]!;
-  return Buffer.concat([header, payload]);
-}
-
-/** A WebSocket handshake on a raw socket, so the test can write pre-built frames without copying them. */
-async function rawClient(port: number): Promise<Socket> {
-  const socket = connect(port, '127.0.0.1');
-  await once(socket, 'connect');
-  socket.write(
-    'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-  );
-  let head = '';
-  while (!head.includes('\r\n\r\n')) {
-    const [chunk] = (await once(socket, 'data')) as [Buffer];
-    head += chunk.toString('latin1');
-  }
-  assert.match(head, /^HTTP\/1\.1 101 /);
-  return socket;
-}
-
-/**
- * The session's own queues, read through its private fields: what the bridge itself holds in memory, as
- * opposed to the kernel's socket buffers on either side of it.
- */
+/** The session's own queues: what the bridge itself holds in memory, not the kernel's socket buffers. */
 function queued(session: Session): { toTarget: number; toClient: number } {
-  const inside = session as unknown as { targetSocket: Duplex; ws: WebSocket };
-  return { toTarget: inside.targetSocket.writableLength, toClient: inside.ws.bufferedAmount };
+  return { toTarget: session.queuedToTarget, toClient: session.queuedToClient };
 }
 
 function rss(): number {
@@ -118,8 +82,9 @@ test('a target that stops reading stops the bridge reading from the client; all 
   const bridge = await startBridge(['--max-buffer', '1', '127.0.0.1:0', `127.0.0.1:${target.port}`]);
   t.after(() => bridge.close());
 
-  const frame = blockFrame();
-  const client = await rawClient(bridge.port);
+  // A masked, final, binary frame carrying BLOCK, built once and written many times.
+  const frame = clientFrame(0x2, BLOCK);
+  const { socket: client } = await rawClient(bridge.port);
   t.after(() => client.destroy());
   await waitFor(() => bridge.bridge.sessions.size === 1 && targetSocket !== undefined, 2000, 'the session');
   const [session] = bridge.bridge.sessions;

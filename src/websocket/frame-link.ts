@@ -1,0 +1,206 @@
+/**
+ * wstcp's own WebSocket framing on a client socket, used for every session after the handshake (unless
+ * permessage-deflate was negotiated: see ws-link.ts). It keeps no per-message state: client payload goes
+ * to the session as it is read and unmasked (frame-parser.ts), and each chunk from the target goes out as
+ * one frame, its header and payload written together.
+ *
+ * Closing follows RFC 6455 section 7: a close frame is answered with one carrying the same code, then the
+ * bridge ends the TCP connection; after sending a close frame the bridge waits up to CLOSE_TIMEOUT_MS for
+ * the client's. A protocol error or an oversize message sends a close frame with its code and ends the
+ * connection at once.
+ */
+
+import type { Socket } from 'node:net';
+import { FrameParser, type FrameSink } from './frame-parser.js';
+import { closeFrame, frame, headerLength, Opcode, parseClosePayload, writeHeader } from './frames.js';
+import type { ClientLink, LinkOwner } from './link.js';
+
+/** How long a close frame may wait for the client's answer (as long as `ws` waits). */
+export const CLOSE_TIMEOUT_MS = 30_000;
+/** Frames up to this size are copied together with their header into one buffer (one small write). */
+const COPY_UP_TO_BYTES = 4096;
+const PING = frame(Opcode.Ping, Buffer.alloc(0));
+const EMPTY_CLOSE = frame(Opcode.Close, Buffer.alloc(0));
+
+/** Each socket is tagged with its link, so that all links share one set of listener functions. */
+const kLink = Symbol('wstcp.link');
+type TaggedSocket = Socket & { [kLink]: FrameLink };
+
+export class FrameLink implements ClientLink, FrameSink {
+  private owner: LinkOwner | undefined;
+  private readonly parser: FrameParser;
+  private closeSent = false;
+  /** The code of the client's close frame (1005: it gave none); undefined until one arrives. */
+  private receivedCode: number | undefined;
+  private receivedReason = '';
+  private closeTimer: NodeJS.Timeout | undefined;
+  /** Bytes read together with the handshake, parsed on attach. */
+  private head: Buffer | undefined;
+
+  constructor(
+    private readonly socket: Socket,
+    readonly protocol: string,
+    maxMessageBytes: number,
+    head: Buffer,
+  ) {
+    this.parser = new FrameParser(this, maxMessageBytes);
+    this.head = head.length > 0 ? head : undefined;
+  }
+
+  get open(): boolean {
+    return !this.closeSent && this.socket.writable;
+  }
+
+  get bufferedAmount(): number {
+    return this.socket.writableLength;
+  }
+
+  get paused(): boolean {
+    return this.socket.isPaused();
+  }
+
+  attach(owner: LinkOwner): void {
+    this.owner = owner;
+    const socket = this.socket as TaggedSocket;
+    socket[kLink] = this;
+    socket.setTimeout(0);
+    socket.setNoDelay(true);
+    socket.on('data', onData);
+    socket.on('drain', onDrain);
+    socket.on('end', onEnd);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    if (socket.closed) queueMicrotask(() => this.closed());
+    const head = this.head;
+    this.head = undefined;
+    if (head) this.parser.push(head);
+  }
+
+  send(data: Buffer): void {
+    const socket = this.socket;
+    if (this.closeSent || !socket.writable) return;
+    const length = data.length;
+    if (length <= COPY_UP_TO_BYTES) {
+      const out = Buffer.allocUnsafe(headerLength(length) + length);
+      data.copy(out, writeHeader(out, 0, Opcode.Binary, length));
+      socket.write(out);
+      return;
+    }
+    const header = Buffer.allocUnsafe(headerLength(length));
+    writeHeader(header, 0, Opcode.Binary, length);
+    socket.cork();
+    socket.write(header);
+    socket.write(data);
+    socket.uncork();
+  }
+
+  ping(): void {
+    if (this.open) this.socket.write(PING);
+  }
+
+  close(code: number, reason: string): void {
+    if (!this.closeSent) this.sendClose(closeFrame(code, reason));
+  }
+
+  terminate(): void {
+    this.socket.destroy();
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  /** @internal Bytes read from the client. */
+  received(chunk: Buffer): void {
+    this.parser.push(chunk);
+  }
+
+  /** @internal Everything queued towards the client is written. */
+  drained(): void {
+    this.owner?.clientDrained();
+  }
+
+  /** @internal FrameSink */
+  frameData(data: Buffer): void {
+    this.owner?.clientData(data);
+  }
+
+  /** @internal FrameSink */
+  controlFrame(opcode: number, payload: Buffer): void {
+    if (opcode === Opcode.Ping) {
+      if (this.open) this.socket.write(frame(Opcode.Pong, payload));
+      return;
+    }
+    if (opcode === Opcode.Pong) {
+      this.owner?.clientPong();
+      return;
+    }
+    const close = parseClosePayload(payload);
+    if (!close.ok) {
+      this.frameError(close.code, close.message);
+      return;
+    }
+    this.receivedCode = close.code;
+    this.receivedReason = close.reason;
+    if (!this.closeSent) this.sendClose(close.code === 1005 ? EMPTY_CLOSE : closeFrame(close.code, ''));
+    // Both close frames are out: the server ends the TCP connection first.
+    this.socket.end();
+  }
+
+  /** @internal FrameSink */
+  frameError(code: number, message: string): void {
+    this.parser.stop();
+    this.owner?.clientError(code, message);
+    if (!this.closeSent) this.sendClose(closeFrame(code, message));
+    this.socket.end();
+  }
+
+  /** @internal The client sent FIN: nothing more will come, so the bridge ends its side too. */
+  ended(): void {
+    this.parser.stop();
+    this.socket.end();
+  }
+
+  /** @internal */
+  closed(): void {
+    clearTimeout(this.closeTimer);
+    const owner = this.owner;
+    this.owner = undefined;
+    owner?.clientClosed(this.receivedCode ?? 1006, this.receivedReason);
+  }
+
+  private sendClose(closing: Buffer): void {
+    this.closeSent = true;
+    if (this.socket.writable) this.socket.write(closing);
+    this.closeTimer = setTimeout(closeTimedOut, CLOSE_TIMEOUT_MS, this.socket);
+    this.closeTimer.unref();
+  }
+}
+
+function linkOf(socket: unknown): FrameLink {
+  return (socket as TaggedSocket)[kLink];
+}
+
+// The shared listeners: `this` is the socket.
+function onData(this: unknown, chunk: Buffer): void {
+  linkOf(this).received(chunk);
+}
+function onDrain(this: unknown): void {
+  linkOf(this).drained();
+}
+function onEnd(this: unknown): void {
+  linkOf(this).ended();
+}
+function onError(): void {
+  // A reset or a write to a vanished peer: 'close' follows, and the session reports it (code 1006).
+}
+function onClose(this: unknown): void {
+  linkOf(this).closed();
+}
+function closeTimedOut(socket: Socket): void {
+  socket.destroy();
+}

@@ -1,0 +1,207 @@
+/**
+ * Parses what a WebSocket client sends (RFC 6455 section 5), chunk by chunk as the socket reads it.
+ *
+ * The bridge relays bytes, not messages, so data frames are never reassembled: each piece of payload is
+ * unmasked in place, in the buffer the socket read it into, and handed on at once, even when its frame
+ * continues in the next read. Only frame headers and control frames (at most 125 bytes) that straddle two
+ * reads are copied, into one small scratch buffer. Messages are still tracked for their size limit and
+ * for the fragmentation rules.
+ */
+
+import { MAX_CONTROL_PAYLOAD, Opcode } from './frames.js';
+import { unmask } from './unmask.js';
+
+/** Where parsed frames go: the client link. */
+export interface FrameSink {
+  /** Unmasked payload of a data frame (text, binary or continuation): a whole frame or part of one. */
+  frameData(data: Buffer): void;
+  /** A whole, unmasked control frame (close, ping, pong). After a close frame nothing more is parsed. */
+  controlFrame(opcode: number, payload: Buffer): void;
+  /** The client broke the protocol (`code` 1002) or a limit (`code` 1009): nothing more is parsed. */
+  frameError(code: number, message: string): void;
+}
+
+enum State {
+  Header,
+  Payload,
+  Stopped,
+}
+
+/**
+ * The mask handed to `unmask`: one buffer for all parsers (JavaScript runs one parse at a time), so that
+ * a session keeps its mask as a number instead of a Buffer of its own.
+ */
+const maskBytes = Buffer.alloc(4);
+
+export class FrameParser {
+  private state = State.Header;
+  private opcode = 0;
+  /** Payload bytes of the current frame not yet read. */
+  private remaining = 0;
+  /** The current frame's mask (big-endian), rotated so that its first byte applies to the next payload byte. */
+  private mask = 0;
+  /** A header (at most 14 bytes) or a control payload collected across reads; allocated when first needed. */
+  private scratch: Buffer | undefined;
+  private scratchLength = 0;
+  /** Inside a fragmented message (its last frame not yet seen). */
+  private inMessage = false;
+  private messageBytes = 0;
+
+  constructor(
+    private readonly sink: FrameSink,
+    private readonly maxMessageBytes: number,
+  ) {}
+
+  /** Parses `chunk`; payload is unmasked in place, so the caller must not reuse the chunk. */
+  push(chunk: Buffer): void {
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.state === State.Header) offset = this.readHeader(chunk, offset);
+      else if (this.state === State.Payload) offset = this.readPayload(chunk, offset);
+      else return;
+    }
+  }
+
+  /** Stops parsing: what arrives from now on is ignored. */
+  stop(): void {
+    this.state = State.Stopped;
+  }
+
+  private readHeader(chunk: Buffer, offset: number): number {
+    const available = chunk.length - offset;
+    if (this.scratchLength === 0 && available >= 2) {
+      const size = headerSize(chunk[offset + 1] as number);
+      if (available >= size) {
+        this.parseHeader(chunk, offset);
+        return offset + size;
+      }
+    }
+    // The header straddles reads: collect it.
+    const scratch = this.scratchBuffer();
+    let size = this.scratchLength >= 2 ? headerSize(scratch[1] as number) : 2;
+    while (offset < chunk.length && this.scratchLength < size) {
+      scratch[this.scratchLength++] = chunk[offset++] as number;
+      if (this.scratchLength === 2) size = headerSize(scratch[1] as number);
+    }
+    if (this.scratchLength === size) {
+      this.scratchLength = 0;
+      this.parseHeader(scratch, 0);
+    }
+    return offset;
+  }
+
+  /** Takes in one complete header; false when it broke a rule (the parser has stopped). */
+  private parseHeader(buf: Buffer, at: number): boolean {
+    const b0 = buf[at] as number;
+    const b1 = buf[at + 1] as number;
+    const fin = (b0 & 0x80) !== 0;
+    const opcode = b0 & 0x0f;
+    if ((b0 & 0x70) !== 0) return this.fail(1002, 'reserved bits set, but no extension was negotiated');
+    if ((b1 & 0x80) === 0) return this.fail(1002, 'client frames must be masked');
+    let length = b1 & 0x7f;
+    let p = at + 2;
+    if (length === 126) {
+      length = buf.readUInt16BE(p);
+      p += 2;
+    } else if (length === 127) {
+      const high = buf.readUInt32BE(p);
+      // Beyond 2^53 a length is not even a safe integer; far beyond any message limit anyway.
+      if (high > 0x1fffff) return this.fail(1009, 'frame length out of range');
+      length = high * 0x100000000 + buf.readUInt32BE(p + 4);
+      p += 8;
+    }
+    this.mask = buf.readUInt32BE(p);
+
+    if (opcode >= Opcode.Close) {
+      if (opcode > Opcode.Pong) return this.fail(1002, `unknown opcode ${opcode}`);
+      if (!fin) return this.fail(1002, 'a control frame must not be fragmented');
+      if (length > MAX_CONTROL_PAYLOAD) return this.fail(1002, 'control frame payload over 125 bytes');
+    } else if (opcode === Opcode.Continuation) {
+      if (!this.inMessage) return this.fail(1002, 'continuation frame without a message to continue');
+    } else if (opcode === Opcode.Text || opcode === Opcode.Binary) {
+      if (this.inMessage) return this.fail(1002, 'new message before the previous one was finished');
+      this.messageBytes = 0;
+    } else {
+      return this.fail(1002, `unknown opcode ${opcode}`);
+    }
+    if (opcode < Opcode.Close) {
+      this.messageBytes += length;
+      if (this.messageBytes > this.maxMessageBytes)
+        return this.fail(1009, `message larger than the ${this.maxMessageBytes}-byte limit`);
+      this.inMessage = !fin;
+    }
+
+    this.opcode = opcode;
+    this.remaining = length;
+    if (length > 0) this.state = State.Payload;
+    else if (opcode >= Opcode.Close) this.control(Buffer.alloc(0));
+    return true;
+  }
+
+  private readPayload(chunk: Buffer, offset: number): number {
+    const n = Math.min(this.remaining, chunk.length - offset);
+    const end = offset + n;
+    if (this.opcode < Opcode.Close) {
+      const data = chunk.subarray(offset, end);
+      this.unmask(data);
+      this.advance(n);
+      this.sink.frameData(data);
+      return end;
+    }
+    // A control frame: deliver it whole.
+    if (this.scratchLength === 0 && n === this.remaining) {
+      const payload = chunk.subarray(offset, end);
+      this.unmask(payload);
+      this.advance(n);
+      this.control(payload);
+      return end;
+    }
+    const scratch = this.scratchBuffer();
+    chunk.copy(scratch, this.scratchLength, offset, end);
+    this.scratchLength += n;
+    this.remaining -= n;
+    if (this.remaining === 0) {
+      const payload = Buffer.from(scratch.subarray(0, this.scratchLength));
+      this.scratchLength = 0;
+      this.unmask(payload);
+      this.state = State.Header;
+      this.control(payload);
+    }
+    return end;
+  }
+
+  private scratchBuffer(): Buffer {
+    if (this.scratch === undefined) this.scratch = Buffer.allocUnsafe(MAX_CONTROL_PAYLOAD);
+    return this.scratch;
+  }
+
+  private unmask(data: Buffer): void {
+    maskBytes.writeUInt32BE(this.mask, 0);
+    unmask(data, maskBytes);
+  }
+
+  /** `n` payload bytes were read: rotate the mask to line up with the next byte. */
+  private advance(n: number): void {
+    this.remaining -= n;
+    if (this.remaining === 0) this.state = State.Header;
+    const shift = (n & 3) * 8;
+    if (shift !== 0) this.mask = ((this.mask << shift) | (this.mask >>> (32 - shift))) >>> 0;
+  }
+
+  private control(payload: Buffer): void {
+    if (this.opcode === Opcode.Close) this.state = State.Stopped;
+    this.sink.controlFrame(this.opcode, payload);
+  }
+
+  private fail(code: number, message: string): false {
+    this.state = State.Stopped;
+    this.sink.frameError(code, message);
+    return false;
+  }
+}
+
+/** The header's full size, known from its second byte. */
+function headerSize(b1: number): number {
+  const length = b1 & 0x7f;
+  return 2 + (length === 126 ? 2 : length === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
+}

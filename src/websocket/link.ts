@@ -1,0 +1,45 @@
+/**
+ * The client side of a session: a WebSocket after its handshake, seen by the relay as a byte pipe with
+ * WebSocket close codes. Two implementations:
+ * - FrameLink (frame-link.ts): wstcp's own framing straight on the socket; every session uses it unless
+ * - WsLink (ws-link.ts): the `ws` library's WebSocket, for sessions that negotiated permessage-deflate.
+ */
+
+/** What a link reports to its session. Each is called synchronously, from the socket's own events. */
+export interface LinkOwner {
+  /** Payload bytes of data frames, in order (text frames too: they are passed on as their bytes). */
+  clientData(data: Buffer): void;
+  /** The client answered a heartbeat ping. */
+  clientPong(): void;
+  /** Everything queued towards the client has been written. */
+  clientDrained(): void;
+  /** The client broke the protocol or a limit; the link is closing with `code` by itself. */
+  clientError(code: number, message: string): void;
+  /**
+   * The connection is closed (once): `code` is what the client's close frame said (1005 if it gave none),
+   * or 1006 when the connection ended without one.
+   */
+  clientClosed(code: number, reason: string): void;
+}
+
+export interface ClientLink {
+  /** The subprotocol agreed in the handshake ('' for none). */
+  readonly protocol: string;
+  /** Data can still be sent: no close frame sent yet and the socket is writable. */
+  readonly open: boolean;
+  /** Bytes queued towards the client and not yet written to the socket. */
+  readonly bufferedAmount: number;
+  /** Reading from the client is paused (backpressure from the target). */
+  readonly paused: boolean;
+  /** Starts reporting to `owner`. Called once, right after the link is made. */
+  attach(owner: LinkOwner): void;
+  /** Sends `data` as one binary frame. `data` must not change afterwards. */
+  send(data: Buffer): void;
+  ping(): void;
+  /** Starts the closing handshake; the connection is dropped if the client does not complete it in time. */
+  close(code: number, reason: string): void;
+  /** Drops the connection at once. */
+  terminate(): void;
+  pause(): void;
+  resume(): void;
+}

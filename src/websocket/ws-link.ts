@@ -1,0 +1,76 @@
+/**
+ * A session's client side on the `ws` library's WebSocket: used only when the client and the bridge
+ * (`--permessage-deflate`) agreed on compression, which wstcp's own framing (frame-link.ts) does not do.
+ * Compressed sessions are rare and not the fast path, so plain closures are fine here.
+ */
+
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { MAX_CLOSE_REASON, truncateUtf8 } from './frames.js';
+import type { ClientLink, LinkOwner } from './link.js';
+
+export class WsLink implements ClientLink {
+  constructor(
+    private readonly ws: WebSocket,
+    /** The socket under `ws`: watched for 'drain'. */
+    private readonly socket: Duplex,
+  ) {}
+
+  get protocol(): string {
+    return this.ws.protocol;
+  }
+
+  get open(): boolean {
+    return this.ws.readyState === this.ws.OPEN;
+  }
+
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  get paused(): boolean {
+    return this.ws.isPaused;
+  }
+
+  attach(owner: LinkOwner): void {
+    this.ws.on('message', (data: Buffer) => owner.clientData(data));
+    this.ws.on('pong', () => owner.clientPong());
+    this.ws.on('error', (err) => owner.clientError(wsStatusCode(err), err.message));
+    this.ws.on('close', (code, reason) => owner.clientClosed(code, reason.toString('utf8')));
+    this.socket.on('drain', () => owner.clientDrained());
+  }
+
+  send(data: Buffer): void {
+    this.ws.send(data);
+  }
+
+  ping(): void {
+    this.ws.ping();
+  }
+
+  close(code: number, reason: string): void {
+    // ws refuses a reason that does not fit in a control frame.
+    this.ws.close(code, truncateUtf8(reason, MAX_CLOSE_REASON));
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
+  }
+}
+
+/** ws attaches the close code it sends to the errors it emits, under a private symbol. */
+function wsStatusCode(err: Error): number {
+  for (const key of Object.getOwnPropertySymbols(err)) {
+    const value = (err as unknown as Record<symbol, unknown>)[key];
+    if (key.description === 'status-code' && typeof value === 'number') return value;
+  }
+  return 1002;
+}
