@@ -10,6 +10,7 @@ import { isIP, Socket } from 'node:net';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { formatTarget, type Target } from './address.js';
 import { describeError, type HttpError, refuse } from './errors.js';
+import { TargetFeed } from './target-feed.js';
 
 export interface ConnectOptions {
   readonly timeoutMs: number;
@@ -30,7 +31,7 @@ export async function connectTarget(target: Target, options: ConnectOptions): Pr
   const name = formatTarget(target);
   let socket: Socket;
   if (target.kind === 'unix') {
-    socket = await attempt({ path: target.path }, name, options.timeoutMs, options.signal, options.timeoutMs);
+    socket = await attempt({ path: target.path }, name, options.timeoutMs, options);
   } else {
     const addresses = await resolve(target.host, name, options);
     socket = await connectAny(addresses, target.port, name, deadline, options);
@@ -76,7 +77,7 @@ async function connectAny(
     if (remaining <= 0) break;
     const share = Math.ceil(remaining / (addresses.length - i));
     try {
-      return await attempt({ host: addresses[i]!, port }, name, share, options.signal, options.timeoutMs);
+      return await attempt({ host: addresses[i]!, port }, name, share, options);
     } catch (err) {
       const code = (err as HttpError).code;
       if (code === 'WSTCP_TOO_MANY_CONNECTIONS') throw err;
@@ -133,19 +134,20 @@ function whenReady<T extends Socket>(socket: T, event: string, options: ReadyOpt
   });
 }
 
-/** One connection attempt. */
+/** One connection attempt, given `timeoutMs` of the whole `options.timeoutMs`. */
 function attempt(
   endpoint: Endpoint,
   name: string,
   timeoutMs: number,
-  signal: AbortSignal | undefined,
-  totalMs: number,
+  options: ConnectOptions,
 ): Promise<Socket> {
   const where = 'path' in endpoint ? name : `${name} (${formatAddress(endpoint.host)})`;
-  const socket = new Socket({ allowHalfOpen: true });
+  const totalMs = options.timeoutMs;
+  // A TLS target's bytes are ciphertext for the TLS layer: only plain targets read into the shared buffer.
+  const socket = options.tls ? new Socket({ allowHalfOpen: true }) : TargetFeed.socket();
   const ready = whenReady(socket, 'connect', {
     timeoutMs,
-    signal,
+    signal: options.signal,
     name,
     failed: (err) =>
       err.code === 'EMFILE' || err.code === 'ENFILE'

@@ -31,8 +31,15 @@ export class Listener {
   /** Connections without a complete request yet, with their handshake timers. */
   private readonly pending = new Map<Duplex, NodeJS.Timeout>();
   private stopping: Promise<void> | undefined;
+  /** One 'close' listener shared by all pending connections (`this` is the socket); removed on settling. */
+  private readonly settleOnClose: (this: Duplex) => void;
 
   constructor(private readonly options: ListenerOptions) {
+    const pending = this.pending;
+    this.settleOnClose = function (this: Duplex) {
+      clearTimeout(pending.get(this));
+      pending.delete(this);
+    };
     this.server = createServer(
       // Half-open like Node's own HTTP server: a client that sends its request and then shuts down its
       // sending side (printf ... | nc) still gets its answer.
@@ -92,6 +99,7 @@ export class Listener {
     if (timer === undefined) return;
     clearTimeout(timer);
     this.pending.delete(socket);
+    socket.removeListener('close', this.settleOnClose);
   }
 
   /** Stops accepting new connections (idempotent); resolves when the listening socket is closed. */
@@ -183,7 +191,7 @@ export class Listener {
   private track(socket: Duplex): void {
     const timer = setTimeout(() => this.handshakeTimeout(socket), this.options.handshakeTimeoutMs);
     this.pending.set(socket, timer);
-    socket.once('close', () => this.settle(socket));
+    socket.on('close', this.settleOnClose);
   }
 
   private handshakeTimeout(socket: Duplex): void {

@@ -15,6 +15,7 @@ import type { Duplex } from 'node:stream';
 import { formatTarget } from './address.js';
 import type { Logger } from './log.js';
 import type { Recorder } from './record.js';
+import { type FeedOwner, TargetFeed } from './target-feed.js';
 import type { ClientLink, LinkOwner } from './websocket/link.js';
 
 /** Who ended a session: the browser side, the target side, or the bridge itself (shutdown, limits). */
@@ -53,7 +54,7 @@ const TARGET_LINGER_MS = 5000;
 const kSession = Symbol('wstcp.session');
 type Tagged = { [kSession]: Session };
 
-export class Session implements LinkOwner {
+export class Session implements LinkOwner, FeedOwner {
   readonly id: number;
   readonly clientAddress: string;
   readonly clientPort: number;
@@ -91,7 +92,14 @@ export class Session implements LinkOwner {
     this.recorder = init.recorder;
     (targetSocket as Duplex & Tagged)[kSession] = this;
     link.attach(this);
-    targetSocket.on('data', targetOnData);
+    const feed = TargetFeed.of(targetSocket);
+    if (feed) {
+      feed.attach(this);
+      // A feed's socket reports EOF whether or not anyone listens: it may have come before the session.
+      if (targetSocket.readableEnded) queueMicrotask(() => this.targetEnd());
+    } else {
+      targetSocket.on('data', targetOnData);
+    }
     targetSocket.on('drain', targetOnDrain);
     targetSocket.on('end', targetOnEnd);
     targetSocket.on('error', targetOnError);
@@ -171,8 +179,8 @@ export class Session implements LinkOwner {
     if (this.targetSocket.writableLength > this.options.maxBufferBytes) this.link.pause();
   }
 
-  /** @internal */
-  fromTarget(chunk: Buffer): void {
+  /** @internal FeedOwner: `chunk` is only valid during the call when `transient`. */
+  targetData(chunk: Buffer, transient: boolean): void {
     if (this.options.traffic)
       this.options.log.debug('frame', { session: this.id, dir: 'target>client', bytes: chunk.length });
     if (!this.link.open) {
@@ -181,7 +189,8 @@ export class Session implements LinkOwner {
     }
     this.bytesToClient += chunk.length;
     if (this.recorder) this.recorder.fromTarget(chunk);
-    this.link.send(chunk);
+    if (transient) this.link.sendTransient(chunk);
+    else this.link.send(chunk);
     if (this.link.bufferedAmount > this.options.maxBufferBytes) this.targetSocket.pause();
   }
 
@@ -272,7 +281,7 @@ function sessionOf(emitter: unknown): Session {
 
 // The shared listeners: `this` is the target socket, tagged with its session.
 function targetOnData(this: unknown, chunk: Buffer): void {
-  sessionOf(this).fromTarget(chunk);
+  sessionOf(this).targetData(chunk, false);
 }
 function targetOnDrain(this: unknown): void {
   sessionOf(this).targetDrained();

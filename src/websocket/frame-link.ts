@@ -19,6 +19,13 @@ import type { ClientLink, LinkOwner } from './link.js';
 export const CLOSE_TIMEOUT_MS = 30_000;
 /** Frames up to this size are copied together with their header into one buffer (one small write). */
 const COPY_UP_TO_BYTES = 4096;
+/** Frame buffers: room for the longest header, then a full read from the target (target-feed.ts). */
+const HEADER_ROOM = 10;
+const FRAME_BUFFER_PAYLOAD = 64 * 1024;
+const FRAME_BUFFER_BYTES = HEADER_ROOM + FRAME_BUFFER_PAYLOAD;
+const MAX_SPARE_FRAME_BUFFERS = 4;
+/** Frame buffers whose bytes the kernel has taken, for the next target chunk of any session. */
+const spareFrameBuffers: Buffer[] = [];
 const PING = frame(Opcode.Ping, Buffer.alloc(0));
 const EMPTY_CLOSE = frame(Opcode.Close, Buffer.alloc(0));
 
@@ -77,21 +84,37 @@ export class FrameLink implements ClientLink, FrameSink {
   }
 
   send(data: Buffer): void {
+    if (this.closeSent || !this.socket.writable) return;
+    if (data.length <= COPY_UP_TO_BYTES) {
+      this.socket.write(frame(Opcode.Binary, data));
+      return;
+    }
+    // Header and payload go out in one writev: no copy.
+    const header = Buffer.allocUnsafe(headerLength(data.length));
+    writeHeader(header, 0, Opcode.Binary, data.length);
+    this.socket.cork();
+    this.socket.write(header);
+    this.socket.write(data);
+    this.socket.uncork();
+  }
+
+  sendTransient(data: Buffer): void {
     const socket = this.socket;
     if (this.closeSent || !socket.writable) return;
     const length = data.length;
-    if (length <= COPY_UP_TO_BYTES) {
-      const out = Buffer.allocUnsafe(headerLength(length) + length);
-      data.copy(out, writeHeader(out, 0, Opcode.Binary, length));
-      socket.write(out);
+    if (length <= COPY_UP_TO_BYTES || length > FRAME_BUFFER_PAYLOAD) {
+      socket.write(frame(Opcode.Binary, data));
       return;
     }
-    const header = Buffer.allocUnsafe(headerLength(length));
-    writeHeader(header, 0, Opcode.Binary, length);
-    socket.cork();
-    socket.write(header);
-    socket.write(data);
-    socket.uncork();
+    // Copied into a frame buffer behind room for the header. When the socket takes it all at once (the
+    // client keeps up), the buffer is free again and the next chunk reuses it while it is still in cache.
+    const out = spareFrameBuffers.pop() ?? Buffer.allocUnsafeSlow(FRAME_BUFFER_BYTES);
+    data.copy(out, HEADER_ROOM);
+    const start = HEADER_ROOM - headerLength(length);
+    writeHeader(out, start, Opcode.Binary, length);
+    socket.write(out.subarray(start, HEADER_ROOM + length));
+    if (socket.writableLength === 0 && spareFrameBuffers.length < MAX_SPARE_FRAME_BUFFERS)
+      spareFrameBuffers.push(out);
   }
 
   ping(): void {

@@ -44,7 +44,7 @@ export function writeHeader(target: Buffer, offset: number, opcode: number, leng
   return 10;
 }
 
-/** A whole unmasked frame (header and payload in one buffer): for control frames and small data. */
+/** A whole unmasked frame, header and a copy of the payload in one buffer: control frames, small data. */
 export function frame(opcode: number, payload: Buffer): Buffer {
   const out = Buffer.allocUnsafe(headerLength(payload.length) + payload.length);
   const offset = writeHeader(out, 0, opcode, payload.length);

@@ -35,6 +35,8 @@ export interface ClientLink {
   attach(owner: LinkOwner): void;
   /** Sends `data` as one binary frame. `data` must not change afterwards. */
   send(data: Buffer): void;
+  /** Sends `data` as one binary frame; `data` is only valid during the call, so what is kept is copied. */
+  sendTransient(data: Buffer): void;
   ping(): void;
   /** Starts the closing handshake; the connection is dropped if the client does not complete it in time. */
   close(code: number, reason: string): void;

@@ -44,6 +44,10 @@ export class WsLink implements ClientLink {
     this.ws.send(data);
   }
 
+  sendTransient(data: Buffer): void {
+    this.ws.send(Buffer.from(data));
+  }
+
   ping(): void {
     this.ws.ping();
   }

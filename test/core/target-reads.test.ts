@@ -1,0 +1,110 @@
+// Plain targets are read into one buffer shared by every session (src/target-feed.ts), and their chunks go
+// out in reused frame buffers. These tests make that sharing visible if it ever leaks: concurrent floods
+// with distinct contents read by clients that stall and resume (so writes to them go asynchronous), targets
+// that speak and hang up at once, and a feed that gets bytes before it has an owner.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { test } from 'node:test';
+import type WebSocket from 'ws';
+import { TargetFeed } from '../../src/target-feed.js';
+import { closed, openClient, receive, startBridge, startTcpServer, waitFor } from '../helpers/bridge.js';
+
+const MiB = 1024 * 1024;
+
+/** Session k's stream: byte i is (i * 7 + k * 31) mod 251, so no two sessions share a run of bytes. */
+function pattern(k: number, offset: number, length: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  for (let i = 0; i < length; i++) out[i] = ((offset + i) * 7 + k * 31) % 251;
+  return out;
+}
+
+test('concurrent floods through the shared read buffer reach each stalling client intact and unmixed', async (t) => {
+  const SESSIONS = 6;
+  const BYTES = 4 * MiB;
+  let accepted = 0;
+  const target = await startTcpServer((socket) => {
+    // The first line the client sends names its session; then the target floods that session's pattern.
+    socket.once('data', (hello: Buffer) => {
+      const k = Number(hello.toString());
+      accepted++;
+      let sent = 0;
+      const pump = () => {
+        while (sent < BYTES) {
+          const n = Math.min(64 * 1024 - 13 * k, BYTES - sent); // chunk sizes differ per session
+          const more = socket.write(pattern(k, sent, n));
+          sent += n;
+          if (!more) return void socket.once('drain', pump);
+        }
+        socket.end();
+      };
+      pump();
+    });
+  });
+  t.after(() => target.close());
+  const bridge = await startBridge(['127.0.0.1:0', `127.0.0.1:${target.port}`, '--max-buffer', '1']);
+  t.after(() => bridge.close());
+
+  const clients: WebSocket[] = [];
+  for (let k = 0; k < SESSIONS; k++) clients.push(await openClient(bridge.url));
+  const results = clients.map(async (ws, k) => {
+    const ended = closed(ws);
+    ws.send(Buffer.from(String(k)));
+    // Odd sessions stall their reading now and then, so the bridge's writes to them queue up.
+    const raw = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+    if (k % 2 === 1) {
+      const stall = setInterval(() => {
+        raw.pause();
+        setTimeout(() => raw.resume(), 30);
+      }, 60);
+      t.after(() => clearInterval(stall));
+    }
+    const got = await receive(ws, BYTES, 30000);
+    assert.equal((await ended).code, 1000, `session ${k} closes normally`);
+    return got;
+  });
+  const streams = await Promise.all(results);
+  assert.equal(accepted, SESSIONS);
+  streams.forEach((got, k) => {
+    assert.equal(got.length, BYTES, `session ${k} length`);
+    assert.ok(got.equals(pattern(k, 0, BYTES)), `session ${k} received exactly its own stream`);
+  });
+});
+
+test('a target that greets and hangs up at once: the client gets the greeting, then 1000', async (t) => {
+  const target = await startTcpServer((socket) => socket.end('RFB 003.008\n'));
+  t.after(() => target.close());
+  const silent = await startTcpServer((socket) => socket.end());
+  t.after(() => silent.close());
+  for (const [port, greeting] of [
+    [target.port, 'RFB 003.008\n'],
+    [silent.port, ''],
+  ] as const) {
+    const bridge = await startBridge(['127.0.0.1:0', `127.0.0.1:${port}`]);
+    t.after(() => bridge.close());
+    const ws = await openClient(bridge.url);
+    const ended = closed(ws);
+    if (greeting) assert.equal((await receive(ws, greeting.length)).toString(), greeting);
+    assert.equal((await ended).code, 1000);
+  }
+});
+
+test('a feed keeps what arrives before its owner attaches, pauses, and hands it over first', async (t) => {
+  const target = await startTcpServer((socket) => {
+    socket.write('first ');
+    setTimeout(() => socket.end('second'), 50);
+  });
+  t.after(() => target.close());
+  const socket = TargetFeed.socket();
+  t.after(() => socket.destroy());
+  socket.connect(target.port, '127.0.0.1');
+  await once(socket, 'connect');
+  await new Promise((resolve) => setTimeout(resolve, 200)); // both writes and the EOF are on the wire
+  assert.equal(socket.isPaused(), true, 'reading paused with no owner');
+  assert.equal(socket.readableEnded, false, 'the EOF waits behind the pause');
+  const got: string[] = [];
+  const feed = TargetFeed.of(socket);
+  assert.ok(feed);
+  feed.attach({ targetData: (data, transient) => got.push(`${data}${transient ? '' : '(kept)'}`) });
+  await waitFor(() => socket.readableEnded, 2000, 'EOF after the owner attached');
+  assert.deepEqual(got, ['first (kept)', 'second']);
+});
