@@ -171,7 +171,7 @@ export class FrameLink implements ClientLink, FrameSink {
     this.receivedReason = close.reason;
     if (!this.closeSent) this.sendClose(close.code === 1005 ? EMPTY_CLOSE : closeFrame(close.code, ''));
     // Both close frames are out: the server ends the TCP connection first.
-    this.socket.end();
+    this.end();
   }
 
   /** @internal FrameSink */
@@ -179,13 +179,13 @@ export class FrameLink implements ClientLink, FrameSink {
     this.parser.stop();
     this.owner?.clientError(code, message);
     if (!this.closeSent) this.sendClose(closeFrame(code, message));
-    this.socket.end();
+    this.end();
   }
 
   /** @internal The client sent FIN: nothing more will come, so the bridge ends its side too. */
   ended(): void {
     this.parser.stop();
-    this.socket.end();
+    this.end();
   }
 
   /** @internal */
@@ -194,6 +194,11 @@ export class FrameLink implements ClientLink, FrameSink {
     const owner = this.owner;
     this.owner = undefined;
     owner?.clientClosed(this.receivedCode ?? 1006, this.receivedReason);
+  }
+
+  /** Ends the socket once (ending it again would only make Node build an error object to discard). */
+  private end(): void {
+    if (!this.socket.writableEnded) this.socket.end();
   }
 
   private sendClose(closing: Buffer): void {
