@@ -19,7 +19,7 @@ export interface FeedOwner {
   targetData(data: Buffer, transient: boolean): void;
 }
 
-const READ_BUFFER_BYTES = 64 * 1024;
+const READ_BUFFER_BYTES = 256 * 1024;
 const sharedReadBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
 
 const kFeed = Symbol('wstcp.target-feed');

@@ -21,8 +21,13 @@ export const CLOSE_TIMEOUT_MS = 30_000;
 const COPY_UP_TO_BYTES = 4096;
 /** Frame buffers: room for the longest header, then a full read from the target (target-feed.ts). */
 const HEADER_ROOM = 10;
-const FRAME_BUFFER_PAYLOAD = 64 * 1024;
+const FRAME_BUFFER_PAYLOAD = 256 * 1024;
 const FRAME_BUFFER_BYTES = HEADER_ROOM + FRAME_BUFFER_PAYLOAD;
+/**
+ * Smaller chunks get a buffer of their own size instead: a frame buffer waiting in a slow client's queue
+ * then holds at most 4 times the bytes it carries.
+ */
+const FRAME_BUFFER_FROM_BYTES = FRAME_BUFFER_PAYLOAD / 4;
 const MAX_SPARE_FRAME_BUFFERS = 4;
 /** Frame buffers whose bytes the kernel has taken, for the next target chunk of any session. */
 const spareFrameBuffers: Buffer[] = [];
@@ -102,7 +107,7 @@ export class FrameLink implements ClientLink, FrameSink {
     const socket = this.socket;
     if (this.closeSent || !socket.writable) return;
     const length = data.length;
-    if (length <= COPY_UP_TO_BYTES || length > FRAME_BUFFER_PAYLOAD) {
+    if (length < FRAME_BUFFER_FROM_BYTES || length > FRAME_BUFFER_PAYLOAD) {
       socket.write(frame(Opcode.Binary, data));
       return;
     }
