@@ -116,10 +116,16 @@ export function debianVersion(pkg: string): string {
   return version || 'unknown';
 }
 
-/** Writes a self-signed certificate for 127.0.0.1 into `dir`; returns the cert and key paths. */
+/**
+ * Writes a self-signed certificate for 127.0.0.1 into `dir`/tls; returns the cert and key paths. A
+ * directory of its own: wstcp watches the certificate's directory for renewals, and the bridges' log
+ * files must not wake that watcher during the measurements.
+ */
 export function selfSignedCert(dir: string): { cert: string; key: string } {
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
+  const tlsDir = join(dir, 'tls');
+  mkdirSync(tlsDir, { recursive: true });
+  const cert = join(tlsDir, 'cert.pem');
+  const key = join(tlsDir, 'key.pem');
   execFileSync(
     'openssl',
     ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1'].concat([

@@ -45,6 +45,12 @@ export interface SessionOptions {
 }
 
 const TARGET_LINGER_MS = 5000;
+/**
+ * Towards a TLS client at most this much is queued, whatever `maxBufferBytes` says: Node encrypts a queue
+ * in one piece and hands the kernel one write of that size, and multi-megabyte writes cost the kernel far
+ * more than they save (measured: TLS target->client throughput 600 -> 880 MB/s at 1 MiB instead of 4).
+ */
+const MAX_TLS_CLIENT_QUEUE_BYTES = 1024 * 1024;
 
 /**
  * Every session is reachable from its target socket under this key, so that all sessions share one set of
@@ -191,7 +197,10 @@ export class Session implements LinkOwner, FeedOwner {
     if (this.recorder) this.recorder.fromTarget(chunk);
     if (transient) this.link.sendTransient(chunk);
     else this.link.send(chunk);
-    if (this.link.bufferedAmount > this.options.maxBufferBytes) this.targetSocket.pause();
+    const limit = this.link.encrypted
+      ? Math.min(this.options.maxBufferBytes, MAX_TLS_CLIENT_QUEUE_BYTES)
+      : this.options.maxBufferBytes;
+    if (this.link.bufferedAmount > limit) this.targetSocket.pause();
   }
 
   /** @internal */

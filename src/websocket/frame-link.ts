@@ -28,7 +28,7 @@ const FRAME_BUFFER_BYTES = HEADER_ROOM + FRAME_BUFFER_PAYLOAD;
  * then holds at most 4 times the bytes it carries.
  */
 const FRAME_BUFFER_FROM_BYTES = FRAME_BUFFER_PAYLOAD / 4;
-const MAX_SPARE_FRAME_BUFFERS = 4;
+const MAX_SPARE_FRAME_BUFFERS = 8;
 /** Frame buffers whose bytes the kernel has taken, for the next target chunk of any session. */
 const spareFrameBuffers: Buffer[] = [];
 const PING = frame(Opcode.Ping, Buffer.alloc(0));
@@ -57,6 +57,10 @@ export class FrameLink implements ClientLink, FrameSink {
   ) {
     this.parser = new FrameParser(this, maxMessageBytes);
     this.head = head.length > 0 ? head : undefined;
+  }
+
+  get encrypted(): boolean {
+    return (this.socket as { encrypted?: boolean }).encrypted === true;
   }
 
   get open(): boolean {
@@ -112,14 +116,20 @@ export class FrameLink implements ClientLink, FrameSink {
       return;
     }
     // Copied into a frame buffer behind room for the header. When the socket takes it all at once (the
-    // client keeps up), the buffer is free again and the next chunk reuses it while it is still in cache.
+    // client keeps up), the buffer is free again and the next chunk reuses it while it is still in cache;
+    // otherwise it comes back when its write completes.
     const out = spareFrameBuffers.pop() ?? Buffer.allocUnsafeSlow(FRAME_BUFFER_BYTES);
     data.copy(out, HEADER_ROOM);
     const start = HEADER_ROOM - headerLength(length);
     writeHeader(out, start, Opcode.Binary, length);
-    socket.write(out.subarray(start, HEADER_ROOM + length));
-    if (socket.writableLength === 0 && spareFrameBuffers.length < MAX_SPARE_FRAME_BUFFERS)
-      spareFrameBuffers.push(out);
+    let returned = false;
+    const giveBack = () => {
+      if (returned) return;
+      returned = true;
+      if (spareFrameBuffers.length < MAX_SPARE_FRAME_BUFFERS) spareFrameBuffers.push(out);
+    };
+    socket.write(out.subarray(start, HEADER_ROOM + length), giveBack);
+    if (socket.writableLength === 0) giveBack();
   }
 
   ping(): void {

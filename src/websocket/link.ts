@@ -25,6 +25,8 @@ export interface LinkOwner {
 export interface ClientLink {
   /** The subprotocol agreed in the handshake ('' for none). */
   readonly protocol: string;
+  /** The client connection is TLS (wss://). */
+  readonly encrypted: boolean;
   /** Data can still be sent: no close frame sent yet and the socket is writable. */
   readonly open: boolean;
   /** Bytes queued towards the client and not yet written to the socket. */

@@ -20,6 +20,10 @@ export class WsLink implements ClientLink {
     return this.ws.protocol;
   }
 
+  get encrypted(): boolean {
+    return (this.socket as { encrypted?: boolean }).encrypted === true;
+  }
+
   get open(): boolean {
     return this.ws.readyState === this.ws.OPEN;
   }

@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import type { Session } from '../../src/relay.js';
 import { closed, openClient, startBridge, startTcpServer, waitFor } from '../helpers/bridge.js';
 import { clientFrame, rawClient } from '../helpers/frames.js';
+import { selfSigned, tempDir } from '../tls/pki.js';
 
 const MiB = 1024 * 1024;
 const BLOCK = randomBytes(MiB);
@@ -173,4 +174,30 @@ test('a client that stops reading pauses the target; all arrives in order on res
   assert.equal(check.mismatchAt, undefined, `data differs at byte ${check.mismatchAt}`);
   assert.equal(textFrames, 0);
   assert.equal((await closing).code, 1000, 'target EOF after the flood closes with 1000');
+});
+
+test('towards a stalled TLS client at most 1 MiB (plus one chunk) is queued, even with the default --max-buffer', async (t) => {
+  const target = await startTcpServer((socket) => {
+    for (let i = 0; i < 32; i++) socket.write(BLOCK);
+    socket.end();
+  });
+  t.after(() => target.close());
+  const files = tempDir(t);
+  const { cert, key } = selfSigned();
+  const certArgs = ['--cert', files.write('cert.pem', cert), '--key', files.write('key.pem', key)];
+  const bridge = await startBridge([...certArgs, '127.0.0.1:0', `127.0.0.1:${target.port}`], {
+    secure: true,
+  });
+  t.after(() => bridge.close());
+
+  const ws = await openClient(bridge.url, undefined, { ca: cert });
+  t.after(() => ws.terminate());
+  (ws as unknown as { _socket: Socket })._socket.pause();
+  await waitFor(() => bridge.bridge.sessions.size === 1, 2000, 'the session');
+  const [session] = bridge.bridge.sessions;
+  await settled(() => session!.bytesToClient);
+  const { toClient } = queued(session!);
+  assert.ok(toClient <= MiB + 256 * 1024, `the session queues ${toClient} bytes for a TLS client`);
+  assert.ok(toClient > 0, 'the stalled client does hold up the queue');
+  ws.terminate(); // before the bridge closes, which would wait for this client's closing handshake
 });
