@@ -171,6 +171,16 @@ export class Session implements LinkOwner, FeedOwner {
     this.awaitingPong = false;
   }
 
+  /** @internal LinkOwner: what one client read holds goes to the target in one write. */
+  clientReadStart(): void {
+    this.targetSocket.cork();
+  }
+
+  /** @internal LinkOwner */
+  clientReadEnd(): void {
+    this.targetSocket.uncork();
+  }
+
   /** @internal LinkOwner */
   clientData(data: Buffer): void {
     if (this.options.traffic)

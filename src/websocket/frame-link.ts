@@ -154,7 +154,11 @@ export class FrameLink implements ClientLink, FrameSink {
 
   /** @internal Bytes read from the client. */
   received(chunk: Buffer): void {
+    const owner = this.owner;
+    if (owner === undefined) return;
+    owner.clientReadStart();
     this.parser.push(chunk);
+    owner.clientReadEnd();
   }
 
   /** @internal Everything queued towards the client is written. */

@@ -9,6 +9,12 @@
 export interface LinkOwner {
   /** Payload bytes of data frames, in order (text frames too: they are passed on as their bytes). */
   clientData(data: Buffer): void;
+  /**
+   * Bracket the `clientData` calls that come from one read of the client socket (a read can hold many
+   * small frames), so that the session can pass them on in one write.
+   */
+  clientReadStart(): void;
+  clientReadEnd(): void;
   /** The client answered a heartbeat ping. */
   clientPong(): void;
   /** Everything queued towards the client has been written. */
