@@ -148,9 +148,13 @@ export async function wireFigures(ctx: Context, tls: boolean): Promise<Figure[]>
           // Echoed bytes cross the bridge twice (to the target and back).
           const relayed = r.total_bytes * (spec.mode === 'echo' ? 2 : 1);
           await sleep(200);
-          const cpu = treeCpuSeconds(bridge.pid) - cpu0;
+          const cpu1 = treeCpuSeconds(bridge.pid);
           spec.figure[kind].push(r.mbps);
-          if (spec.cpuFigure && relayed > 0) spec.cpuFigure[kind].push(cpu / (relayed / 1e9));
+          if (spec.cpuFigure && relayed > 0) {
+            const gb = relayed / 1e9;
+            spec.cpuFigure[kind].push((cpu1.user - cpu0.user + cpu1.system - cpu0.system) / gb);
+            kernelShare(spec.cpuFigure, kind).push((cpu1.system - cpu0.system) / gb);
+          }
           ctx.progress(
             `${section} ${spec.figure.name}: ${kind} ${r.mbps} MB/s${r.errors ? ` (${r.errors} errors)` : ''}`,
           );
@@ -198,7 +202,34 @@ export async function wireFigures(ctx: Context, tls: boolean): Promise<Figure[]>
     await Promise.all([...bridges.values()].map((b) => b.stop()));
   }
   rttP99.goal = { kind: 'value', max: 2 * (median(rttP50.wstcp) ?? 0), text: '< 2 x wstcp p50' };
+  for (const figure of [cpuEcho, cpuSource]) noteKernelShare(figure);
   return [...streams.map((s) => s.figure), rttP50, rttP99, rate, cpuEcho, cpuSource];
+}
+
+/** System (kernel) CPU seconds per GB of a CPU figure's runs, per bridge. */
+const kernelSeconds = new WeakMap<Figure, Record<BridgeKind, number[]>>();
+
+function kernelShare(figure: Figure, kind: BridgeKind): number[] {
+  let perKind = kernelSeconds.get(figure);
+  if (!perKind) {
+    perKind = { wstcp: [], websockify: [] };
+    kernelSeconds.set(figure, perKind);
+  }
+  return perKind[kind];
+}
+
+/**
+ * Says how much of each bridge's CPU per GB was spent in the kernel (socket copies and TCP, the same work
+ * for any bridge): the part a faster bridge cannot shrink.
+ */
+function noteKernelShare(figure: Figure): void {
+  const perKind = kernelSeconds.get(figure);
+  if (!perKind) return;
+  const parts = (['wstcp', 'websockify'] as const).flatMap((kind) => {
+    const kernel = median(perKind[kind]);
+    return kernel === undefined ? [] : [`${kind} ${kernel.toFixed(2)} s/GB of it in the kernel`];
+  });
+  if (parts.length > 0) figure.note = [figure.note, parts.join(', ')].filter(Boolean).join('; ');
 }
 
 /** Memory per idle session: a fresh bridge, its memory before and after holding up to N sessions. */

@@ -109,13 +109,14 @@ export async function waitForPort(port: number, timeoutMs: number): Promise<void
   }
 }
 
-function readStat(pid: number): { ppid: number; cpuTicks: number } | undefined {
+function readStat(pid: number): { ppid: number; userTicks: number; systemTicks: number } | undefined {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name may contain spaces and parentheses: fields start after the last ')'.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
     const n = (i: number) => Number(fields[i - 3]);
-    return { ppid: n(4), cpuTicks: n(14) + n(15) + n(16) + n(17) };
+    // utime + cutime, stime + cstime: reaped children count too.
+    return { ppid: n(4), userTicks: n(14) + n(16), systemTicks: n(15) + n(17) };
   } catch {
     return undefined;
   }
@@ -143,11 +144,23 @@ export function processTree(root: number): number[] {
   return tree;
 }
 
-/** CPU seconds (user+system, including reaped children) used so far by the tree under `root`. */
-export function treeCpuSeconds(root: number): number {
-  let ticks = 0;
-  for (const pid of processTree(root)) ticks += readStat(pid)?.cpuTicks ?? 0;
-  return ticks / TICKS_PER_SECOND;
+export interface CpuSeconds {
+  /** Time in the process itself. */
+  user: number;
+  /** Time in the kernel on its behalf: socket reads and writes, TCP, page faults. */
+  system: number;
+}
+
+/** CPU seconds (including reaped children) used so far by the tree under `root`. */
+export function treeCpuSeconds(root: number): CpuSeconds {
+  let user = 0;
+  let system = 0;
+  for (const pid of processTree(root)) {
+    const stat = readStat(pid);
+    user += stat?.userTicks ?? 0;
+    system += stat?.systemTicks ?? 0;
+  }
+  return { user: user / TICKS_PER_SECOND, system: system / TICKS_PER_SECOND };
 }
 
 function statusKb(pid: number, file: string, field: string): number {
