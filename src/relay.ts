@@ -2,10 +2,11 @@
  * One session: a WebSocket client and a target socket, relayed both ways.
  *
  * - client -> target: the payload of data frames is written as raw bytes, as it is read (messages are not
- *   reassembled). When more than `maxBufferBytes` wait in the target socket, reading from the client is
- *   paused until the target drains.
- * - target -> client: each chunk read becomes one binary frame. When more than `maxBufferBytes` wait towards
- *   the client, the target is paused until the client socket drains.
+ *   reassembled; what one client read holds goes out in one write). When more than `maxBufferBytes` wait
+ *   in the target socket, reading from the client is paused until the target drains.
+ * - target -> client: each chunk read becomes one binary frame (plain targets read into a shared buffer:
+ *   target-feed.ts). When more than `maxBufferBytes` (at most 1 MiB for a TLS client) wait towards the
+ *   client, the target is paused until the client socket drains.
  * - Closing: target EOF -> everything queued reaches the client, then close 1000. Client close -> everything
  *   queued reaches the target, then FIN. A reset on either side closes the other promptly (1011 / destroy).
  *

@@ -16,7 +16,7 @@ import { closeFrame, frame, headerLength, Opcode, parseClosePayload, writeHeader
 import type { ClientLink, LinkOwner } from './link.js';
 
 /** How long a close frame may wait for the client's answer (as long as `ws` waits). */
-export const CLOSE_TIMEOUT_MS = 30_000;
+const CLOSE_TIMEOUT_MS = 30_000;
 /** Frames up to this size are copied together with their header into one buffer (one small write). */
 const COPY_UP_TO_BYTES = 4096;
 /** Frame buffers: room for the longest header, then a full read from the target (target-feed.ts). */
