@@ -35,10 +35,9 @@ export class Listener {
   private readonly settleOnClose: (this: Duplex) => void;
 
   constructor(private readonly options: ListenerOptions) {
-    const pending = this.pending;
+    const listener = this;
     this.settleOnClose = function (this: Duplex) {
-      clearTimeout(pending.get(this));
-      pending.delete(this);
+      listener.settle(this);
     };
     this.server = createServer(
       // Half-open like Node's own HTTP server: a client that sends its request and then shuts down its

@@ -281,22 +281,21 @@ export class Bridge extends EventEmitter {
       });
       return;
     }
-    if (this.config.perMessageDeflate && offersDeflate(req)) {
-      this.upgradeWithWs(req, socket, head, result, releaseAll);
+    if (this.deflating && offersDeflate(req)) {
+      this.upgradeWithWs(this.deflating, req, socket, head, result, releaseAll);
       return;
     }
-    acceptUpgrade(socket, req, offeredSubprotocol(req) ?? '');
-    const link = new FrameLink(
-      socket as Socket,
-      offeredSubprotocol(req) ?? '',
-      this.config.limits.maxMessageBytes,
-      head,
+    const protocol = offeredSubprotocol(req) ?? '';
+    acceptUpgrade(socket, req, protocol);
+    this.startSession(
+      new FrameLink(socket as Socket, protocol, this.config.limits.maxMessageBytes, head),
+      result,
     );
-    this.startSession(link, result);
   }
 
   /** Compression was agreed: the `ws` library answers the handshake and carries the session's frames. */
   private upgradeWithWs(
+    deflating: WebSocketServer,
     req: IncomingMessage,
     socket: Duplex,
     head: Buffer,
@@ -315,7 +314,7 @@ export class Bridge extends EventEmitter {
       releaseAll();
     };
     socket.once('close', onRefusedByWs);
-    this.deflating?.handleUpgrade(req, socket, head, (ws) => {
+    deflating.handleUpgrade(req, socket, head, (ws) => {
       accepted = true;
       socket.removeListener('close', onRefusedByWs);
       targetSocket.removeListener('error', onEarlyError);
