@@ -32,6 +32,8 @@ const MAX_SPARE_FRAME_BUFFERS = 8;
 /** Frame buffers whose bytes the kernel has taken, for the next target chunk of any session. */
 const spareFrameBuffers: Buffer[] = [];
 const PING = frame(Opcode.Ping, Buffer.alloc(0));
+/** Pings are not answered while this much waits to be written to the client. */
+const PONG_BACKLOG_BYTES = 64 * 1024;
 const EMPTY_CLOSE = frame(Opcode.Close, Buffer.alloc(0));
 
 /** Each socket is tagged with its link, so that all links share one set of listener functions. */
@@ -174,7 +176,10 @@ export class FrameLink implements ClientLink, FrameSink {
   /** @internal FrameSink */
   controlFrame(opcode: number, payload: Buffer): void {
     if (opcode === Opcode.Ping) {
-      if (this.open) this.socket.write(frame(Opcode.Pong, payload));
+      // A client that floods pings without reading its pongs would queue them without limit: RFC 6455
+      // (5.5.3) lets an endpoint answer only the latest ping, so pongs are skipped while a backlog waits.
+      if (this.open && this.socket.writableLength < PONG_BACKLOG_BYTES)
+        this.socket.write(frame(Opcode.Pong, payload));
       return;
     }
     if (opcode === Opcode.Pong) {

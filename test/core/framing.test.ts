@@ -171,3 +171,18 @@ test('--permessage-deflate: ws carries compressed sessions; without the flag no 
     assert.equal((await closed(ws)).code, 4002);
   }
 });
+
+test('a client flooding pings without reading its pongs does not make the bridge queue them', async (t) => {
+  const bridge = await setupEcho(t);
+  const { socket } = await raw(bridge.port);
+  await waitFor(() => bridge.bridge.sessions.size === 1, 2000, 'the session');
+  const [session] = bridge.bridge.sessions;
+  socket.pause(); // never read a pong
+  const ping = clientFrame(0x9, Buffer.alloc(125, 1)); // the largest ping, answered with a 127-byte pong
+  const flood = Buffer.concat(Array.from({ length: 512 }, () => ping)); // 67 KiB of pings per write
+  for (let i = 0; i < 200; i++) socket.write(flood); // 102,400 pings: 13 MB of pongs if all were answered
+  await waitFor(() => session!.queuedToClient >= 64 * 1024, 10000, 'the pong backlog to build up');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const queued = session!.queuedToClient;
+  assert.ok(queued < 256 * 1024, `the bridge queues ${queued} bytes of pongs`);
+});
