@@ -196,22 +196,27 @@ export class Session implements LinkOwner, FeedOwner {
     if (this.targetSocket.writableLength > this.options.maxBufferBytes) this.link.pause();
   }
 
-  /** @internal FeedOwner: `chunk` is only valid during the call when `transient`. */
-  targetData(chunk: Buffer, transient: boolean): void {
+  /**
+   * @internal FeedOwner: `chunk` is only valid during the call when `transient`. Returns true when the
+   * chunk itself waits in the client's queue (see TargetFeed).
+   */
+  targetData(chunk: Buffer, transient: boolean): boolean {
     if (this.options.traffic)
       this.options.log.debug('frame', { session: this.id, dir: 'target>client', bytes: chunk.length });
     if (!this.link.open) {
       this.bytesDropped += chunk.length;
-      return;
+      return false;
     }
     this.bytesToClient += chunk.length;
     if (this.recorder) this.recorder.fromTarget(chunk);
+    let kept = false;
     if (transient) this.link.sendTransient(chunk);
-    else this.link.send(chunk);
+    else kept = this.link.send(chunk);
     const limit = this.link.encrypted
       ? Math.min(this.options.maxBufferBytes, MAX_TLS_CLIENT_QUEUE_BYTES)
       : this.options.maxBufferBytes;
     if (this.link.bufferedAmount > limit) this.targetSocket.pause();
+    return kept;
   }
 
   /** @internal */

@@ -1,26 +1,40 @@
 /**
- * Reading plain TCP and unix targets without a buffer per read.
+ * Reading plain TCP and unix targets without a fresh buffer per read.
  *
- * By default Node allocates a fresh 64 KiB buffer for every read and leaves it to the garbage collector, so
- * a fast target streams through cold memory. A target socket made here reads instead (net's `onread`) into
- * one buffer shared by every target socket: JavaScript handles one read at a time, and the session copies
- * what it keeps before the next read (into frame buffers that are reused while the client keeps up; see
- * FrameLink.sendTransient). No buffer is held per socket, so idle sessions cost nothing extra.
+ * By default Node allocates a new 64 KiB buffer for every read and leaves it to the garbage collector, so a
+ * fast target streams through cold memory. A target socket made here reads instead with net's `onread`:
  *
- * Bytes that arrive before the session exists (a VNC server greets as soon as it is connected) are
- * copied aside and reading pauses until the session attaches. TLS targets (--ssl-target) cannot read this
- * way and keep Node's 'data' events.
+ * - Normally into one buffer shared by every target socket. JavaScript handles one read at a time, and the
+ *   session copies what it keeps before the next read (see FrameLink.sendTransient). No buffer is held per
+ *   socket, so idle sessions cost nothing for it.
+ * - While a target streams (its last read filled the buffer), into a buffer of the socket's own, which is
+ *   handed to the client write without a copy and read into again as soon as that write completed at once.
+ *   At most STREAMING_BUFFERS of these exist at a time; a socket that stops right after a full read keeps
+ *   its buffer until its next read, and the cap bounds what such sockets can hold in all.
+ *
+ * Bytes that arrive before the session exists are copied aside and reading pauses until the session
+ * attaches. TLS targets (--ssl-target) cannot read this way and keep Node's 'data' events.
  */
 import { Socket } from 'node:net';
 
 /** Where a target's bytes go once the session exists. */
 export interface FeedOwner {
-  /** `data` is only valid during the call when `transient` (it is the shared read buffer). */
-  targetData(data: Buffer, transient: boolean): void;
+  /**
+   * Takes bytes read from the target. `data` is only valid during the call when `transient` (it is the
+   * shared read buffer); otherwise the owner may keep it, and returns true when it did (the bytes wait in a
+   * queue), false when it is done with them.
+   */
+  targetData(data: Buffer, transient: boolean): boolean;
 }
 
-const READ_BUFFER_BYTES = 256 * 1024;
+const READ_BUFFER_BYTES = 64 * 1024;
+/** 64 KiB each: at most 4 MiB in all, whatever the number of sessions. */
+const STREAMING_BUFFERS = 64;
 const sharedReadBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+/** Streaming buffers not held by any socket, ready for the next one. */
+const spareStreamingBuffers: Buffer[] = [];
+/** Streaming buffers held by sockets right now. */
+let streamingBuffersHeld = 0;
 
 const kFeed = Symbol('wstcp.target-feed');
 type FeedSocket = Socket & { [kFeed]?: TargetFeed };
@@ -28,20 +42,27 @@ type FeedSocket = Socket & { [kFeed]?: TargetFeed };
 export class TargetFeed {
   private owner: FeedOwner | undefined;
   private early: Buffer[] | undefined;
+  /** The buffer the next read goes into while streaming; undefined: the shared one. */
+  private own: Buffer | undefined;
 
   private constructor(private readonly socket: Socket) {}
 
   /** A socket (not yet connected, half-open allowed) whose reads go to its feed; see `TargetFeed.of`. */
   static socket(): Socket {
     let feed: TargetFeed | undefined;
-    // `onread` is documented for net.connect(); the Socket constructor is where Node reads it.
+    // `onread` is documented for net.connect(); the Socket constructor is where Node reads it. With a
+    // function for `buffer`, Node asks for the next read's buffer after each read.
     const options = {
       allowHalfOpen: true,
-      onread: { buffer: sharedReadBuffer, callback: (n: number) => feed?.read(n) },
+      onread: {
+        buffer: () => feed?.own ?? sharedReadBuffer,
+        callback: (n: number, buf: Uint8Array) => feed?.read(n, buf),
+      },
     };
     const socket: FeedSocket = new Socket(options);
     feed = new TargetFeed(socket);
     socket[kFeed] = feed;
+    socket.on('close', releaseOnClose);
     return socket;
   }
 
@@ -60,14 +81,58 @@ export class TargetFeed {
     this.socket.resume();
   }
 
-  private read(n: number): void {
-    const data = sharedReadBuffer.subarray(0, n);
-    if (this.owner !== undefined) {
-      this.owner.targetData(data, true);
+  /** @internal The socket closed: its streaming buffer goes back. */
+  release(): void {
+    if (this.own === undefined) return;
+    giveBack(this.own);
+    this.own = undefined;
+  }
+
+  private read(n: number, buf: Uint8Array): void {
+    const full = n === READ_BUFFER_BYTES;
+    const owner = this.owner;
+    if (owner === undefined) {
+      if (this.early === undefined) this.early = [];
+      this.early.push(Buffer.from(buf.subarray(0, n)));
+      this.socket.pause();
       return;
     }
-    if (this.early === undefined) this.early = [];
-    this.early.push(Buffer.from(data));
-    this.socket.pause();
+    const own = this.own;
+    if (own === undefined) {
+      owner.targetData(sharedReadBuffer.subarray(0, n), true);
+      // A full read: more is waiting. Read it into a buffer of this socket's own, if one is free.
+      if (full) this.own = takeStreamingBuffer();
+      return;
+    }
+    const kept = owner.targetData(own.subarray(0, n), false);
+    if (kept) {
+      // The bytes wait in the client's queue: the buffer is theirs now.
+      streamingBuffersHeld--;
+      this.own = full ? takeStreamingBuffer() : undefined;
+    } else if (!full) {
+      // Written at once, and the target has paused: back to the shared buffer.
+      giveBack(own);
+      this.own = undefined;
+    }
   }
+}
+
+/** How many streaming buffers sockets hold right now (at most STREAMING_BUFFERS). */
+export function streamingBuffersInUse(): number {
+  return streamingBuffersHeld;
+}
+
+function takeStreamingBuffer(): Buffer | undefined {
+  if (streamingBuffersHeld >= STREAMING_BUFFERS) return undefined;
+  streamingBuffersHeld++;
+  return spareStreamingBuffers.pop() ?? Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+}
+
+function giveBack(buffer: Buffer): void {
+  streamingBuffersHeld--;
+  spareStreamingBuffers.push(buffer);
+}
+
+function releaseOnClose(this: Socket): void {
+  TargetFeed.of(this)?.release();
 }

@@ -21,7 +21,7 @@ const CLOSE_TIMEOUT_MS = 30_000;
 const COPY_UP_TO_BYTES = 4096;
 /** Frame buffers: room for the longest header, then a full read from the target (target-feed.ts). */
 const HEADER_ROOM = 10;
-const FRAME_BUFFER_PAYLOAD = 256 * 1024;
+const FRAME_BUFFER_PAYLOAD = 64 * 1024;
 const FRAME_BUFFER_BYTES = HEADER_ROOM + FRAME_BUFFER_PAYLOAD;
 /**
  * Smaller chunks get a buffer of their own size instead: a frame buffer waiting in a slow client's queue
@@ -94,11 +94,11 @@ export class FrameLink implements ClientLink, FrameSink {
     if (head) this.parser.push(head);
   }
 
-  send(data: Buffer): void {
-    if (this.closeSent || !this.socket.writable) return;
+  send(data: Buffer): boolean {
+    if (this.closeSent || !this.socket.writable) return false;
     if (data.length <= COPY_UP_TO_BYTES) {
       this.socket.write(frame(Opcode.Binary, data));
-      return;
+      return false;
     }
     // Header and payload go out in one writev: no copy.
     const header = Buffer.allocUnsafe(headerLength(data.length));
@@ -107,6 +107,7 @@ export class FrameLink implements ClientLink, FrameSink {
     this.socket.write(header);
     this.socket.write(data);
     this.socket.uncork();
+    return this.socket.writableLength > 0;
   }
 
   sendTransient(data: Buffer): void {

@@ -41,8 +41,11 @@ export interface ClientLink {
   readonly paused: boolean;
   /** Starts reporting to `owner`. Called once, right after the link is made. */
   attach(owner: LinkOwner): void;
-  /** Sends `data` as one binary frame. `data` must not change afterwards. */
-  send(data: Buffer): void;
+  /**
+   * Sends `data` as one binary frame. Returns true when `data` itself waits in the socket's queue (it
+   * must not change until written); false when it was copied or written at once.
+   */
+  send(data: Buffer): boolean;
   /** Sends `data` as one binary frame; `data` is only valid during the call, so what is kept is copied. */
   sendTransient(data: Buffer): void;
   ping(): void;

@@ -44,8 +44,9 @@ export class WsLink implements ClientLink {
     this.socket.on('drain', () => owner.clientDrained());
   }
 
-  send(data: Buffer): void {
+  send(data: Buffer): boolean {
     this.ws.send(data);
+    return true;
   }
 
   sendTransient(data: Buffer): void {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import type WebSocket from 'ws';
-import { TargetFeed } from '../../src/target-feed.js';
+import { streamingBuffersInUse, TargetFeed } from '../../src/target-feed.js';
 import { closed, openClient, receive, startBridge, startTcpServer, waitFor } from '../helpers/bridge.js';
 
 const MiB = 1024 * 1024;
@@ -104,7 +104,34 @@ test('a feed keeps what arrives before its owner attaches, pauses, and hands it 
   const got: string[] = [];
   const feed = TargetFeed.of(socket);
   assert.ok(feed);
-  feed.attach({ targetData: (data, transient) => got.push(`${data}${transient ? '' : '(kept)'}`) });
+  feed.attach({
+    targetData: (data, transient) => {
+      got.push(`${data}${transient ? '' : '(kept)'}`);
+      return false;
+    },
+  });
   await waitFor(() => socket.readableEnded, 2000, 'EOF after the owner attached');
   assert.deepEqual(got, ['first (kept)', 'second']);
+});
+
+test('streaming read buffers are capped across sessions and given back when sessions end', async (t) => {
+  const SESSIONS = 100;
+  // Each target sends exactly two full reads' worth and then waits: the pattern that leaves a socket
+  // holding its streaming buffer until its next read.
+  const burst = Buffer.alloc(128 * 1024, 7);
+  const target = await startTcpServer((socket) => {
+    socket.write(burst);
+    socket.on('end', () => socket.end());
+  });
+  t.after(() => target.close());
+  const bridge = await startBridge(['127.0.0.1:0', `127.0.0.1:${target.port}`]);
+  t.after(() => bridge.close());
+  const clients: WebSocket[] = [];
+  for (let i = 0; i < SESSIONS; i++) clients.push(await openClient(bridge.url));
+  await Promise.all(clients.map((ws) => receive(ws, burst.length)));
+  assert.ok(streamingBuffersInUse() <= 64, `${streamingBuffersInUse()} streaming buffers held`);
+  for (const ws of clients) ws.close();
+  await Promise.all(clients.map((ws) => closed(ws)));
+  await waitFor(() => bridge.bridge.sessions.size === 0, 5000, 'every session to end');
+  await waitFor(() => streamingBuffersInUse() === 0, 2000, 'the streaming buffers to come back');
 });
