@@ -16,7 +16,7 @@ import type { Duplex } from 'node:stream';
 import { formatTarget } from './address.js';
 import type { Logger } from './log.js';
 import type { Recorder } from './record.js';
-import { type FeedOwner, TargetFeed } from './target-feed.js';
+import { type FeedOwner, type TargetBytes, TargetFeed } from './target-feed.js';
 import type { ClientLink, LinkOwner } from './websocket/link.js';
 
 /** Who ended a session: the browser side, the target side, or the bridge itself (shutdown, limits). */
@@ -196,11 +196,8 @@ export class Session implements LinkOwner, FeedOwner {
     if (this.targetSocket.writableLength > this.options.maxBufferBytes) this.link.pause();
   }
 
-  /**
-   * @internal FeedOwner: `chunk` is only valid during the call when `transient`. Returns true when the
-   * chunk itself waits in the client's queue (see TargetFeed).
-   */
-  targetData(chunk: Buffer, transient: boolean): boolean {
+  /** @internal FeedOwner (and 'data' events): returns true when it kept given bytes (see TargetFeed). */
+  targetData(chunk: Buffer, bytes: TargetBytes): boolean {
     if (this.options.traffic)
       this.options.log.debug('frame', { session: this.id, dir: 'target>client', bytes: chunk.length });
     if (!this.link.open) {
@@ -209,9 +206,12 @@ export class Session implements LinkOwner, FeedOwner {
     }
     this.bytesToClient += chunk.length;
     if (this.recorder) this.recorder.fromTarget(chunk);
-    let kept = false;
-    if (transient) this.link.sendTransient(chunk);
-    else kept = this.link.send(chunk);
+    const kept =
+      bytes === 'borrowed'
+        ? this.link.sendCopy(chunk)
+        : bytes === 'given'
+          ? this.link.send(chunk)
+          : this.link.sendInPlace(chunk);
     const limit = this.link.encrypted
       ? Math.min(this.options.maxBufferBytes, MAX_TLS_CLIENT_QUEUE_BYTES)
       : this.options.maxBufferBytes;
@@ -306,7 +306,7 @@ function sessionOf(emitter: unknown): Session {
 
 // The shared listeners: `this` is the target socket, tagged with its session.
 function targetOnData(this: unknown, chunk: Buffer): void {
-  sessionOf(this).targetData(chunk, false);
+  sessionOf(this).targetData(chunk, 'given');
 }
 function targetOnDrain(this: unknown): void {
   sessionOf(this).targetDrained();

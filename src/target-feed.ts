@@ -7,29 +7,37 @@
  * - Normally into one buffer shared by every target socket. JavaScript handles one read at a time, and the
  *   session copies what it keeps before the next read (see FrameLink.sendTransient). No buffer is held per
  *   socket, so idle sessions cost nothing for it.
- * - While a target streams (its last read filled the buffer), into a buffer of the socket's own, which is
+ * - While a target streams (its last read brought at least 64 KiB), into a buffer of the socket's own, which is
  *   handed to the client write without a copy and read into again as soon as that write completed at once.
- *   At most STREAMING_BUFFERS of these exist at a time; a socket that stops right after a full read keeps
+ *   At most STREAMING_BUFFERS of these exist at a time; a socket that stops right after a large read keeps
  *   its buffer until its next read, and the cap bounds what such sockets can hold in all.
  *
  * Bytes that arrive before the session exists are copied aside and reading pauses until the session
  * attaches. TLS targets (--ssl-target) cannot read this way and keep Node's 'data' events.
  */
 import { Socket } from 'node:net';
+import { MAX_HEADER_BYTES } from './websocket/frames.js';
+
+/**
+ * How the owner may use the bytes it is handed:
+ * - 'borrowed': only during the call (they are in the shared read buffer);
+ * - 'given': it may keep them;
+ * - 'given-with-room': it may keep them, and the MAX_HEADER_BYTES bytes in front of them in memory are
+ *   theirs too, free for a frame header (a streaming buffer).
+ */
+export type TargetBytes = 'borrowed' | 'given' | 'given-with-room';
 
 /** Where a target's bytes go once the session exists. */
 export interface FeedOwner {
-  /**
-   * Takes bytes read from the target. `data` is only valid during the call when `transient` (it is the
-   * shared read buffer); otherwise the owner may keep it, and returns true when it did (the bytes wait in a
-   * queue), false when it is done with them.
-   */
-  targetData(data: Buffer, transient: boolean): boolean;
+  /** Takes bytes read from the target; returns true when it kept given bytes (they wait in a queue). */
+  targetData(data: Buffer, bytes: TargetBytes): boolean;
 }
 
-const READ_BUFFER_BYTES = 64 * 1024;
-/** 64 KiB each: at most 4 MiB in all, whatever the number of sessions. */
-const STREAMING_BUFFERS = 64;
+const READ_BUFFER_BYTES = 256 * 1024;
+/** A read of at least this much says the target is streaming (Node's own reads are 64 KiB). */
+const STREAMING_FROM_BYTES = 64 * 1024;
+/** 256 KiB each: at most 8 MiB in all, whatever the number of sessions. */
+const STREAMING_BUFFERS = 32;
 const sharedReadBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
 /** Streaming buffers not held by any socket, ready for the next one. */
 const spareStreamingBuffers: Buffer[] = [];
@@ -42,7 +50,7 @@ type FeedSocket = Socket & { [kFeed]?: TargetFeed };
 export class TargetFeed {
   private owner: FeedOwner | undefined;
   private early: Buffer[] | undefined;
-  /** The buffer the next read goes into while streaming; undefined: the shared one. */
+  /** The buffer the next read goes into while streaming (after room for a header); undefined: the shared one. */
   private own: Buffer | undefined;
 
   private constructor(private readonly socket: Socket) {}
@@ -55,7 +63,7 @@ export class TargetFeed {
     const options = {
       allowHalfOpen: true,
       onread: {
-        buffer: () => feed?.own ?? sharedReadBuffer,
+        buffer: () => feed?.own?.subarray(MAX_HEADER_BYTES) ?? sharedReadBuffer,
         callback: (n: number, buf: Uint8Array) => feed?.read(n, buf),
       },
     };
@@ -77,7 +85,7 @@ export class TargetFeed {
     const early = this.early;
     this.early = undefined;
     if (early === undefined) return;
-    for (const chunk of early) owner.targetData(chunk, false);
+    for (const chunk of early) owner.targetData(chunk, 'given');
     this.socket.resume();
   }
 
@@ -89,7 +97,7 @@ export class TargetFeed {
   }
 
   private read(n: number, buf: Uint8Array): void {
-    const full = n === READ_BUFFER_BYTES;
+    const streaming = n >= STREAMING_FROM_BYTES;
     const owner = this.owner;
     if (owner === undefined) {
       if (this.early === undefined) this.early = [];
@@ -99,17 +107,17 @@ export class TargetFeed {
     }
     const own = this.own;
     if (own === undefined) {
-      owner.targetData(sharedReadBuffer.subarray(0, n), true);
-      // A full read: more is waiting. Read it into a buffer of this socket's own, if one is free.
-      if (full) this.own = takeStreamingBuffer();
+      owner.targetData(sharedReadBuffer.subarray(0, n), 'borrowed');
+      // A large read: more is coming. Read it into a buffer of this socket's own, if one is free.
+      if (streaming) this.own = takeStreamingBuffer();
       return;
     }
-    const kept = owner.targetData(own.subarray(0, n), false);
+    const kept = owner.targetData(own.subarray(MAX_HEADER_BYTES, MAX_HEADER_BYTES + n), 'given-with-room');
     if (kept) {
       // The bytes wait in the client's queue: the buffer is theirs now.
       streamingBuffersHeld--;
-      this.own = full ? takeStreamingBuffer() : undefined;
-    } else if (!full) {
+      this.own = streaming ? takeStreamingBuffer() : undefined;
+    } else if (!streaming) {
       // Written at once, and the target has paused: back to the shared buffer.
       giveBack(own);
       this.own = undefined;
@@ -125,7 +133,7 @@ export function streamingBuffersInUse(): number {
 function takeStreamingBuffer(): Buffer | undefined {
   if (streamingBuffersHeld >= STREAMING_BUFFERS) return undefined;
   streamingBuffersHeld++;
-  return spareStreamingBuffers.pop() ?? Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  return spareStreamingBuffers.pop() ?? Buffer.allocUnsafeSlow(MAX_HEADER_BYTES + READ_BUFFER_BYTES);
 }
 
 function giveBack(buffer: Buffer): void {

@@ -2,7 +2,8 @@
  * wstcp's own WebSocket framing on a client socket, used for every session after the handshake (unless
  * permessage-deflate was negotiated: see ws-link.ts). It keeps no per-message state: client payload goes
  * to the session as it is read and unmasked (frame-parser.ts), and each chunk from the target goes out as
- * one frame, its header and payload written together.
+ * one frame: small ones copied behind their header, large ones written with their header in one writev,
+ * or in one buffer when the target's read buffer left room for the header (target-feed.ts).
  *
  * Closing follows RFC 6455 section 7: a close frame is answered with one carrying the same code, then the
  * bridge ends the TCP connection; after sending a close frame the bridge waits up to CLOSE_TIMEOUT_MS for
@@ -19,18 +20,6 @@ import type { ClientLink, LinkOwner } from './link.js';
 const CLOSE_TIMEOUT_MS = 30_000;
 /** Frames up to this size are copied together with their header into one buffer (one small write). */
 const COPY_UP_TO_BYTES = 4096;
-/** Frame buffers: room for the longest header, then a full read from the target (target-feed.ts). */
-const HEADER_ROOM = 10;
-const FRAME_BUFFER_PAYLOAD = 64 * 1024;
-const FRAME_BUFFER_BYTES = HEADER_ROOM + FRAME_BUFFER_PAYLOAD;
-/**
- * Smaller chunks get a buffer of their own size instead: a frame buffer waiting in a slow client's queue
- * then holds at most 4 times the bytes it carries.
- */
-const FRAME_BUFFER_FROM_BYTES = FRAME_BUFFER_PAYLOAD / 4;
-const MAX_SPARE_FRAME_BUFFERS = 8;
-/** Frame buffers whose bytes the kernel has taken, for the next target chunk of any session. */
-const spareFrameBuffers: Buffer[] = [];
 const PING = frame(Opcode.Ping, Buffer.alloc(0));
 /** Pings are not answered while this much waits to be written to the client. */
 const PONG_BACKLOG_BYTES = 64 * 1024;
@@ -110,29 +99,19 @@ export class FrameLink implements ClientLink, FrameSink {
     return this.socket.writableLength > 0;
   }
 
-  sendTransient(data: Buffer): void {
+  sendCopy(data: Buffer): false {
+    if (!this.closeSent && this.socket.writable) this.socket.write(frame(Opcode.Binary, data));
+    return false;
+  }
+
+  sendInPlace(data: Buffer): boolean {
     const socket = this.socket;
-    if (this.closeSent || !socket.writable) return;
-    const length = data.length;
-    if (length < FRAME_BUFFER_FROM_BYTES || length > FRAME_BUFFER_PAYLOAD) {
-      socket.write(frame(Opcode.Binary, data));
-      return;
-    }
-    // Copied into a frame buffer behind room for the header. When the socket takes it all at once (the
-    // client keeps up), the buffer is free again and the next chunk reuses it while it is still in cache;
-    // otherwise it comes back when its write completes.
-    const out = spareFrameBuffers.pop() ?? Buffer.allocUnsafeSlow(FRAME_BUFFER_BYTES);
-    data.copy(out, HEADER_ROOM);
-    const start = HEADER_ROOM - headerLength(length);
-    writeHeader(out, start, Opcode.Binary, length);
-    let returned = false;
-    const giveBack = () => {
-      if (returned) return;
-      returned = true;
-      if (spareFrameBuffers.length < MAX_SPARE_FRAME_BUFFERS) spareFrameBuffers.push(out);
-    };
-    socket.write(out.subarray(start, HEADER_ROOM + length), giveBack);
-    if (socket.writableLength === 0) giveBack();
+    if (this.closeSent || !socket.writable) return false;
+    const headerBytes = headerLength(data.length);
+    const framed = Buffer.from(data.buffer, data.byteOffset - headerBytes, headerBytes + data.length);
+    writeHeader(framed, 0, Opcode.Binary, data.length);
+    socket.write(framed);
+    return socket.writableLength > 0;
   }
 
   ping(): void {

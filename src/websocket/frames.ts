@@ -18,6 +18,9 @@ export const MAX_CONTROL_PAYLOAD = 125;
 /** A close reason is what is left of a control payload after the 2-byte code. */
 export const MAX_CLOSE_REASON = MAX_CONTROL_PAYLOAD - 2;
 
+/** The longest frame header the bridge writes (a 64-bit length, no mask). */
+export const MAX_HEADER_BYTES = 10;
+
 /** Bytes of header in front of `length` payload bytes: 2, 4 or 10. */
 export function headerLength(length: number): number {
   return length < 126 ? 2 : length < 0x10000 ? 4 : 10;

@@ -46,8 +46,13 @@ export interface ClientLink {
    * must not change until written); false when it was copied or written at once.
    */
   send(data: Buffer): boolean;
-  /** Sends `data` as one binary frame; `data` is only valid during the call, so what is kept is copied. */
-  sendTransient(data: Buffer): void;
+  /** Sends a copy of `data` as one binary frame (`data` is only valid during the call). Returns false. */
+  sendCopy(data: Buffer): false;
+  /**
+   * Like `send`, for `data` that has MAX_HEADER_BYTES bytes of its own in front of it in memory: the
+   * frame header goes there, and header and payload are written as one buffer.
+   */
+  sendInPlace(data: Buffer): boolean;
   ping(): void;
   /** Starts the closing handshake; the connection is dropped if the client does not complete it in time. */
   close(code: number, reason: string): void;

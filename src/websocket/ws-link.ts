@@ -49,8 +49,13 @@ export class WsLink implements ClientLink {
     return true;
   }
 
-  sendTransient(data: Buffer): void {
+  sendCopy(data: Buffer): false {
     this.ws.send(Buffer.from(data));
+    return false;
+  }
+
+  sendInPlace(data: Buffer): boolean {
+    return this.send(data);
   }
 
   ping(): void {

@@ -105,33 +105,43 @@ test('a feed keeps what arrives before its owner attaches, pauses, and hands it 
   const feed = TargetFeed.of(socket);
   assert.ok(feed);
   feed.attach({
-    targetData: (data, transient) => {
-      got.push(`${data}${transient ? '' : '(kept)'}`);
+    targetData: (data, bytes) => {
+      got.push(`${data}:${bytes}`);
       return false;
     },
   });
   await waitFor(() => socket.readableEnded, 2000, 'EOF after the owner attached');
-  assert.deepEqual(got, ['first (kept)', 'second']);
+  assert.deepEqual(got, ['first :given', 'second:borrowed']);
 });
 
 test('streaming read buffers are capped across sessions and given back when sessions end', async (t) => {
-  const SESSIONS = 100;
-  // Each target sends exactly two full reads' worth and then waits: the pattern that leaves a socket
-  // holding its streaming buffer until its next read.
-  const burst = Buffer.alloc(128 * 1024, 7);
+  const SESSIONS = 40;
+  // Targets that flood, clients that stop reading: each session pauses its target right after a full
+  // read, which is when a socket holds its streaming buffer.
+  const flood = Buffer.alloc(16 * MiB, 7); // more than the socket buffers on the way and the queue hold
   const target = await startTcpServer((socket) => {
-    socket.write(burst);
+    socket.write(flood);
     socket.on('end', () => socket.end());
   });
   t.after(() => target.close());
-  const bridge = await startBridge(['127.0.0.1:0', `127.0.0.1:${target.port}`]);
+  const bridge = await startBridge(['127.0.0.1:0', `127.0.0.1:${target.port}`, '--max-buffer', '1']);
   t.after(() => bridge.close());
   const clients: WebSocket[] = [];
-  for (let i = 0; i < SESSIONS; i++) clients.push(await openClient(bridge.url));
-  await Promise.all(clients.map((ws) => receive(ws, burst.length)));
-  assert.ok(streamingBuffersInUse() <= 64, `${streamingBuffersInUse()} streaming buffers held`);
-  for (const ws of clients) ws.close();
-  await Promise.all(clients.map((ws) => closed(ws)));
-  await waitFor(() => bridge.bridge.sessions.size === 0, 5000, 'every session to end');
-  await waitFor(() => streamingBuffersInUse() === 0, 2000, 'the streaming buffers to come back');
+  for (let i = 0; i < SESSIONS; i++) {
+    const ws = await openClient(bridge.url);
+    (ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
+    clients.push(ws);
+  }
+  let held = 0;
+  const sampler = setInterval(() => {
+    held = Math.max(held, streamingBuffersInUse());
+  }, 5);
+  t.after(() => clearInterval(sampler));
+  await waitFor(() => held >= 32, 10000, 'the streaming buffers to be taken');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  clearInterval(sampler);
+  assert.equal(held, 32, 'at most 32 streaming buffers at any time');
+  for (const ws of clients) ws.terminate();
+  await waitFor(() => bridge.bridge.sessions.size === 0, 8000, 'every session to end');
+  assert.equal(streamingBuffersInUse(), 0, 'the streaming buffers came back');
 });
