@@ -197,7 +197,7 @@ export class Session implements LinkOwner, FeedOwner {
   }
 
   /** @internal FeedOwner (and 'data' events): returns true when it kept given bytes (see TargetFeed). */
-  targetData(chunk: Buffer, bytes: TargetBytes): boolean {
+  targetData(chunk: Buffer, bytes: TargetBytes, written?: () => void): boolean {
     if (this.options.traffic)
       this.options.log.debug('frame', { session: this.id, dir: 'target>client', bytes: chunk.length });
     if (!this.link.open) {
@@ -211,7 +211,7 @@ export class Session implements LinkOwner, FeedOwner {
         ? this.link.sendCopy(chunk)
         : bytes === 'given'
           ? this.link.send(chunk)
-          : this.link.sendInPlace(chunk);
+          : this.link.sendInPlace(chunk, written);
     const limit = this.link.encrypted
       ? Math.min(this.options.maxBufferBytes, MAX_TLS_CLIENT_QUEUE_BYTES)
       : this.options.maxBufferBytes;

@@ -23,14 +23,15 @@ import { MAX_HEADER_BYTES } from './websocket/frames.js';
  * - 'borrowed': only during the call (they are in the shared read buffer);
  * - 'given': it may keep them;
  * - 'given-with-room': it may keep them, and the MAX_HEADER_BYTES bytes in front of them in memory are
- *   theirs too, free for a frame header (a streaming buffer).
+ *   theirs too, free for a frame header (a streaming buffer). When it keeps them, it calls `written` once
+ *   they are no longer needed, so the buffer can serve another read.
  */
 export type TargetBytes = 'borrowed' | 'given' | 'given-with-room';
 
 /** Where a target's bytes go once the session exists. */
 export interface FeedOwner {
   /** Takes bytes read from the target; returns true when it kept given bytes (they wait in a queue). */
-  targetData(data: Buffer, bytes: TargetBytes): boolean;
+  targetData(data: Buffer, bytes: TargetBytes, written?: () => void): boolean;
 }
 
 const READ_BUFFER_BYTES = 256 * 1024;
@@ -43,6 +44,8 @@ const sharedReadBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
 const spareStreamingBuffers: Buffer[] = [];
 /** Streaming buffers held by sockets right now. */
 let streamingBuffersHeld = 0;
+/** Streaming buffers whose bytes wait in a client's queue; they become spares once written. */
+const queuedStreamingBuffers = new WeakSet<Buffer>();
 
 const kFeed = Symbol('wstcp.target-feed');
 type FeedSocket = Socket & { [kFeed]?: TargetFeed };
@@ -112,10 +115,12 @@ export class TargetFeed {
       if (streaming) this.own = takeStreamingBuffer();
       return;
     }
-    const kept = owner.targetData(own.subarray(MAX_HEADER_BYTES, MAX_HEADER_BYTES + n), 'given-with-room');
+    const data = own.subarray(MAX_HEADER_BYTES, MAX_HEADER_BYTES + n);
+    const kept = owner.targetData(data, 'given-with-room', () => recycleWhenWritten(own));
     if (kept) {
-      // The bytes wait in the client's queue: the buffer is theirs now.
+      // The bytes wait in the client's queue: the buffer is theirs until written, then a spare.
       streamingBuffersHeld--;
+      queuedStreamingBuffers.add(own);
       this.own = streaming ? takeStreamingBuffer() : undefined;
     } else if (!streaming) {
       // Written at once, and the target has paused: back to the shared buffer.
@@ -139,6 +144,12 @@ function takeStreamingBuffer(): Buffer | undefined {
 function giveBack(buffer: Buffer): void {
   streamingBuffersHeld--;
   spareStreamingBuffers.push(buffer);
+}
+
+/** A streaming buffer's write completed: if it was queued (not reused at once), it is a spare now. */
+function recycleWhenWritten(buffer: Buffer): void {
+  if (queuedStreamingBuffers.delete(buffer) && spareStreamingBuffers.length < STREAMING_BUFFERS)
+    spareStreamingBuffers.push(buffer);
 }
 
 function releaseOnClose(this: Socket): void {

@@ -104,13 +104,13 @@ export class FrameLink implements ClientLink, FrameSink {
     return false;
   }
 
-  sendInPlace(data: Buffer): boolean {
+  sendInPlace(data: Buffer, written?: () => void): boolean {
     const socket = this.socket;
     if (this.closeSent || !socket.writable) return false;
     const headerBytes = headerLength(data.length);
     const framed = Buffer.from(data.buffer, data.byteOffset - headerBytes, headerBytes + data.length);
     writeHeader(framed, 0, Opcode.Binary, data.length);
-    socket.write(framed);
+    socket.write(framed, written);
     return socket.writableLength > 0;
   }
 

@@ -50,9 +50,10 @@ export interface ClientLink {
   sendCopy(data: Buffer): false;
   /**
    * Like `send`, for `data` that has MAX_HEADER_BYTES bytes of its own in front of it in memory: the
-   * frame header goes there, and header and payload are written as one buffer.
+   * frame header goes there, and header and payload are written as one buffer. `written` is called when
+   * the write completes (also when it fails or is dropped with the connection).
    */
-  sendInPlace(data: Buffer): boolean;
+  sendInPlace(data: Buffer, written?: () => void): boolean;
   ping(): void;
   /** Starts the closing handshake; the connection is dropped if the client does not complete it in time. */
   close(code: number, reason: string): void;

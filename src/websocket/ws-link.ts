@@ -54,8 +54,9 @@ export class WsLink implements ClientLink {
     return false;
   }
 
-  sendInPlace(data: Buffer): boolean {
-    return this.send(data);
+  sendInPlace(data: Buffer, written?: () => void): boolean {
+    this.ws.send(data, written);
+    return true;
   }
 
   ping(): void {

@@ -1,5 +1,5 @@
-// Plain targets are read into one buffer shared by every session (src/target-feed.ts), and their chunks go
-// out in reused frame buffers. These tests make that sharing visible if it ever leaks: concurrent floods
+// Plain targets are read into one buffer shared by every session, or while they stream into reused buffers
+// of their own (src/target-feed.ts). These tests make that reuse visible if it ever leaks: concurrent floods
 // with distinct contents read by clients that stall and resume (so writes to them go asynchronous), targets
 // that speak and hang up at once, and a feed that gets bytes before it has an owner.
 import assert from 'node:assert/strict';
@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import type WebSocket from 'ws';
 import { streamingBuffersInUse, TargetFeed } from '../../src/target-feed.js';
 import { closed, openClient, receive, startBridge, startTcpServer, waitFor } from '../helpers/bridge.js';
+import { selfSigned, tempDir } from '../tls/pki.js';
 
 const MiB = 1024 * 1024;
 
@@ -18,7 +19,12 @@ function pattern(k: number, offset: number, length: number): Buffer {
   return out;
 }
 
-test('concurrent floods through the shared read buffer reach each stalling client intact and unmixed', async (t) => {
+for (const secure of [false, true]) {
+  const over = secure ? 'wss://' : 'ws://';
+  test(`concurrent floods reach each stalling ${over} client intact and unmixed`, (t) => floods(t, secure));
+}
+
+async function floods(t: import('node:test').TestContext, secure: boolean): Promise<void> {
   const SESSIONS = 6;
   const BYTES = 4 * MiB;
   let accepted = 0;
@@ -41,11 +47,15 @@ test('concurrent floods through the shared read buffer reach each stalling clien
     });
   });
   t.after(() => target.close());
-  const bridge = await startBridge(['127.0.0.1:0', `127.0.0.1:${target.port}`, '--max-buffer', '1']);
+  const { cert, key } = selfSigned();
+  const files = tempDir(t);
+  const tls = secure ? ['--cert', files.write('cert.pem', cert), '--key', files.write('key.pem', key)] : [];
+  const args = [...tls, '127.0.0.1:0', `127.0.0.1:${target.port}`, '--max-buffer', '1'];
+  const bridge = await startBridge(args, { secure });
   t.after(() => bridge.close());
 
   const clients: WebSocket[] = [];
-  for (let k = 0; k < SESSIONS; k++) clients.push(await openClient(bridge.url));
+  for (let k = 0; k < SESSIONS; k++) clients.push(await openClient(bridge.url, undefined, { ca: cert }));
   const results = clients.map(async (ws, k) => {
     const ended = closed(ws);
     ws.send(Buffer.from(String(k)));
@@ -68,7 +78,7 @@ test('concurrent floods through the shared read buffer reach each stalling clien
     assert.equal(got.length, BYTES, `session ${k} length`);
     assert.ok(got.equals(pattern(k, 0, BYTES)), `session ${k} received exactly its own stream`);
   });
-});
+}
 
 test('a target that greets and hangs up at once: the client gets the greeting, then 1000', async (t) => {
   const target = await startTcpServer((socket) => socket.end('RFB 003.008\n'));
