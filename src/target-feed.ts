@@ -5,12 +5,13 @@
  * fast target streams through cold memory. A target socket made here reads instead with net's `onread`:
  *
  * - Normally into one buffer shared by every target socket. JavaScript handles one read at a time, and the
- *   session copies what it keeps before the next read (see FrameLink.sendTransient). No buffer is held per
+ *   session copies what it keeps before the next read (see FrameLink.sendCopy). No buffer is held per
  *   socket, so idle sessions cost nothing for it.
- * - While a target streams (its last read brought at least 64 KiB), into a buffer of the socket's own, which is
- *   handed to the client write without a copy and read into again as soon as that write completed at once.
- *   At most STREAMING_BUFFERS of these exist at a time; a socket that stops right after a large read keeps
- *   its buffer until its next read, and the cap bounds what such sockets can hold in all.
+ * - While a target streams (its last read brought at least 64 KiB), into a buffer of the socket's own,
+ *   which is handed to the client write without a copy and read into again as soon as that write
+ *   completed at once. At most STREAMING_BUFFERS are held by sockets at a time (a socket that stops right
+ *   after a large read keeps its buffer until its next read: the cap bounds what such sockets hold in all),
+ *   and at most as many again wait as spares.
  *
  * Bytes that arrive before the session exists are copied aside and reading pauses until the session
  * attaches. TLS targets (--ssl-target) cannot read this way and keep Node's 'data' events.
@@ -37,7 +38,7 @@ export interface FeedOwner {
 const READ_BUFFER_BYTES = 256 * 1024;
 /** A read of at least this much says the target is streaming (Node's own reads are 64 KiB). */
 const STREAMING_FROM_BYTES = 64 * 1024;
-/** 256 KiB each: at most 8 MiB in all, whatever the number of sessions. */
+/** 256 KiB each: at most 8 MiB held by sockets (and 8 MiB of spares), whatever the number of sessions. */
 const STREAMING_BUFFERS = 32;
 const sharedReadBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
 /** Streaming buffers not held by any socket, ready for the next one. */
