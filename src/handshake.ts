@@ -13,8 +13,11 @@ const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
 /** RFC 6455 section 1.3: appended to the client's key to prove the server understood the handshake. */
 const ACCEPT_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
-/** Throws BAD_HANDSHAKE (400) unless `req` is a well-formed RFC 6455 upgrade request. */
-export function checkUpgradeRequest(req: IncomingMessage): void {
+/**
+ * Throws BAD_HANDSHAKE (400) unless `req` is a well-formed RFC 6455 upgrade request; returns the
+ * subprotocol to answer with ('' for none).
+ */
+export function checkUpgradeRequest(req: IncomingMessage): 'binary' | '' {
   if (req.method !== 'GET')
     throw refuse('BAD_HANDSHAKE', `a WebSocket handshake must use GET, not ${req.method}`);
   if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
@@ -30,7 +33,7 @@ export function checkUpgradeRequest(req: IncomingMessage): void {
       headers: { 'Sec-WebSocket-Version': '13' },
     });
   }
-  offeredSubprotocol(req);
+  return offeredSubprotocol(req) ?? '';
 }
 
 /**
@@ -38,7 +41,7 @@ export function checkUpgradeRequest(req: IncomingMessage): void {
  * A list without `binary` (e.g. the obsolete `base64`) is refused with a reason rather than accepted
  * with no answer, which browsers turn into an unexplained failure.
  */
-export function offeredSubprotocol(req: IncomingMessage): 'binary' | undefined {
+function offeredSubprotocol(req: IncomingMessage): 'binary' | undefined {
   const header = req.headers['sec-websocket-protocol'];
   if (header === undefined) return undefined;
   const offered = header

@@ -13,7 +13,7 @@ import { formatTarget, peerOf, type Target } from './address.js';
 import { assembleParts, type BridgeParts } from './assemble.js';
 import type { Config } from './config.js';
 import { describeError, refuse } from './errors.js';
-import { abortHandshake, acceptUpgrade, offeredSubprotocol, offersDeflate } from './handshake.js';
+import { abortHandshake, acceptUpgrade, offersDeflate } from './handshake.js';
 import { Listener } from './listener.js';
 import { type Logger, silentLogger } from './log.js';
 import { Recorder } from './record.js';
@@ -285,12 +285,9 @@ export class Bridge extends EventEmitter {
       this.upgradeWithWs(this.deflating, req, socket, head, result, releaseAll);
       return;
     }
-    const protocol = offeredSubprotocol(req) ?? '';
-    acceptUpgrade(socket, req, protocol);
-    this.startSession(
-      new FrameLink(socket as Socket, protocol, this.config.limits.maxMessageBytes, head),
-      result,
-    );
+    acceptUpgrade(socket, req, result.protocol);
+    const link = new FrameLink(socket as Socket, result.protocol, this.config.limits.maxMessageBytes, head);
+    this.startSession(link, result);
   }
 
   /** Compression was agreed: the `ws` library answers the handshake and carries the session's frames. */

@@ -18,6 +18,8 @@ export interface Admitted {
   readonly ctx: HandshakeContext;
   readonly target: Target;
   readonly targetSocket: Duplex;
+  /** The subprotocol to answer with ('' for none). */
+  readonly protocol: 'binary' | '';
   /** To be called once when the session ends (or the upgrade fails after all). */
   readonly releases: Release[];
 }
@@ -50,7 +52,7 @@ export async function admit(
   let target: Target | undefined;
   try {
     const ctx = handshakeContext(req, socket);
-    checkUpgradeRequest(req);
+    const protocol = checkUpgradeRequest(req);
     for (const gate of parts.gates) {
       const release = await gate(ctx);
       if (release) releases.push(release);
@@ -63,7 +65,7 @@ export async function admit(
       tls: parts.targetTls,
       signal: gone.signal,
     });
-    return { ok: true, ctx, target, targetSocket, releases };
+    return { ok: true, ctx, target, targetSocket, protocol, releases };
   } catch (err) {
     for (const release of releases) release();
     if (err instanceof HttpError) return { ok: false, error: err, unexpected: undefined, target };

@@ -78,7 +78,7 @@ export function truncateUtf8(text: string, maxBytes: number): string {
 }
 
 /** Codes a peer may send in a close frame (RFC 6455 7.4, plus 1012-1014 from the IANA registry). */
-export function isValidCloseCode(code: number): boolean {
+function isValidCloseCode(code: number): boolean {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }
 
