@@ -63,21 +63,15 @@ interface StreamSpec {
   sessions: number;
   size: number;
   /** Where CPU seconds per GB relayed are recorded, when this run measures them. */
-  cpuFigure?: Figure;
+  cpu?: CpuFigure;
 }
 
 /** Throughput, round trip, session rate and CPU figures over ws:// or wss://. */
 export async function wireFigures(ctx: Context, tls: boolean): Promise<Figure[]> {
   const section = tls ? 'wss:// (TLS)' : 'ws://';
   const { settings, tools } = ctx;
-  const cpuEcho = newFigure(section, 'bridge CPU per GB relayed, echo 8 x 64 KiB', 's/GB', 'lower', {
-    kind: 'ratio',
-    max: 0.5,
-  });
-  const cpuSource = newFigure(section, 'bridge CPU per GB relayed, target->client', 's/GB', 'lower', {
-    kind: 'ratio',
-    max: 0.5,
-  });
+  const cpuEcho = cpuFigure(section, 'bridge CPU per GB relayed, echo 8 x 64 KiB');
+  const cpuSource = cpuFigure(section, 'bridge CPU per GB relayed, target->client');
   const streams: StreamSpec[] = [
     {
       mode: 'echo',
@@ -90,7 +84,7 @@ export async function wireFigures(ctx: Context, tls: boolean): Promise<Figure[]>
       sessions: 8,
       size: 65536,
       figure: newFigure(section, 'echo 8 x 64 KiB frames', 'MB/s', 'higher', { kind: 'ratio', min: 3 }),
-      cpuFigure: cpuEcho,
+      cpu: cpuEcho,
     },
     {
       mode: 'echo',
@@ -109,7 +103,7 @@ export async function wireFigures(ctx: Context, tls: boolean): Promise<Figure[]>
       sessions: 1,
       size: 65536,
       figure: newFigure(section, 'target->client, 1 session', 'MB/s', 'higher', { kind: 'ratio', min: 1.2 }),
-      cpuFigure: cpuSource,
+      cpu: cpuSource,
     },
   ];
   const rttP50 = newFigure(section, 'round trip 64 B, p50', 'us', 'lower', { kind: 'ratio', max: 1 });
@@ -150,10 +144,10 @@ export async function wireFigures(ctx: Context, tls: boolean): Promise<Figure[]>
           await sleep(200);
           const cpu1 = treeCpuSeconds(bridge.pid);
           spec.figure[kind].push(r.mbps);
-          if (spec.cpuFigure && relayed > 0) {
+          if (spec.cpu && relayed > 0) {
             const gb = relayed / 1e9;
-            spec.cpuFigure[kind].push((cpu1.user - cpu0.user + cpu1.system - cpu0.system) / gb);
-            kernelShare(spec.cpuFigure, kind).push((cpu1.system - cpu0.system) / gb);
+            spec.cpu.figure[kind].push((cpu1.user - cpu0.user + cpu1.system - cpu0.system) / gb);
+            spec.cpu.kernel[kind].push((cpu1.system - cpu0.system) / gb);
           }
           ctx.progress(
             `${section} ${spec.figure.name}: ${kind} ${r.mbps} MB/s${r.errors ? ` (${r.errors} errors)` : ''}`,
@@ -202,32 +196,32 @@ export async function wireFigures(ctx: Context, tls: boolean): Promise<Figure[]>
     await Promise.all([...bridges.values()].map((b) => b.stop()));
   }
   rttP99.goal = { kind: 'value', max: 2 * (median(rttP50.wstcp) ?? 0), text: '< 2 x wstcp p50' };
-  for (const figure of [cpuEcho, cpuSource]) noteKernelShare(figure);
-  return [...streams.map((s) => s.figure), rttP50, rttP99, rate, cpuEcho, cpuSource];
+  for (const cpu of [cpuEcho, cpuSource]) noteKernelShare(cpu);
+  return [...streams.map((s) => s.figure), rttP50, rttP99, rate, cpuEcho.figure, cpuSource.figure];
 }
 
-/** System (kernel) CPU seconds per GB of a CPU figure's runs, per bridge. */
-const kernelSeconds = new WeakMap<Figure, Record<BridgeKind, number[]>>();
+/** A CPU-per-GB figure, with the kernel's part of each run kept beside it for the note. */
+interface CpuFigure {
+  figure: Figure;
+  /** System (kernel) CPU seconds per GB of each run, per bridge. */
+  kernel: Record<BridgeKind, number[]>;
+}
 
-function kernelShare(figure: Figure, kind: BridgeKind): number[] {
-  let perKind = kernelSeconds.get(figure);
-  if (!perKind) {
-    perKind = { wstcp: [], websockify: [] };
-    kernelSeconds.set(figure, perKind);
-  }
-  return perKind[kind];
+function cpuFigure(section: string, name: string): CpuFigure {
+  return {
+    figure: newFigure(section, name, 's/GB', 'lower', { kind: 'ratio', max: 0.5 }),
+    kernel: { wstcp: [], websockify: [] },
+  };
 }
 
 /**
  * Says how much of each bridge's CPU per GB was spent in the kernel (socket copies and TCP, the same work
  * for any bridge): the part a faster bridge cannot shrink.
  */
-function noteKernelShare(figure: Figure): void {
-  const perKind = kernelSeconds.get(figure);
-  if (!perKind) return;
+function noteKernelShare({ figure, kernel }: CpuFigure): void {
   const parts = (['wstcp', 'websockify'] as const).flatMap((kind) => {
-    const kernel = median(perKind[kind]);
-    return kernel === undefined ? [] : [`${kind} ${kernel.toFixed(2)} s/GB of it in the kernel`];
+    const seconds = median(kernel[kind]);
+    return seconds === undefined ? [] : [`${kind} ${seconds.toFixed(2)} s/GB of it in the kernel`];
   });
   if (parts.length > 0) figure.note = [figure.note, parts.join(', ')].filter(Boolean).join('; ');
 }
