@@ -2,9 +2,7 @@
 // and a routed session carries data. Each store kind is reached through its command-line flags.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SignJWT } from 'jose';
@@ -13,7 +11,7 @@ import { ConfigError } from '../../src/errors.js';
 import { expectRefusal, openClient, receive, startBridge, startEcho } from '../helpers/bridge.js';
 import { freePort } from '../helpers/ports.js';
 import { requireProgram } from '../helpers/programs.js';
-import { startHttp, startNamedTargets, startRedis, tempDir } from './helpers.js';
+import { startHttp, startNamedTargets, startNamedUnixTarget, startRedis, tempDir } from './helpers.js';
 
 async function echoThrough(url: string): Promise<void> {
   const ws = await openClient(url);
@@ -238,13 +236,7 @@ test('UnixDomainSocketDirectory through the bridge: a socket per token, no way o
     [join(dir, 'alice'), 'alice'],
     [join(root, 'outside'), 'outside'],
   ] as const) {
-    const server = createServer((s) => {
-      s.on('error', () => {});
-      s.end(`${name}\n`);
-    });
-    server.listen(path);
-    await once(server, 'listening');
-    t.after(() => new Promise((r) => server.close(r)));
+    await startNamedUnixTarget(t, path, name);
   }
   const bridge = await startBridge([
     '127.0.0.1:0',

@@ -117,15 +117,20 @@ export function handshake(path: string, headers: Record<string, string> = {}): H
   };
 }
 
+/** A server that answers every connection with its name and a newline, then closes it. */
+function namedServer(name: string): Server {
+  return createServer((socket) => {
+    socket.on('error', () => {});
+    socket.end(`${name}\n`);
+  });
+}
+
 /** TCP servers that greet each connection with their name: tells which target a session reached. */
 export async function startNamedTargets(t: TestContext, names: string[]): Promise<Record<string, number>> {
   const ports: Record<string, number> = {};
   const servers: Server[] = [];
   for (const name of names) {
-    const server = createServer((socket) => {
-      socket.on('error', () => {});
-      socket.end(`${name}\n`);
-    });
+    const server = namedServer(name);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const address = server.address();
@@ -134,4 +139,12 @@ export async function startNamedTargets(t: TestContext, names: string[]): Promis
   }
   t.after(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
   return ports;
+}
+
+/** The same, listening on the unix socket `path`. */
+export async function startNamedUnixTarget(t: TestContext, path: string, name: string): Promise<void> {
+  const server = namedServer(name);
+  server.listen(path);
+  await once(server, 'listening');
+  t.after(() => new Promise((r) => server.close(r)));
 }

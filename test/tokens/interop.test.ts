@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { SignJWT } from 'jose';
@@ -15,7 +15,7 @@ import { tokensCommand } from '../../src/tokens/cli.js';
 import { expectRefusal, startBridge } from '../helpers/bridge.js';
 import { freePort } from '../helpers/ports.js';
 import { requireProgram } from '../helpers/programs.js';
-import { startNamedTargets, startRedis, tempDir } from './helpers.js';
+import { startNamedTargets, startNamedUnixTarget, startRedis, tempDir } from './helpers.js';
 
 /** Starts websockify with `args` on a free loopback port; resolves once it accepts connections. */
 async function startWebsockify(t: TestContext, program: string, args: string[]): Promise<string> {
@@ -82,22 +82,12 @@ function greeting(url: string): Promise<string> {
   });
 }
 
-async function unixTarget(t: TestContext, path: string, name: string): Promise<void> {
-  const server = createServer((s) => {
-    s.on('error', () => {});
-    s.end(`${name}\n`);
-  });
-  server.listen(path);
-  await once(server, 'listening');
-  t.after(() => new Promise((r) => server.close(r)));
-}
-
 test('the same token file routes identically in websockify and wstcp', async (t) => {
   const websockify = requireProgram(t, 'websockify');
   if (!websockify) return;
   const dir = tempDir(t);
   const targets = await startNamedTargets(t, ['alpha', 'beta']);
-  await unixTarget(t, join(dir, 'gamma.sock'), 'gamma');
+  await startNamedUnixTarget(t, join(dir, 'gamma.sock'), 'gamma');
   const file = join(dir, 'tokens.conf');
   writeFileSync(
     file,
