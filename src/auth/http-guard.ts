@@ -4,8 +4,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import type { Gate, HandshakeContext, HttpHandler, Release } from '../admission/pipeline.js';
 import { HttpError } from '../errors.js';
-import type { Gate, HandshakeContext, HttpHandler, Release } from '../pipeline.js';
 
 function contextOf(req: IncomingMessage): HandshakeContext {
   const socket = req.socket;

@@ -6,7 +6,7 @@
 import yargs from 'yargs';
 import { AddressError, parseTarget } from '../address.js';
 import { ConfigError, describeError, WstcpError } from '../errors.js';
-import { Logger } from '../log.js';
+import { Logger } from '../observe/log.js';
 import { loadTokenSource, TokenFileError } from './file-store.js';
 import { NATIVE_FORMS, openTokenStore } from './open-store.js';
 import type { RedisValueFormat } from './redis-store.js';

@@ -8,7 +8,7 @@ import { readdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/pr
 import { basename, dirname, join } from 'node:path';
 import type { Target } from '../address.js';
 import { ConfigError, describeError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../observe/log.js';
 import type { WritableTokenStore } from './store.js';
 import { formatTokenLine, lineToken, parseTokenFile } from './token-file-format.js';
 

@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import { Redis } from 'ioredis';
 import { AddressError, parseTarget, type Target } from '../address.js';
 import { ConfigError, describeError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../observe/log.js';
 import { targetFromHostPort } from './host-port.js';
 import { describeRedisLocation, type RedisLocation } from './redis-source.js';
 import { StoreUnavailableError, type WritableTokenStore } from './store.js';

@@ -4,9 +4,9 @@
  * STORE_UNAVAILABLE with a warning logged (the client only learns that the store is unavailable).
  */
 import { formatTarget, type Target } from '../address.js';
+import type { HandshakeContext, TargetResolver } from '../admission/pipeline.js';
 import { describeError, HttpError, refuse } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { HandshakeContext, TargetResolver } from '../pipeline.js';
+import type { Logger } from '../observe/log.js';
 import { StoreUnavailableError, type TokenStore } from './store.js';
 import { tokenFromRequest } from './token-from-request.js';
 import { tokenTag } from './token-tag.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import type WebSocket from 'ws';
-import { streamingBuffersInUse, TargetFeed } from '../../src/target-feed.js';
+import { streamingBuffersInUse, TargetFeed } from '../../src/targets/target-feed.js';
 import { closed, openClient, receive, startBridge, startTcpServer, waitFor } from '../helpers/bridge.js';
 import { selfSigned, tempDir } from '../tls/pki.js';
 

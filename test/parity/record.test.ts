@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runInNewContext } from 'node:vm';
-import { escapeFrame } from '../../src/record.js';
+import { escapeFrame } from '../../src/observe/record.js';
 import { closed, openClient, receive, startBridge, startTcpServer, waitFor } from '../helpers/bridge.js';
 import { spawnWstcp } from '../helpers/process.js';
 import { requireProgram } from '../helpers/programs.js';

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Target } from '../../src/address.js';
-import { createTargetPolicy, parseAllowRule } from '../../src/allow-target.js';
+import { createTargetPolicy, parseAllowRule } from '../../src/admission/allow-target.js';
 import { ConfigError, HttpError } from '../../src/errors.js';
-import { Logger } from '../../src/log.js';
+import { Logger } from '../../src/observe/log.js';
 import { handshake } from './helpers.js';
 
 const quiet = new Logger({ sink: () => {} });

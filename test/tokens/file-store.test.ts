@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
-import { Logger } from '../../src/log.js';
+import { Logger } from '../../src/observe/log.js';
 import { TokenFileStore } from '../../src/tokens/file-store.js';
 import { parseTokenFile } from '../../src/tokens/token-file-format.js';
 import { tempDir } from './helpers.js';

@@ -8,7 +8,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer, type Server } from 'node:net';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import type { HandshakeContext } from '../../src/pipeline.js';
+import type { HandshakeContext } from '../../src/admission/pipeline.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir as makeTempDir } from '../helpers/tmp.js';
 

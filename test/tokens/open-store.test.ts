@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
-import { Logger } from '../../src/log.js';
+import { Logger } from '../../src/observe/log.js';
 import { TokenApiStore } from '../../src/tokens/api-store.js';
 import { TokenFileStore } from '../../src/tokens/file-store.js';
 import { JwtTokenStore } from '../../src/tokens/jwt-store.js';

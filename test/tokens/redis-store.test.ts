@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { ConfigError } from '../../src/errors.js';
-import { Logger } from '../../src/log.js';
+import { Logger } from '../../src/observe/log.js';
 import { parseRedisUrl, parseWebsockifyRedisSource } from '../../src/tokens/redis-source.js';
 import { RedisTokenStore } from '../../src/tokens/redis-store.js';
 import { StoreUnavailableError } from '../../src/tokens/store.js';

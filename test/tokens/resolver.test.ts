@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Target } from '../../src/address.js';
 import { HttpError } from '../../src/errors.js';
-import { Logger } from '../../src/log.js';
+import { Logger } from '../../src/observe/log.js';
 import { TokenResolver } from '../../src/tokens/resolver.js';
 import { StoreUnavailableError, type TokenStore } from '../../src/tokens/store.js';
 import { redactPathToken, tokenFromRequest } from '../../src/tokens/token-from-request.js';

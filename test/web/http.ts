@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
-import type { HttpHandler } from '../../src/pipeline.js';
+import type { HttpHandler } from '../../src/admission/pipeline.js';
 
 export interface Reply {
   readonly status: number;

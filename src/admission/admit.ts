@@ -6,11 +6,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { normalizeAddress, type Target } from './address.js';
+import { normalizeAddress, type Target } from '../address.js';
+import { HttpError, refuse } from '../errors.js';
+import { checkUpgradeRequest } from '../front/handshake.js';
+import { connectTarget } from '../targets/connect.js';
 import type { BridgeParts } from './assemble.js';
-import { connectTarget } from './connect.js';
-import { HttpError, refuse } from './errors.js';
-import { checkUpgradeRequest } from './handshake.js';
 import type { HandshakeContext, Release } from './pipeline.js';
 
 export interface Admitted {

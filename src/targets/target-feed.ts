@@ -17,7 +17,7 @@
  * attaches. TLS targets (--ssl-target) cannot read this way and keep Node's 'data' events.
  */
 import { Socket } from 'node:net';
-import { MAX_HEADER_BYTES } from './websocket/frames.js';
+import { MAX_HEADER_BYTES } from '../websocket/frames.js';
 
 /**
  * How the owner may use the bytes it is handed:

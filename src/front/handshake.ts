@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type HttpError, refuse } from './errors.js';
+import { type HttpError, refuse } from '../errors.js';
 
 const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
 /** RFC 6455 section 1.3: appended to the client's key to prove the server understood the handshake. */

@@ -8,8 +8,8 @@
 import { lookup } from 'node:dns/promises';
 import { isIP, Socket } from 'node:net';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
-import { formatTarget, type Target } from './address.js';
-import { describeError, type HttpError, refuse } from './errors.js';
+import { formatTarget, type Target } from '../address.js';
+import { describeError, type HttpError, refuse } from '../errors.js';
 import { TargetFeed } from './target-feed.js';
 
 export interface ConnectOptions {

@@ -14,9 +14,9 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { formatTarget } from './address.js';
-import type { SyslogConfig } from './config.js';
-import { ConfigError } from './errors.js';
+import { formatTarget } from '../address.js';
+import type { SyslogConfig } from '../config/config.js';
+import { ConfigError } from '../errors.js';
 import type { LogForwarder, LogLevel } from './log.js';
 
 export type SyslogFacility = 'user' | 'daemon';

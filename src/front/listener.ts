@@ -7,12 +7,12 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { formatTarget, peerOf } from './address.js';
-import type { ListenSpec } from './config.js';
-import { describeError, refuse, WstcpError } from './errors.js';
+import { formatTarget, peerOf } from '../address.js';
+import type { TlsTerminator } from '../admission/pipeline.js';
+import type { ListenSpec } from '../config/config.js';
+import { describeError, refuse, WstcpError } from '../errors.js';
+import type { Logger } from '../observe/log.js';
 import { abortHandshake } from './handshake.js';
-import type { Logger } from './log.js';
-import type { TlsTerminator } from './pipeline.js';
 
 export interface ListenerOptions {
   readonly tls: TlsTerminator | undefined;

@@ -13,11 +13,11 @@
  * The session ends exactly once, when both sides are closed; `onEnd` then runs and the close line is logged.
  */
 import type { Duplex } from 'node:stream';
-import { formatTarget } from './address.js';
-import type { Logger } from './log.js';
-import type { Recorder } from './record.js';
-import { type FeedOwner, type TargetBytes, TargetFeed } from './target-feed.js';
-import type { ClientLink, LinkOwner } from './websocket/link.js';
+import { formatTarget } from '../address.js';
+import type { Logger } from '../observe/log.js';
+import type { Recorder } from '../observe/record.js';
+import { type FeedOwner, type TargetBytes, TargetFeed } from '../targets/target-feed.js';
+import type { ClientLink, LinkOwner } from '../websocket/link.js';
 
 /** Who ended a session: the browser side, the target side, or the bridge itself (shutdown, limits). */
 export type Closer = 'client' | 'target' | 'bridge';

@@ -10,7 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { Target } from './address.js';
+import type { Target } from '../address.js';
 
 /** What every step may look at for one handshake. */
 export interface HandshakeContext {

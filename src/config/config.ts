@@ -10,9 +10,9 @@ import {
   parseListen,
   parseTarget,
   type Target,
-} from './address.js';
-import { ConfigError } from './errors.js';
-import type { LogFormat, LogLevel } from './log.js';
+} from '../address.js';
+import { ConfigError } from '../errors.js';
+import type { LogFormat, LogLevel } from '../observe/log.js';
 import type { RawOptions } from './options.js';
 
 export interface TokenConfig {

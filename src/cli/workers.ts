@@ -10,10 +10,10 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
-import type { Config } from './config.js';
-import { ConfigError } from './errors.js';
-import type { Logger } from './log.js';
-import type { Bridge } from './server.js';
+import type { Bridge } from '../bridge.js';
+import type { Config } from '../config/config.js';
+import { ConfigError } from '../errors.js';
+import type { Logger } from '../observe/log.js';
 
 /** Counters of one worker, or of all of them. `live` counts sessions open right now. */
 export interface WorkerStats {

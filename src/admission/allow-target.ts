@@ -14,9 +14,9 @@
  */
 import { BlockList, isIP } from 'node:net';
 import { resolve } from 'node:path';
-import { formatTarget, type Target } from './address.js';
-import { ConfigError, refuse } from './errors.js';
-import type { Logger } from './log.js';
+import { formatTarget, type Target } from '../address.js';
+import { ConfigError, refuse } from '../errors.js';
+import type { Logger } from '../observe/log.js';
 import type { TargetPolicy } from './pipeline.js';
 
 type Rule =
