@@ -9,9 +9,10 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { formatTarget, peerOf, type Target } from './address.js';
-import { type Admitted, admit, pathOf, type Refused } from './admission/admit.js';
+import { peerOf } from './address.js';
+import { type Admitted, admit, type Refused } from './admission/admit.js';
 import { assembleParts, type BridgeParts } from './admission/assemble.js';
+import { pathOf } from './admission/context.js';
 import type { Config } from './config/config.js';
 import { describeError, refuse } from './errors.js';
 import { abortHandshake, acceptUpgrade, offersDeflate } from './front/handshake.js';
@@ -19,6 +20,8 @@ import { Listener } from './front/listener.js';
 import { type Logger, silentLogger } from './observe/log.js';
 import { Recorder } from './observe/record.js';
 import { Session, type SessionOptions } from './relay/session.js';
+import { formatTarget } from './targets/registry.js';
+import type { Target } from './targets/target.js';
 import { redactPathToken } from './tokens/token-from-request.js';
 import { FrameLink } from './websocket/frame-link.js';
 import type { ClientLink } from './websocket/link.js';
@@ -267,12 +270,12 @@ export class Bridge extends EventEmitter {
       this.refuseHandshake(req, socket, result);
       return;
     }
-    const { targetSocket, releases } = result;
+    const { stream, releases } = result;
     const releaseAll = () => {
       for (const release of releases.splice(0)) release();
     };
     if (socket.destroyed || this.closing) {
-      targetSocket.destroy();
+      stream.destroy();
       releaseAll();
       if (!socket.destroyed) abortHandshake(socket, refuse('SHUTTING_DOWN', 'the server is shutting down'));
       this.log.info('handshake.abandoned', {
@@ -299,22 +302,17 @@ export class Bridge extends EventEmitter {
     admitted: Admitted,
     releaseAll: () => void,
   ): void {
-    const { targetSocket } = admitted;
-    // Until a Session owns the target socket, an early reset must not become an unhandled 'error'.
-    const onEarlyError = (err: Error) => this.log.debug('target.early_error', { error: describeError(err) });
-    targetSocket.on('error', onEarlyError);
     // ws may still refuse (it re-validates); then the socket closes without a callback: release it all.
     let accepted = false;
     const onRefusedByWs = () => {
       if (accepted) return;
-      targetSocket.destroy();
+      admitted.stream.destroy();
       releaseAll();
     };
     socket.once('close', onRefusedByWs);
     deflating.handleUpgrade(req, socket, head, (ws) => {
       accepted = true;
       socket.removeListener('close', onRefusedByWs);
-      targetSocket.removeListener('error', onEarlyError);
       this.startSession(new WsLink(ws, socket), admitted);
     });
   }
@@ -342,7 +340,7 @@ export class Bridge extends EventEmitter {
   }
 
   private startSession(link: ClientLink, admitted: Admitted): void {
-    const { ctx, target, targetSocket, releases } = admitted;
+    const { ctx, target, stream, releases } = admitted;
     const id = this.nextSessionId++;
     const recorder = this.config.record
       ? new Recorder(`${this.config.record}.${id}`, this.log, id)
@@ -357,7 +355,7 @@ export class Bridge extends EventEmitter {
         recorder,
       },
       link,
-      targetSocket,
+      stream,
       this.sessionOptions,
       this.onSessionEnd,
     );

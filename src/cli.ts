@@ -4,7 +4,6 @@
  */
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
-import { formatTarget } from './address.js';
 import { assembleParts, type BridgeParts } from './admission/assemble.js';
 import { Bridge } from './bridge.js';
 import { detach, isDaemonChild, reportToParent } from './cli/daemon.js';
@@ -22,6 +21,7 @@ import { optionSpecs, type RawOptions } from './config/options.js';
 import { ConfigError, describeError, WstcpError } from './errors.js';
 import { Logger } from './observe/log.js';
 import { openSyslog } from './observe/syslog.js';
+import { formatTarget } from './targets/registry.js';
 import { viewerUrl } from './web/viewer-url.js';
 
 const USAGE = `wstcp [options] [listen_host:]listen_port target_host:target_port

@@ -59,6 +59,7 @@ export const Refusal = {
   HEADERS_TOO_LARGE: { code: 'WSTCP_HEADERS_TOO_LARGE', status: 431 },
   HANDSHAKE_TIMEOUT: { code: 'WSTCP_HANDSHAKE_TIMEOUT', status: 408 },
   SHUTTING_DOWN: { code: 'WSTCP_SHUTTING_DOWN', status: 503 },
+  INTERNAL: { code: 'WSTCP_INTERNAL', status: 500 },
 } as const;
 
 export type RefusalKind = keyof typeof Refusal;

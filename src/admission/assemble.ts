@@ -4,11 +4,11 @@
  * resolver, the TLS terminator) are closed once by the bridge when it closes.
  */
 import type { ConnectionOptions } from 'node:tls';
-import type { Target } from '../address.js';
 import { authGates } from '../auth/gates.js';
 import { guardHttp } from '../auth/http-guard.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observe/log.js';
+import type { Target } from '../targets/target.js';
 import { createTargetPolicy } from './allow-target.js';
 import { limitGates } from './limits.js';
 import type { Gate, HttpHandler, TargetPolicy, TargetResolver, TlsTerminator } from './pipeline.js';

@@ -3,16 +3,12 @@
  * ConfigError whose message names the flag. Feature modules receive the parts they need.
  */
 import { resolve } from 'node:path';
-import {
-  AddressError,
-  type ListenAddress,
-  parseHostPort,
-  parseListen,
-  parseTarget,
-  type Target,
-} from '../address.js';
+import { AddressError, type ListenAddress, parseHostPort, parseListen } from '../address.js';
 import { ConfigError } from '../errors.js';
 import type { LogFormat, LogLevel } from '../observe/log.js';
+import { parseTarget } from '../targets/registry.js';
+import type { Target } from '../targets/target.js';
+import type { UnixTarget } from '../targets/unix.js';
 import type { RawOptions } from './options.js';
 
 export interface TokenConfig {
@@ -304,7 +300,8 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     target = address('target', parseTarget, targetText);
   } else if (unixTarget) {
     if (tokens) throw new ConfigError('--unix-target cannot be combined with a token store');
-    target = { kind: 'unix', path: unixTarget };
+    const unix: UnixTarget = { kind: 'unix', path: unixTarget };
+    target = unix;
   } else if (!tokens) {
     throw new ConfigError(
       'missing target: give target_host:target_port, --unix-target FILE, or a token store (--token-plugin/--tokens)',

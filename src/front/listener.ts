@@ -7,7 +7,7 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { formatTarget, peerOf } from '../address.js';
+import { formatHostPort, peerOf } from '../address.js';
 import type { TlsTerminator } from '../admission/pipeline.js';
 import type { ListenSpec } from '../config/config.js';
 import { describeError, refuse, WstcpError } from '../errors.js';
@@ -57,7 +57,7 @@ export class Listener {
   get address(): string {
     const address = this.server.address();
     if (typeof address === 'string' || !address) return String(address);
-    return formatTarget({ kind: 'tcp', host: address.address, port: address.port });
+    return formatHostPort(address.address, address.port);
   }
 
   /**
@@ -80,7 +80,7 @@ export class Listener {
       return;
     }
     if (address.host !== undefined) {
-      await this.bind({ host: address.host, port: address.port }, formatTarget(address));
+      await this.bind({ host: address.host, port: address.port }, formatHostPort(address.host, address.port));
       return;
     }
     try {

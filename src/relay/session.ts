@@ -1,9 +1,11 @@
 /**
- * One session: a WebSocket client and a target socket, relayed both ways.
+ * One session: a WebSocket client (a ClientLink) and a target (a TargetStream), relayed both ways. The
+ * session sees neither sockets nor kinds of target, only the two interfaces (websocket/link.ts,
+ * targets/target.ts).
  *
  * - client -> target: the payload of data frames is written as raw bytes, as it is read (messages are not
  *   reassembled; what one client read holds goes out in one write). When more than `maxBufferBytes` wait
- *   in the target socket, reading from the client is paused until the target drains.
+ *   towards the target, reading from the client is paused until the target drains.
  * - target -> client: each chunk read becomes one binary frame (plain targets are read without a buffer
  *   per read: target-feed.ts). When more than `maxBufferBytes` (at most 1 MiB for a TLS client) wait towards the
  *   client, the target is paused until the client socket drains.
@@ -12,11 +14,10 @@
  *
  * The session ends exactly once, when both sides are closed; `onEnd` then runs and the close line is logged.
  */
-import type { Duplex } from 'node:stream';
-import { formatTarget } from '../address.js';
+import { formatHostPort } from '../address.js';
 import type { Logger } from '../observe/log.js';
 import type { Recorder } from '../observe/record.js';
-import { type FeedOwner, type TargetBytes, TargetFeed } from '../targets/target-feed.js';
+import type { TargetBytes, TargetOwner, TargetStream } from '../targets/target.js';
 import type { ClientLink, LinkOwner } from '../websocket/link.js';
 
 /** Who ended a session: the browser side, the target side, or the bridge itself (shutdown, limits). */
@@ -41,8 +42,6 @@ export interface SessionOptions {
   readonly log: Logger;
   /** Log every frame (--traffic). */
   readonly traffic: boolean;
-  /** How long a closing target may take to flush and close before it is destroyed. */
-  readonly lingerMs?: number;
 }
 
 const TARGET_LINGER_MS = 5000;
@@ -53,15 +52,7 @@ const TARGET_LINGER_MS = 5000;
  */
 const MAX_TLS_CLIENT_QUEUE_BYTES = 1024 * 1024;
 
-/**
- * Every session is reachable from its target socket under this key, so that all sessions share one set of
- * listener functions instead of allocating closures for each: with thousands of idle sessions, per-session
- * closures are a good part of their memory.
- */
-const kSession = Symbol('wstcp.session');
-type Tagged = { [kSession]: Session };
-
-export class Session implements LinkOwner, FeedOwner {
+export class Session implements LinkOwner, TargetOwner {
   readonly id: number;
   readonly clientAddress: string;
   readonly clientPort: number;
@@ -87,7 +78,7 @@ export class Session implements LinkOwner, FeedOwner {
   constructor(
     init: SessionInit,
     private readonly link: ClientLink,
-    private readonly targetSocket: Duplex,
+    private readonly stream: TargetStream,
     private readonly options: SessionOptions,
     private readonly onEnd: (session: Session) => void,
   ) {
@@ -97,32 +88,18 @@ export class Session implements LinkOwner, FeedOwner {
     this.target = init.target;
     this.releases = init.releases;
     this.recorder = init.recorder;
-    (targetSocket as Duplex & Tagged)[kSession] = this;
     link.attach(this);
-    const feed = TargetFeed.of(targetSocket);
-    if (feed) {
-      feed.attach(this);
-      // A feed's socket reports EOF whether or not anyone listens: it may have come before the session.
-      if (targetSocket.readableEnded) queueMicrotask(() => this.targetEnd());
-    } else {
-      targetSocket.on('data', targetOnData);
-    }
-    targetSocket.on('drain', targetOnDrain);
-    targetSocket.on('end', targetOnEnd);
-    targetSocket.on('error', targetOnError);
-    targetSocket.on('close', targetOnClose);
-    // The target may have gone away while the handshake was being answered.
-    if (targetSocket.destroyed) queueMicrotask(() => this.targetClose());
+    stream.attach(this);
   }
 
   /** The client as `host:port` (formatted when asked: sessions keep no per-session strings). */
   get client(): string {
-    return formatTarget({ kind: 'tcp', host: this.clientAddress, port: this.clientPort });
+    return formatHostPort(this.clientAddress, this.clientPort);
   }
 
-  /** Bytes this session holds in memory that are not yet written to the target socket. */
+  /** Bytes this session holds in memory that are not yet taken by the target. */
   get queuedToTarget(): number {
-    return this.targetSocket.writableLength;
+    return this.stream.queuedBytes;
   }
 
   /** Bytes this session holds in memory that are not yet written to the client socket. */
@@ -159,10 +136,10 @@ export class Session implements LinkOwner, FeedOwner {
 
   /** @internal LinkOwner: the client socket drained, so resume reading from the target. */
   clientDrained(): void {
-    if (this.targetSocket.isPaused()) this.targetSocket.resume();
+    if (this.stream.paused) this.stream.resume();
   }
 
-  /** @internal The target socket drained: resume reading from the client. */
+  /** @internal TargetOwner: the target drained: resume reading from the client. */
   targetDrained(): void {
     if (this.link.paused) this.link.resume();
   }
@@ -174,12 +151,22 @@ export class Session implements LinkOwner, FeedOwner {
 
   /** @internal LinkOwner: what one client read holds goes to the target in one write. */
   clientReadStart(): void {
-    this.targetSocket.cork();
+    this.stream.cork();
   }
 
   /** @internal LinkOwner */
   clientReadEnd(): void {
-    this.targetSocket.uncork();
+    this.stream.uncork();
+  }
+
+  /** @internal LinkOwner: a line-oriented target is told where each client message ends. */
+  get wantsMessageEnds(): boolean {
+    return this.stream.wantsMessageEnds;
+  }
+
+  /** @internal LinkOwner */
+  clientMessageEnd(): void {
+    if (!this.targetClosed) this.stream.messageEnd();
   }
 
   /** @internal LinkOwner */
@@ -192,11 +179,11 @@ export class Session implements LinkOwner, FeedOwner {
     }
     this.bytesToTarget += data.length;
     if (this.recorder) this.recorder.fromClient(data);
-    this.targetSocket.write(data);
-    if (this.targetSocket.writableLength > this.options.maxBufferBytes) this.link.pause();
+    this.stream.write(data);
+    if (this.stream.queuedBytes > this.options.maxBufferBytes) this.link.pause();
   }
 
-  /** @internal FeedOwner (and 'data' events): returns true when it kept given bytes (see TargetFeed). */
+  /** @internal TargetOwner: returns true when it kept given bytes (see TargetBytes). */
   targetData(chunk: Buffer, bytes: TargetBytes, written?: () => void): boolean {
     if (this.options.traffic)
       this.options.log.debug('frame', { session: this.id, dir: 'target>client', bytes: chunk.length });
@@ -211,11 +198,13 @@ export class Session implements LinkOwner, FeedOwner {
         ? this.link.sendCopy(chunk)
         : bytes === 'given'
           ? this.link.send(chunk)
-          : this.link.sendInPlace(chunk, written);
+          : bytes === 'given-with-room'
+            ? this.link.sendInPlace(chunk, written)
+            : this.link.sendText(chunk);
     const limit = this.link.encrypted
       ? Math.min(this.options.maxBufferBytes, MAX_TLS_CLIENT_QUEUE_BYTES)
       : this.options.maxBufferBytes;
-    if (this.link.bufferedAmount > limit) this.targetSocket.pause();
+    if (this.link.bufferedAmount > limit) this.stream.pause();
     return kept;
   }
 
@@ -263,11 +252,10 @@ export class Session implements LinkOwner, FeedOwner {
     // Deliver what the client sent, then FIN. A vanished client (1006) or a target that will not
     // take the rest within the linger time gets its socket destroyed.
     if (this.link.paused) this.link.resume();
-    this.targetSocket.resume();
-    this.targetSocket.end();
-    const linger =
-      code === 1006 && this.closer === 'client' ? 1000 : (this.options.lingerMs ?? TARGET_LINGER_MS);
-    this.lingerTimer = setTimeout(() => this.targetSocket.destroy(), linger);
+    this.stream.resume();
+    this.stream.end();
+    const linger = code === 1006 && this.closer === 'client' ? 1000 : TARGET_LINGER_MS;
+    this.lingerTimer = setTimeout(() => this.stream.destroy(), linger);
     this.lingerTimer.unref();
   }
 
@@ -298,25 +286,4 @@ export class Session implements LinkOwner, FeedOwner {
     });
     this.onEnd(this);
   }
-}
-
-function sessionOf(emitter: unknown): Session {
-  return (emitter as Tagged)[kSession];
-}
-
-// The shared listeners: `this` is the target socket, tagged with its session.
-function targetOnData(this: unknown, chunk: Buffer): void {
-  sessionOf(this).targetData(chunk, 'given');
-}
-function targetOnDrain(this: unknown): void {
-  sessionOf(this).targetDrained();
-}
-function targetOnEnd(this: unknown): void {
-  sessionOf(this).targetEnd();
-}
-function targetOnError(this: unknown, err: NodeJS.ErrnoException): void {
-  sessionOf(this).targetError(err);
-}
-function targetOnClose(this: unknown): void {
-  sessionOf(this).targetClose();
 }

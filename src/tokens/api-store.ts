@@ -3,8 +3,9 @@
  * 2xx -> the body is the target; 404 and other 4xx -> unknown token; 5xx, no answer or a garbled
  * body -> the store is unavailable (503), so an API outage never reads as "unknown token".
  */
-import { AddressError, parseTarget, type Target } from '../address.js';
+import { AddressError } from '../address.js';
 import { ConfigError } from '../errors.js';
+import { parseSocketTarget, type SocketTarget } from '../targets/registry.js';
 import { targetFromHostPort } from './host-port.js';
 import { StoreUnavailableError, type TokenStore } from './store.js';
 
@@ -40,7 +41,7 @@ async function readBounded(response: Response, limit: number): Promise<string> {
 }
 
 /** Reads `{"host": "h", "port": 5900}` and the other forms targetFromHostPort accepts. */
-function targetFromJson(body: string): Target {
+function targetFromJson(body: string): SocketTarget {
   let value: unknown;
   try {
     value = JSON.parse(body);
@@ -77,7 +78,7 @@ export class TokenApiStore implements TokenStore {
     this.description = `token API ${parsed.origin}${parsed.pathname.replace('TOKEN', '{token}')}`;
   }
 
-  async lookup(token: string): Promise<Target | undefined> {
+  async lookup(token: string): Promise<SocketTarget | undefined> {
     const { url, format, timeoutMs } = this.options;
     const encoded = encodeURIComponent(token);
     let response: Response;
@@ -110,7 +111,7 @@ export class TokenApiStore implements TokenStore {
     }
     try {
       const json = format === 'json' || (format === 'auto' && body.startsWith('{'));
-      return json ? targetFromJson(body) : parseTarget(body);
+      return json ? targetFromJson(body) : parseSocketTarget(body);
     } catch (err) {
       if (!(err instanceof AddressError)) throw err;
       throw new StoreUnavailableError(

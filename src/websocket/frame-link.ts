@@ -68,6 +68,7 @@ export class FrameLink implements ClientLink, FrameSink {
 
   attach(owner: LinkOwner): void {
     this.owner = owner;
+    if (owner.wantsMessageEnds) this.parser.reportMessageEnds();
     const socket = this.socket as TaggedSocket;
     socket[kLink] = this;
     socket.setTimeout(0);
@@ -101,6 +102,12 @@ export class FrameLink implements ClientLink, FrameSink {
 
   sendCopy(data: Buffer): false {
     if (!this.closeSent && this.socket.writable) this.socket.write(frame(Opcode.Binary, data));
+    return false;
+  }
+
+  sendText(data: Buffer): boolean {
+    if (this.closeSent || !this.socket.writable) return false;
+    this.socket.write(frame(Opcode.Text, data));
     return false;
   }
 
@@ -151,6 +158,11 @@ export class FrameLink implements ClientLink, FrameSink {
   /** @internal FrameSink */
   frameData(data: Buffer): void {
     this.owner?.clientData(data);
+  }
+
+  /** @internal FrameSink */
+  messageEnd(): void {
+    this.owner?.clientMessageEnd();
   }
 
   /** @internal FrameSink */

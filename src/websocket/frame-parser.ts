@@ -15,6 +15,8 @@ import { unmask } from './unmask.js';
 export interface FrameSink {
   /** Unmasked payload of a data frame (text, binary or continuation): a whole frame or part of one. */
   frameData(data: Buffer): void;
+  /** The last frame of a message is complete (only after `reportMessageEnds()`). */
+  messageEnd?(): void;
   /** A whole, unmasked control frame (close, ping, pong). After a close frame nothing more is parsed. */
   controlFrame(opcode: number, payload: Buffer): void;
   /** The client broke the protocol (`code` 1002) or a limit (`code` 1009): nothing more is parsed. */
@@ -46,6 +48,8 @@ export class FrameParser {
   /** Inside a fragmented message (its last frame not yet seen). */
   private inMessage = false;
   private messageBytes = 0;
+  /** Tell the sink where messages end (line-oriented targets); off, it costs one test per data frame. */
+  private messageEnds = false;
 
   constructor(
     private readonly sink: FrameSink,
@@ -60,6 +64,11 @@ export class FrameParser {
       else if (this.state === State.Payload) offset = this.readPayload(chunk, offset);
       else return;
     }
+  }
+
+  /** From now on the sink hears `messageEnd()` after the last payload of each message. */
+  reportMessageEnds(): void {
+    this.messageEnds = true;
   }
 
   /** Stops parsing: what arrives from now on is ignored. */
@@ -135,6 +144,7 @@ export class FrameParser {
     this.remaining = length;
     if (length > 0) this.state = State.Payload;
     else if (opcode >= Opcode.Close) this.control(Buffer.alloc(0));
+    else if (this.messageEnds && fin) this.sink.messageEnd?.();
     return true;
   }
 
@@ -146,6 +156,7 @@ export class FrameParser {
       this.unmask(data);
       this.advance(n);
       this.sink.frameData(data);
+      if (this.messageEnds && this.remaining === 0 && !this.inMessage) this.sink.messageEnd?.();
       return end;
     }
     // A control frame: deliver it whole.

@@ -9,6 +9,10 @@
 export interface LinkOwner {
   /** Payload bytes of data frames, in order (text frames too: they are passed on as their bytes). */
   clientData(data: Buffer): void;
+  /** Read once, on attach: when true, `clientMessageEnd` follows the last bytes of each message. */
+  readonly wantsMessageEnds: boolean;
+  /** The message whose bytes `clientData` just passed on is complete (only when `wantsMessageEnds`). */
+  clientMessageEnd(): void;
   /**
    * Bracket the `clientData` calls that come from one read of the client socket (a read can hold many
    * small frames), so that the session can pass them on in one write.
@@ -48,6 +52,8 @@ export interface ClientLink {
   send(data: Buffer): boolean;
   /** Sends a copy of `data` as one binary frame (`data` is only valid during the call). Returns false. */
   sendCopy(data: Buffer): false;
+  /** Sends `data`, one whole UTF-8 message, as one text frame; `data` may be kept (like `send`). */
+  sendText(data: Buffer): boolean;
   /**
    * Like `send`, for `data` that has MAX_HEADER_BYTES bytes of its own in front of it in memory: the
    * frame header goes there, and header and payload are written as one buffer. `written` is called when

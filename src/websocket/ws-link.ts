@@ -37,7 +37,14 @@ export class WsLink implements ClientLink {
   }
 
   attach(owner: LinkOwner): void {
-    this.ws.on('message', (data: Buffer) => owner.clientData(data));
+    if (owner.wantsMessageEnds) {
+      this.ws.on('message', (data: Buffer) => {
+        owner.clientData(data);
+        owner.clientMessageEnd();
+      });
+    } else {
+      this.ws.on('message', (data: Buffer) => owner.clientData(data));
+    }
     this.ws.on('pong', () => owner.clientPong());
     this.ws.on('error', (err) => owner.clientError(wsStatusCode(err), err.message));
     this.ws.on('close', (code, reason) => owner.clientClosed(code, reason.toString('utf8')));
@@ -52,6 +59,11 @@ export class WsLink implements ClientLink {
   sendCopy(data: Buffer): false {
     this.ws.send(Buffer.from(data));
     return false;
+  }
+
+  sendText(data: Buffer): boolean {
+    this.ws.send(data, { binary: false });
+    return true;
   }
 
   sendInPlace(data: Buffer, written?: () => void): boolean {

@@ -1,0 +1,102 @@
+/**
+ * A connected socket (TCP, unix, or TLS over either) as a TargetStream. Plain sockets read through their
+ * TargetFeed (no buffer per read: target-feed.ts); TLS sockets emit 'data'. The socket is tagged with its
+ * owner so that every stream shares one set of listener functions: with thousands of idle sessions,
+ * per-session closures are a good part of their memory.
+ */
+import type { Socket } from 'node:net';
+import type { TargetOwner, TargetStream } from './target.js';
+import { TargetFeed } from './target-feed.js';
+
+const kOwner = Symbol('wstcp.target-owner');
+type Tagged = Socket & { [kOwner]: TargetOwner };
+
+export class SocketStream implements TargetStream {
+  readonly wantsMessageEnds = false;
+
+  constructor(private readonly socket: Socket) {
+    // Until a session attaches, an early reset must not become an unhandled 'error' ('close' reports it).
+    socket.on('error', ignoreEarlyError);
+  }
+
+  get queuedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  get paused(): boolean {
+    return this.socket.isPaused();
+  }
+
+  attach(owner: TargetOwner): void {
+    const socket = this.socket as Tagged;
+    socket[kOwner] = owner;
+    socket.removeListener('error', ignoreEarlyError);
+    const feed = TargetFeed.of(socket);
+    if (feed) {
+      feed.attach(owner);
+      // A feed's socket reports EOF whether or not anyone listens: it may have come before the session.
+      if (socket.readableEnded) queueMicrotask(() => owner.targetEnd());
+    } else {
+      socket.on('data', onData);
+    }
+    socket.on('drain', onDrain);
+    socket.on('end', onEnd);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    // The target may have gone away while the handshake was being answered.
+    if (socket.destroyed) queueMicrotask(() => owner.targetClose());
+  }
+
+  write(data: Buffer): void {
+    this.socket.write(data);
+  }
+
+  messageEnd(): void {}
+
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    this.socket.uncork();
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  end(): void {
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+function ownerOf(socket: unknown): TargetOwner {
+  return (socket as Tagged)[kOwner];
+}
+
+function ignoreEarlyError(): void {}
+
+// The shared listeners: `this` is the socket, tagged with its owner.
+function onData(this: unknown, chunk: Buffer): void {
+  ownerOf(this).targetData(chunk, 'given');
+}
+function onDrain(this: unknown): void {
+  ownerOf(this).targetDrained();
+}
+function onEnd(this: unknown): void {
+  ownerOf(this).targetEnd();
+}
+function onError(this: unknown, err: NodeJS.ErrnoException): void {
+  ownerOf(this).targetError(err);
+}
+function onClose(this: unknown): void {
+  ownerOf(this).targetClose();
+}
