@@ -1,48 +1,37 @@
 /**
- * The bridge: a Listener hands connections to an HTTP server; upgrade requests go through the pipeline
- * (upgrade.ts) and each accepted WebSocket becomes a Session (relay.ts); plain requests go to the web
- * handler or get 426/405. The bridge owns the sessions, its timers (heartbeat, idle sweeps, exit timers)
- * and the pipeline parts, and tears them all down in close().
+ * The bridge: the front door (front/) takes connections and routes requests; each WebSocket upgrade is
+ * admitted (admission/: gates, target resolved, vetted and opened), accepted (front/accept.ts) and
+ * becomes a Session (relay/) between its client link and its target stream. The bridge owns the
+ * sessions, their counters and timers, the exit policy and the pipeline parts, and tears them all down
+ * in close().
  */
 import { EventEmitter } from 'node:events';
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
-import { peerOf } from './address.js';
-import { type Admitted, admit, type Refused } from './admission/admit.js';
+import { type Admitted, admit } from './admission/admit.js';
 import { assembleParts, type BridgeParts } from './admission/assemble.js';
-import { pathOf } from './admission/context.js';
+import { HandshakeLog } from './admission/handshake-log.js';
 import type { Config } from './config/config.js';
 import { describeError, refuse } from './errors.js';
-import { abortHandshake, acceptUpgrade, offersDeflate } from './front/handshake.js';
-import { Listener } from './front/listener.js';
+import { type DoneReason, ExitPolicy } from './exit-policy.js';
+import { WebSocketAcceptor } from './front/accept.js';
+import { FrontDoor } from './front/front-door.js';
+import { answerRefusal } from './front/refusal.js';
+import { buildRoutes } from './front/routes.js';
 import { type Logger, silentLogger } from './observe/log.js';
 import { Recorder } from './observe/record.js';
+import { type BridgeStats, StatsTally } from './observe/stats.js';
 import { Session, type SessionOptions } from './relay/session.js';
+import { startSessionTimers } from './relay/session-timers.js';
 import { formatTarget } from './targets/registry.js';
 import type { Target } from './targets/target.js';
-import { redactPathToken } from './tokens/token-from-request.js';
-import { FrameLink } from './websocket/frame-link.js';
 import type { ClientLink } from './websocket/link.js';
-import { WsLink } from './websocket/ws-link.js';
 
 export interface BridgeOptions {
   readonly log?: Logger;
   /** Pre-built pipeline parts (tests); built from the config by default. */
   readonly parts?: BridgeParts;
 }
-
-export interface BridgeStats {
-  opened: number;
-  closed: number;
-  refused: number;
-  bytesToTarget: number;
-  bytesToClient: number;
-}
-
-/** Why the bridge asks its owner to shut it down. */
-export type DoneReason = 'run-once' | 'timeout' | 'idle-timeout';
 
 const SHUTDOWN_GRACE_MS = 5000;
 
@@ -52,20 +41,19 @@ const SHUTDOWN_GRACE_MS = 5000;
  */
 export class Bridge extends EventEmitter {
   readonly sessions = new Set<Session>();
-  readonly stats: BridgeStats = { opened: 0, closed: 0, refused: 0, bytesToTarget: 0, bytesToClient: 0 };
 
-  private readonly listener: Listener;
-  private readonly http: ReturnType<typeof createHttpServer>;
-  /** `ws`, for sessions that negotiate compression (`--permessage-deflate`); wstcp frames all others. */
-  private readonly deflating: WebSocketServer | undefined;
-  private readonly timers: NodeJS.Timeout[] = [];
-  private idleExitTimer: NodeJS.Timeout | undefined;
+  private readonly front: FrontDoor;
+  private readonly acceptor: WebSocketAcceptor;
+  private readonly tally = new StatsTally();
+  private readonly exitPolicy: ExitPolicy;
+  private stopTimers: (() => void) | undefined;
   private nextSessionId = 1;
   private readonly targetNames = new WeakMap<Target, string>();
-  /** Shared by every session (see relay.ts: sessions keep as little of their own as they can). */
+  /** Shared by every session (see relay/session.ts: sessions keep as little of their own as they can). */
   private readonly sessionOptions: SessionOptions;
   private readonly onSessionEnd = (session: Session) => this.endSession(session);
   private readonly recordings = new Set<Promise<void>>();
+  private readonly handshakes: HandshakeLog;
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -75,32 +63,26 @@ export class Bridge extends EventEmitter {
   ) {
     super();
     this.sessionOptions = { maxBufferBytes: config.maxBufferBytes, log, traffic: config.traffic };
-    this.deflating = config.perMessageDeflate
-      ? new WebSocketServer({
-          noServer: true,
-          clientTracking: false,
-          perMessageDeflate: true,
-          maxPayload: config.limits.maxMessageBytes,
-          // Text frames are forwarded as their bytes, so there is nothing to validate.
-          skipUTF8Validation: true,
-          handleProtocols: (offered) => (offered.has('binary') ? 'binary' : false),
-        })
-      : undefined;
-    this.http = createHttpServer({ maxHeaderSize: config.limits.maxHeaderBytes, keepAliveTimeout: 5000 });
-    this.http.headersTimeout = config.limits.handshakeTimeoutMs;
-    // This server never listens itself (the Listener hands it connections), and Node sets up its
-    // connection tracking on 'listening': without it closeIdleConnections() does nothing, and close() waits
-    // for idle keep-alive connections to time out.
-    this.http.emit('listening');
-    this.http.on('request', (req, res) => this.onRequest(req, res));
-    this.http.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket, head));
-    this.http.on('clientError', (err, socket) => this.onClientError(err as NodeJS.ErrnoException, socket));
-    this.listener = new Listener({
-      tls: parts.tls,
+    this.handshakes = new HandshakeLog(log, config.tokens !== undefined);
+    this.acceptor = new WebSocketAcceptor({
+      perMessageDeflate: config.perMessageDeflate,
+      maxMessageBytes: config.limits.maxMessageBytes,
+    });
+    this.front = new FrontDoor({
+      maxHeaderBytes: config.limits.maxHeaderBytes,
       handshakeTimeoutMs: config.limits.handshakeTimeoutMs,
+      tls: parts.tls,
       log,
-      onConnection: (socket) => this.http.emit('connection', socket),
-      onHandshakeTimeout: () => this.stats.refused++,
+      routes: buildRoutes({ config, log, stats: () => this.stats }),
+      web: parts.http,
+      upgrade: (req, socket, head) => void this.onUpgrade(req, socket, head),
+      refused: () => this.tally.refused(),
+    });
+    this.exitPolicy = new ExitPolicy(config, {
+      sessions: this.sessions,
+      log,
+      stopAccepting: () => this.front.stopAccepting(),
+      done: (reason: DoneReason) => this.emit('done', reason),
     });
   }
 
@@ -110,23 +92,29 @@ export class Bridge extends EventEmitter {
     const parts = options.parts ?? (await assembleParts(config, log));
     const bridge = new Bridge(config, parts, log);
     try {
-      await bridge.listener.listen(config.listen, config.unixListenMode);
+      await bridge.front.listen(config.listen, config.unixListenMode);
     } catch (err) {
       await closeParts(parts, log);
       throw err;
     }
-    bridge.startTimers();
+    bridge.stopTimers = startSessionTimers(bridge.sessions, config);
+    bridge.exitPolicy.start();
     return bridge;
   }
 
   /** The bound TCP port (0 for a unix socket listener). */
   get port(): number {
-    return this.listener.port;
+    return this.front.port;
   }
 
   /** `host:port` or the unix socket path the bridge listens on, for log lines. */
   get listenAddress(): string {
-    return this.listener.address;
+    return this.front.address;
+  }
+
+  /** The counters now (observe/stats.ts), live sessions included. */
+  get stats(): BridgeStats {
+    return this.tally.snapshot(this.sessions);
   }
 
   /**
@@ -139,11 +127,9 @@ export class Bridge extends EventEmitter {
   }
 
   private async shutdown(): Promise<void> {
-    for (const timer of this.timers) clearTimeout(timer);
-    clearTimeout(this.idleExitTimer);
-    const stopped = this.listener.close();
-    // Drops idle keep-alive connections and stops the tracking timer started by 'listening'.
-    this.http.close();
+    this.stopTimers?.();
+    this.exitPolicy.stop();
+    const stopped = this.front.close();
     if (this.sessions.size > 0) {
       this.log.info('bridge.shutdown', { sessions: this.sessions.size });
       const drained = new Promise<void>((resolve) => {
@@ -159,184 +145,38 @@ export class Bridge extends EventEmitter {
       clearTimeout(grace);
     }
     // The listening socket closes only when every connection it accepted is gone, keep-alive ones included.
-    this.http.closeAllConnections();
+    this.front.closeAll();
     await Promise.all(this.recordings);
     await stopped;
-    this.deflating?.close();
+    this.acceptor.close();
     await closeParts(this.parts, this.log);
   }
 
-  private startTimers(): void {
-    const { heartbeatMs, sessionIdleTimeoutMs, acceptTimeoutMs, idleExitMs } = this.config;
-    if (heartbeatMs) {
-      this.timers.push(
-        setInterval(() => {
-          for (const session of this.sessions) session.heartbeat();
-        }, heartbeatMs),
-      );
-    }
-    if (sessionIdleTimeoutMs) this.timers.push(this.idleSweeper(sessionIdleTimeoutMs));
-    if (acceptTimeoutMs) {
-      const timer = setTimeout(() => {
-        this.log.info('bridge.accept_timeout', { seconds: acceptTimeoutMs / 1000 });
-        void this.listener.stop();
-        if (this.sessions.size === 0) this.emit('done', 'timeout');
-        else this.on('session-close', () => this.sessions.size === 0 && this.emit('done', 'timeout'));
-      }, acceptTimeoutMs);
-      this.timers.push(timer);
-    }
-    if (idleExitMs) this.armIdleExit();
-  }
-
-  /** Closes sessions whose byte counters have not moved for `idleMs`. Costs nothing per frame. */
-  private idleSweeper(idleMs: number): NodeJS.Timeout {
-    const seen = new WeakMap<Session, { total: number; since: number }>();
-    return setInterval(
-      () => {
-        const now = Date.now();
-        for (const session of this.sessions) {
-          const total = session.bytesToClient + session.bytesToTarget;
-          const last = seen.get(session);
-          if (!last || last.total !== total) seen.set(session, { total, since: now });
-          else if (now - last.since >= idleMs) session.close(1000, 'session idle timeout');
-        }
-      },
-      Math.max(50, Math.min(1000, idleMs / 4)),
-    );
-  }
-
-  private armIdleExit(): void {
-    clearTimeout(this.idleExitTimer);
-    const ms = this.config.idleExitMs;
-    if (!ms || this.sessions.size > 0 || this.closing) return;
-    this.idleExitTimer = setTimeout(() => {
-      this.log.info('bridge.idle_timeout', { seconds: ms / 1000 });
-      this.emit('done', 'idle-timeout');
-    }, ms);
-  }
-
-  private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-    this.listener.settle(socket);
-    if (err.code?.startsWith('ERR_SSL_') || (err as { library?: string }).library === 'SSL routines') {
-      // A failed TLS handshake (the TLS terminator logs it): there is no channel to answer HTTP on.
-      this.stats.refused++;
-      this.log.debug('tls.handshake_failed', {
-        client: peerOf(socket as Socket),
-        error: err.code ?? err.message,
-      });
-      socket.destroy();
-      return;
-    }
-    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-    const refusal = tooLarge
-      ? refuse('HEADERS_TOO_LARGE', 'request headers too large')
-      : refuse('BAD_HANDSHAKE', 'malformed HTTP request');
-    this.stats.refused++;
-    this.log.warn('handshake.refused', {
-      client: peerOf(socket as Socket),
-      status: refusal.status,
-      code: refusal.code,
-      reason: tooLarge ? refusal.message : `${refusal.message} (${err.code ?? err.message})`,
-    });
-    abortHandshake(socket, refusal);
-  }
-
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    this.listener.settle(req.socket);
-    if (this.parts.http) {
-      this.parts.http(req, res);
-      return;
-    }
-    const upgrade = req.method === 'GET' || req.method === 'HEAD';
-    const body = upgrade
-      ? 'This is a WebSocket endpoint (wstcp): connect with a WebSocket client such as noVNC.\n'
-      : `${req.method} is not allowed: this is a WebSocket endpoint (wstcp).\n`;
-    res.writeHead(upgrade ? 426 : 405, {
-      'Content-Type': 'text/plain; charset=utf-8',
-      'Content-Length': Buffer.byteLength(body),
-      ...(upgrade ? { Upgrade: 'websocket', Connection: 'Upgrade' } : { Allow: 'GET' }),
-    });
-    res.end(req.method === 'HEAD' ? undefined : body);
-  }
-
   private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    this.listener.settle(socket);
     if (this.closing) {
-      abortHandshake(socket, refuse('SHUTTING_DOWN', 'the server is shutting down'));
+      answerRefusal(socket, refuse('SHUTTING_DOWN', 'the server is shutting down'));
       return;
     }
     const result = await admit(req, socket, this.parts, this.config);
     if (!result.ok) {
-      this.refuseHandshake(req, socket, result);
+      this.tally.refused();
+      this.handshakes.refused(req, result);
+      answerRefusal(socket, result.error);
       return;
     }
     const { stream, releases } = result;
-    const releaseAll = () => {
+    const abandon = () => {
+      stream.destroy();
       for (const release of releases.splice(0)) release();
     };
     if (socket.destroyed || this.closing) {
-      stream.destroy();
-      releaseAll();
-      if (!socket.destroyed) abortHandshake(socket, refuse('SHUTTING_DOWN', 'the server is shutting down'));
-      this.log.info('handshake.abandoned', {
-        client: peerOf(req.socket),
-        target: formatTarget(result.target),
-      });
+      abandon();
+      if (!socket.destroyed) answerRefusal(socket, refuse('SHUTTING_DOWN', 'the server is shutting down'));
+      this.handshakes.abandoned(req, result.target);
       return;
     }
-    if (this.deflating && offersDeflate(req)) {
-      this.upgradeWithWs(this.deflating, req, socket, head, result, releaseAll);
-      return;
-    }
-    acceptUpgrade(socket, req, result.protocol);
-    const link = new FrameLink(socket as Socket, result.protocol, this.config.limits.maxMessageBytes, head);
-    this.startSession(link, result);
-  }
-
-  /** Compression was agreed: the `ws` library answers the handshake and carries the session's frames. */
-  private upgradeWithWs(
-    deflating: WebSocketServer,
-    req: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    admitted: Admitted,
-    releaseAll: () => void,
-  ): void {
-    // ws may still refuse (it re-validates); then the socket closes without a callback: release it all.
-    let accepted = false;
-    const onRefusedByWs = () => {
-      if (accepted) return;
-      admitted.stream.destroy();
-      releaseAll();
-    };
-    socket.once('close', onRefusedByWs);
-    deflating.handleUpgrade(req, socket, head, (ws) => {
-      accepted = true;
-      socket.removeListener('close', onRefusedByWs);
-      this.startSession(new WsLink(ws, socket), admitted);
-    });
-  }
-
-  private refuseHandshake(req: IncomingMessage, socket: Duplex, refused: Refused): void {
-    this.stats.refused++;
-    const { error, unexpected, target } = refused;
-    const fields = {
-      client: peerOf(req.socket),
-      path: this.logPath(req),
-      target: target ? formatTarget(target) : undefined,
-      status: error.status,
-      code: error.code,
-      reason: error.message,
-    };
-    if (unexpected !== undefined)
-      this.log.error('handshake.failed', { ...fields, error: describeError(unexpected) });
-    else this.log.warn('handshake.refused', fields);
-    abortHandshake(socket, error);
-  }
-
-  /** The request path for log lines: no query, and no token in its last segment when tokens route. */
-  private logPath(req: IncomingMessage): string {
-    return this.config.tokens ? redactPathToken(pathOf(req)) : pathOf(req);
+    const start = (link: ClientLink) => this.startSession(link, result);
+    this.acceptor.accept(req, socket, head, result.protocol, start, abandon);
   }
 
   private startSession(link: ClientLink, admitted: Admitted): void {
@@ -345,37 +185,31 @@ export class Bridge extends EventEmitter {
     const recorder = this.config.record
       ? new Recorder(`${this.config.record}.${id}`, this.log, id)
       : undefined;
-    const session = new Session(
-      {
-        id,
-        clientAddress: ctx.clientAddress,
-        clientPort: ctx.clientPort,
-        target: this.targetName(target),
-        releases,
-        recorder,
-      },
-      link,
-      stream,
-      this.sessionOptions,
-      this.onSessionEnd,
-    );
+    const init = {
+      id,
+      clientAddress: ctx.clientAddress,
+      clientPort: ctx.clientPort,
+      target: this.targetName(target),
+      releases,
+      recorder,
+    };
+    const session = new Session(init, link, stream, this.sessionOptions, this.onSessionEnd);
     this.sessions.add(session);
-    this.stats.opened++;
-    clearTimeout(this.idleExitTimer);
+    this.tally.opened();
     this.log.info('session.open', {
       session: id,
       client: session.client,
       target: session.target,
-      path: this.logPath(ctx.req),
+      path: this.handshakes.path(ctx.req),
       protocol: link.protocol || undefined,
       tls: ctx.secure || undefined,
       record: recorder?.path,
     });
-    if (this.config.runOnce) void this.listener.stop();
+    this.exitPolicy.sessionOpened();
     this.emit('session-open', session);
   }
 
-  /** `host:port` of a target, formatted once per Target object (a fixed target: once in all). */
+  /** The text form of a target, made once per Target object (a fixed target: once in all). */
   private targetName(target: Target): string {
     let name = this.targetNames.get(target);
     if (name === undefined) {
@@ -385,22 +219,17 @@ export class Bridge extends EventEmitter {
     return name;
   }
 
-  /** Recordings still being flushed; close() waits for them so an exit right after keeps the EOF line. */
-  private finishRecording(recorder: Recorder): void {
-    const flushed = recorder.close().finally(() => this.recordings.delete(flushed));
-    this.recordings.add(flushed);
-  }
-
   private endSession(session: Session): void {
-    if (session.recorder) this.finishRecording(session.recorder);
+    if (session.recorder) {
+      // close() waits for recordings still being flushed, so an exit right after keeps the EOF line.
+      const flushed = session.recorder.close().finally(() => this.recordings.delete(flushed));
+      this.recordings.add(flushed);
+    }
     this.sessions.delete(session);
     for (const release of session.releases) release();
-    this.stats.closed++;
-    this.stats.bytesToTarget += session.bytesToTarget;
-    this.stats.bytesToClient += session.bytesToClient;
+    this.tally.closed(session);
     this.emit('session-close', session);
-    if (this.config.runOnce) this.emit('done', 'run-once');
-    else this.armIdleExit();
+    this.exitPolicy.sessionEnded();
   }
 }
 

@@ -84,8 +84,10 @@ export interface Config {
   readonly heartbeatMs: number | undefined;
   readonly sessionIdleTimeoutMs: number | undefined;
   readonly runOnce: boolean;
-  readonly acceptTimeoutMs: number | undefined;
-  readonly idleExitMs: number | undefined;
+  /** --timeout: stop accepting after this long, exit once the sessions have ended. */
+  readonly timeoutMs: number | undefined;
+  /** --idle-timeout: exit after this long with no session. */
+  readonly idleTimeoutMs: number | undefined;
   readonly perMessageDeflate: boolean;
   /** Bytes held per direction per session before the sending side is paused. */
   readonly maxBufferBytes: number;
@@ -358,8 +360,8 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     heartbeatMs: seconds(raw, 'heartbeat'),
     sessionIdleTimeoutMs: seconds(raw, 'session-idle-timeout'),
     runOnce: bool(raw, 'run-once'),
-    acceptTimeoutMs: seconds(raw, 'timeout'),
-    idleExitMs: seconds(raw, 'idle-timeout'),
+    timeoutMs: seconds(raw, 'timeout'),
+    idleTimeoutMs: seconds(raw, 'idle-timeout'),
     perMessageDeflate: bool(raw, 'permessage-deflate'),
     maxBufferBytes: Math.round(maxBufferMiB * 1024 * 1024),
     workers: workerCount,

@@ -10,9 +10,9 @@ import type { Duplex } from 'node:stream';
 import { formatHostPort, peerOf } from '../address.js';
 import type { TlsTerminator } from '../admission/pipeline.js';
 import type { ListenSpec } from '../config/config.js';
-import { describeError, refuse, WstcpError } from '../errors.js';
+import { describeError, ErrorCode, refuse, WstcpError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
-import { abortHandshake } from './handshake.js';
+import { answerRefusal } from './refusal.js';
 
 export interface ListenerOptions {
   readonly tls: TlsTerminator | undefined;
@@ -131,7 +131,7 @@ export class Listener {
               ? 'permission denied'
               : err.message;
         reject(
-          new WstcpError('WSTCP_LISTEN', `cannot listen on ${name}: ${why} (${err.code})`, { cause: err }),
+          new WstcpError(ErrorCode.LISTEN, `cannot listen on ${name}: ${why} (${err.code})`, { cause: err }),
         );
       };
       this.server.once('error', onError);
@@ -175,7 +175,7 @@ export class Listener {
       }
       if (tls.sslOnly) {
         log.warn('connection.refused', { client: peerOf(raw), reason: 'plain connection while --ssl-only' });
-        abortHandshake(raw, refuse('FORBIDDEN', 'this endpoint requires TLS (wss:// or https://)'));
+        answerRefusal(raw, refuse('FORBIDDEN', 'this endpoint requires TLS (wss:// or https://)'));
         // A paused socket never sees the client's FIN and never closes (close() would wait forever):
         // drain it, and leave the handshake timer to destroy it if the client keeps it open.
         raw.resume();
@@ -200,7 +200,7 @@ export class Listener {
       client: peerOf(socket as Socket),
       seconds: this.options.handshakeTimeoutMs / 1000,
     });
-    abortHandshake(socket, refuse('HANDSHAKE_TIMEOUT', 'the request did not arrive in time'));
+    answerRefusal(socket, refuse('HANDSHAKE_TIMEOUT', 'the request did not arrive in time'));
     setTimeout(() => socket.destroy(), 1000).unref();
   }
 }

@@ -123,15 +123,14 @@ export class Session implements LinkOwner, TargetOwner {
     this.link.terminate();
   }
 
-  /** Sends a heartbeat ping; returns false (and terminates) when the previous one was never answered. */
-  heartbeat(): boolean {
+  /** Sends a heartbeat ping, or terminates the session when the previous one was never answered. */
+  heartbeat(): void {
     if (this.awaitingPong) {
       this.terminate('heartbeat timeout: no pong from client');
-      return false;
+      return;
     }
     this.awaitingPong = true;
     this.link.ping();
-    return true;
   }
 
   /** @internal LinkOwner: the client socket drained, so resume reading from the target. */
