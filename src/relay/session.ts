@@ -15,6 +15,7 @@
  * The session ends exactly once, when both sides are closed; `onEnd` then runs and the close line is logged.
  */
 import { formatHostPort } from '../address.js';
+import { FrameViolation, type FrameViolationKind } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import type { Recorder } from '../observe/record.js';
 import type { TargetBytes, TargetOwner, TargetStream } from '../targets/target.js';
@@ -70,6 +71,8 @@ export class Session implements LinkOwner, TargetOwner {
   private closer: Closer | undefined;
   private closeCode: number | undefined;
   private closeReason = '';
+  /** The client's frame-protocol violation that closed the session, for the close line. */
+  private violation: FrameViolationKind | undefined;
   private clientIsClosed = false;
   private targetClosed = false;
   private ended = false;
@@ -233,9 +236,9 @@ export class Session implements LinkOwner, TargetOwner {
     this.maybeEnd();
   }
 
-  /** @internal LinkOwner: a protocol violation (1002) or an oversize message (1009); the link closes. */
-  clientError(code: number, message: string): void {
-    this.initiate('bridge', code, message);
+  /** @internal LinkOwner: a protocol violation (1002, 1007) or an oversize message (1009); the link closes. */
+  clientError(code: number, message: string, violation: FrameViolationKind): void {
+    if (this.initiate('bridge', code, message)) this.violation = violation;
   }
 
   /** @internal LinkOwner */
@@ -282,6 +285,7 @@ export class Session implements LinkOwner, TargetOwner {
       code: this.closeCode,
       reason: this.closeReason || undefined,
       closed_by: this.closer,
+      error: this.violation && FrameViolation[this.violation].code,
     });
     this.onEnd(this);
   }

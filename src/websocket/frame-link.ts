@@ -12,6 +12,7 @@
  */
 
 import type { Socket } from 'node:net';
+import type { FrameViolationKind } from '../errors.js';
 import { FrameParser, type FrameSink } from './frame-parser.js';
 import { closeFrame, frame, headerLength, Opcode, parseClosePayload, writeHeader } from './frames.js';
 import type { ClientLink, LinkOwner } from './link.js';
@@ -180,7 +181,7 @@ export class FrameLink implements ClientLink, FrameSink {
     }
     const close = parseClosePayload(payload);
     if (!close.ok) {
-      this.frameError(close.code, close.message);
+      this.frameError(close.code, close.message, close.violation);
       return;
     }
     this.receivedCode = close.code;
@@ -191,9 +192,9 @@ export class FrameLink implements ClientLink, FrameSink {
   }
 
   /** @internal FrameSink */
-  frameError(code: number, message: string): void {
+  frameError(code: number, message: string, violation: FrameViolationKind): void {
     this.parser.stop();
-    this.owner?.clientError(code, message);
+    this.owner?.clientError(code, message, violation);
     if (!this.closeSent) this.sendClose(closeFrame(code, message));
     this.end();
   }

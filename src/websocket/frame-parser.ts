@@ -8,6 +8,7 @@
  * for the fragmentation rules.
  */
 
+import { FrameViolation, type FrameViolationKind } from '../errors.js';
 import { MAX_CONTROL_PAYLOAD, Opcode } from './frames.js';
 import { unmask } from './unmask.js';
 
@@ -19,8 +20,11 @@ export interface FrameSink {
   messageEnd?(): void;
   /** A whole, unmasked control frame (close, ping, pong). After a close frame nothing more is parsed. */
   controlFrame(opcode: number, payload: Buffer): void;
-  /** The client broke the protocol (`code` 1002) or a limit (`code` 1009): nothing more is parsed. */
-  frameError(code: number, message: string): void;
+  /**
+   * The client broke the protocol or a limit: `code` is the close code to send (1002, 1007, 1009), `violation`
+   * its stable name (errors.ts). Nothing more is parsed.
+   */
+  frameError(code: number, message: string, violation: FrameViolationKind): void;
 }
 
 enum State {
@@ -105,8 +109,9 @@ export class FrameParser {
     const b1 = buf[at + 1] as number;
     const fin = (b0 & 0x80) !== 0;
     const opcode = b0 & 0x0f;
-    if ((b0 & 0x70) !== 0) return this.fail(1002, 'reserved bits set, but no extension was negotiated');
-    if ((b1 & 0x80) === 0) return this.fail(1002, 'client frames must be masked');
+    if ((b0 & 0x70) !== 0)
+      return this.fail('RESERVED_BITS', 'reserved bits set, but no extension was negotiated');
+    if ((b1 & 0x80) === 0) return this.fail('UNMASKED', 'client frames must be masked');
     let length = b1 & 0x7f;
     let p = at + 2;
     if (length === 126) {
@@ -115,28 +120,31 @@ export class FrameParser {
     } else if (length === 127) {
       const high = buf.readUInt32BE(p);
       // Beyond 2^53 a length is not even a safe integer; far beyond any message limit anyway.
-      if (high > 0x1fffff) return this.fail(1009, 'frame length out of range');
+      if (high > 0x1fffff) return this.fail('TOO_LARGE', 'frame length out of range');
       length = high * 0x100000000 + buf.readUInt32BE(p + 4);
       p += 8;
     }
     this.mask = buf.readUInt32BE(p);
 
     if (opcode >= Opcode.Close) {
-      if (opcode > Opcode.Pong) return this.fail(1002, `unknown opcode ${opcode}`);
-      if (!fin) return this.fail(1002, 'a control frame must not be fragmented');
-      if (length > MAX_CONTROL_PAYLOAD) return this.fail(1002, 'control frame payload over 125 bytes');
+      if (opcode > Opcode.Pong) return this.fail('BAD_OPCODE', `unknown opcode ${opcode}`);
+      if (!fin) return this.fail('FRAGMENTED_CONTROL', 'a control frame must not be fragmented');
+      if (length > MAX_CONTROL_PAYLOAD)
+        return this.fail('CONTROL_TOO_LONG', 'control frame payload over 125 bytes');
     } else if (opcode === Opcode.Continuation) {
-      if (!this.inMessage) return this.fail(1002, 'continuation frame without a message to continue');
+      if (!this.inMessage)
+        return this.fail('UNEXPECTED_CONTINUATION', 'continuation frame without a message to continue');
     } else if (opcode === Opcode.Text || opcode === Opcode.Binary) {
-      if (this.inMessage) return this.fail(1002, 'new message before the previous one was finished');
+      if (this.inMessage)
+        return this.fail('UNFINISHED_MESSAGE', 'new message before the previous one was finished');
       this.messageBytes = 0;
     } else {
-      return this.fail(1002, `unknown opcode ${opcode}`);
+      return this.fail('BAD_OPCODE', `unknown opcode ${opcode}`);
     }
     if (opcode < Opcode.Close) {
       this.messageBytes += length;
       if (this.messageBytes > this.maxMessageBytes)
-        return this.fail(1009, `message larger than the ${this.maxMessageBytes}-byte limit`);
+        return this.fail('TOO_LARGE', `message larger than the ${this.maxMessageBytes}-byte limit`);
       this.inMessage = !fin;
     }
 
@@ -204,9 +212,9 @@ export class FrameParser {
     this.sink.controlFrame(this.opcode, payload);
   }
 
-  private fail(code: number, message: string): false {
+  private fail(violation: FrameViolationKind, message: string): false {
     this.state = State.Stopped;
-    this.sink.frameError(code, message);
+    this.sink.frameError(FrameViolation[violation].close, message, violation);
     return false;
   }
 }

@@ -4,6 +4,7 @@
  * - FrameLink (frame-link.ts): wstcp's own framing straight on the socket; every session uses it unless
  * - WsLink (ws-link.ts): the `ws` library's WebSocket, for sessions that negotiated permessage-deflate.
  */
+import type { FrameViolationKind } from '../errors.js';
 
 /** What a link reports to its session. Each is called synchronously, from the socket's own events. */
 export interface LinkOwner {
@@ -23,8 +24,8 @@ export interface LinkOwner {
   clientPong(): void;
   /** Everything queued towards the client has been written. */
   clientDrained(): void;
-  /** The client broke the protocol or a limit; the link is closing with `code` by itself. */
-  clientError(code: number, message: string): void;
+  /** The client broke the protocol or a limit (`violation`); the link is closing with `code` by itself. */
+  clientError(code: number, message: string, violation: FrameViolationKind): void;
   /**
    * The connection is closed (once): `code` is what the client's close frame said (1005 if it gave none),
    * or 1006 when the connection ended without one.
