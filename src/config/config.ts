@@ -392,5 +392,14 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
           ]
         : [],
   };
-  return Object.freeze(config);
+  return deepFreeze(config);
+}
+
+/** Freezes `value` and everything it holds, so no module can change the config another one reads. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
 }

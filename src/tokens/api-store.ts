@@ -6,7 +6,7 @@
 import { AddressError } from '../address.js';
 import { ConfigError } from '../errors.js';
 import { parseSocketTarget, type SocketTarget } from '../targets/registry.js';
-import { targetFromHostPort } from './host-port.js';
+import { targetFromJson } from './host-port.js';
 import { StoreUnavailableError, type TokenStore } from './store.js';
 
 /** `text`: body `host:port` (BaseTokenAPI); `json`: `{"host": ..., "port": ...}` (JSONTokenApi); `auto`: either. */
@@ -38,18 +38,6 @@ async function readBounded(response: Response, limit: number): Promise<string> {
   }
   if (size >= limit) await reader.cancel();
   return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
-}
-
-/** Reads `{"host": "h", "port": 5900}` and the other forms targetFromHostPort accepts. */
-function targetFromJson(body: string): SocketTarget {
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch {
-    throw new AddressError('the answer is not JSON');
-  }
-  const { host, port } = (value ?? {}) as { host?: unknown; port?: unknown };
-  return targetFromHostPort(host, port);
 }
 
 /**
@@ -111,7 +99,7 @@ export class TokenApiStore implements TokenStore {
     }
     try {
       const json = format === 'json' || (format === 'auto' && body.startsWith('{'));
-      return json ? targetFromJson(body) : parseSocketTarget(body);
+      return json ? targetFromJson(body, 'the answer is not JSON') : parseSocketTarget(body);
     } catch (err) {
       if (!(err instanceof AddressError)) throw err;
       throw new StoreUnavailableError(

@@ -10,7 +10,7 @@ import { AddressError } from '../address.js';
 import { ConfigError, describeError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { parseSocketTarget, type SocketTarget } from '../targets/registry.js';
-import { targetFromHostPort } from './host-port.js';
+import { targetFromJson } from './host-port.js';
 import { describeRedisLocation, type RedisLocation } from './redis-source.js';
 import { StoreUnavailableError, type WritableTokenStore } from './store.js';
 import { websockifyTarget } from './token-file-format.js';
@@ -30,14 +30,7 @@ export interface RedisStoreOptions {
 export function parseRedisValue(value: string): SocketTarget {
   const text = value.trim();
   if (!text.startsWith('{')) return parseSocketTarget(text);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new AddressError('the value starts with "{" but is not JSON');
-  }
-  const { host, port } = (json ?? {}) as { host?: unknown; port?: unknown };
-  return targetFromHostPort(host, port);
+  return targetFromJson(text, 'the value starts with "{" but is not JSON');
 }
 
 /** Glob-escapes a namespace for SCAN MATCH. */
