@@ -6,8 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { after, type TestContext, test } from 'node:test';
 import { expectRefusal, openClient, startBridge, startEcho } from '../helpers/bridge.js';
-import { encryptKey, selfSigned, tempDir } from '../tls/pki.js';
-import { assertNoSecrets, basicHeader, SECRETS } from './secret-scan.js';
+import { encryptKey, selfSigned } from '../helpers/pki.js';
+import { assertNoSecrets, basicHeader, SECRETS } from '../helpers/secrets.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const captured: string[] = [];
 after(() => assertNoSecrets(captured));

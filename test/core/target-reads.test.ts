@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import type WebSocket from 'ws';
 import { streamingBuffersInUse, TargetFeed } from '../../src/targets/target-feed.js';
 import { closed, openClient, receive, startBridge, startTcpServer, waitFor } from '../helpers/bridge.js';
-import { selfSigned, tempDir } from '../tls/pki.js';
+import { selfSigned } from '../helpers/pki.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const MiB = 1024 * 1024;
 

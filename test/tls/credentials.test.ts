@@ -5,8 +5,9 @@ import { test } from 'node:test';
 import type { TlsConfig } from '../../src/config/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { readTlsMaterial, secureContextFor } from '../../src/tls/credentials.js';
-import { SECRETS } from '../auth/secret-scan.js';
-import { encryptKey, makeCa, selfSigned, tempDir } from './pki.js';
+import { encryptKey, makeCa, selfSigned } from '../helpers/pki.js';
+import { SECRETS } from '../helpers/secrets.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const base: TlsConfig = {
   cert: '',

@@ -11,10 +11,11 @@ import { assembleParts } from '../../src/admission/assemble.js';
 import { Bridge } from '../../src/bridge.js';
 import { parseArgs } from '../../src/cli.js';
 import { Logger } from '../../src/observe/log.js';
-import { assertNoSecrets } from '../auth/secret-scan.js';
 import { openClient, receive, startEcho, waitFor } from '../helpers/bridge.js';
-import { makeCa, tempDir } from './pki.js';
-import { servedFingerprint } from './tls-client.js';
+import { makeCa } from '../helpers/pki.js';
+import { assertNoSecrets } from '../helpers/secrets.js';
+import { servedFingerprint } from '../helpers/tls-client.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const ca = makeCa('reload CA');
 const first = ca.server();

@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { after, test } from 'node:test';
-import { assertNoSecrets, SECRETS } from '../auth/secret-scan.js';
 import {
   expectRefusal,
   openClient,
@@ -12,8 +11,10 @@ import {
   startBridge,
   startEcho,
 } from '../helpers/bridge.js';
-import { encryptKey, makeCa, tempDir } from './pki.js';
-import { servedFingerprint, tlsConnect, upgradeStatusLine } from './tls-client.js';
+import { encryptKey, makeCa } from '../helpers/pki.js';
+import { assertNoSecrets, SECRETS } from '../helpers/secrets.js';
+import { servedFingerprint, tlsConnect, upgradeStatusLine } from '../helpers/tls-client.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const ca = makeCa();
 const server = ca.server();

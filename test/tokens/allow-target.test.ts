@@ -5,7 +5,7 @@ import { createTargetPolicy, parseAllowRule } from '../../src/admission/allow-ta
 import { ConfigError, HttpError } from '../../src/errors.js';
 import { Logger } from '../../src/observe/log.js';
 import type { SocketTarget } from '../../src/targets/registry.js';
-import { handshake } from './helpers.js';
+import { handshake } from '../helpers/tokens.js';
 
 const quiet = new Logger({ sink: () => {} });
 

@@ -8,7 +8,7 @@ import { TokenResolver } from '../../src/tokens/resolver.js';
 import { StoreUnavailableError, type TokenStore } from '../../src/tokens/store.js';
 import { redactPathToken, tokenFromRequest } from '../../src/tokens/token-from-request.js';
 import { tokenTag } from '../../src/tokens/token-tag.js';
-import { handshake } from './helpers.js';
+import { handshake } from '../helpers/tokens.js';
 
 function extract(path: string, headers: Record<string, string> = {}, hostToken = false) {
   const ctx = handshake(path, headers);

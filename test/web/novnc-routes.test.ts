@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { silentLogger } from '../../src/observe/log.js';
 import { createWebHandler } from '../../src/web/index.js';
-import { fetchRaw, serveHandler } from './http.js';
+import { fetchRaw, serveHandler } from '../helpers/http.js';
 
 const JS = 'application/javascript; charset=utf-8';
 
