@@ -7,7 +7,7 @@
  *   reassembled; what one client read holds goes out in one write). When more than `maxBufferBytes` wait
  *   towards the target, reading from the client is paused until the target drains.
  * - target -> client: each chunk read becomes one binary frame (plain targets are read without a buffer
- *   per read: target-feed.ts). When more than `maxBufferBytes` (at most 1 MiB for a TLS client) wait towards the
+ *   per read: targets/target-feed.ts). When more than `maxBufferBytes` (at most 1 MiB for a TLS client) wait towards the
  *   client, the target is paused until the client socket drains.
  * - Closing: target EOF -> everything queued reaches the client, then close 1000. Client close -> everything
  *   queued reaches the target, then FIN. A reset on either side closes the other promptly (1011 / destroy).

@@ -1,5 +1,5 @@
 /**
- * Token routing for the bridge: builds the resolver that assemble.ts plugs into the pipeline.
+ * Token routing for the bridge: builds the resolver that admission/assemble.ts plugs into the pipeline.
  */
 
 import type { TargetResolver } from '../admission/pipeline.js';

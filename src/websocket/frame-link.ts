@@ -3,7 +3,7 @@
  * permessage-deflate was negotiated: see ws-link.ts). It keeps no per-message state: client payload goes
  * to the session as it is read and unmasked (frame-parser.ts), and each chunk from the target goes out as
  * one frame: small ones copied behind their header, large ones written with their header in one writev,
- * or in one buffer when the target's read buffer left room for the header (target-feed.ts).
+ * or in one buffer when the target's read buffer left room for the header (targets/target-feed.ts).
  *
  * Closing follows RFC 6455 section 7: a close frame is answered with one carrying the same code, then the
  * bridge ends the TCP connection; after sending a close frame the bridge waits up to CLOSE_TIMEOUT_MS for
