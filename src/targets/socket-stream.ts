@@ -12,8 +12,6 @@ const kOwner = Symbol('wstcp.target-owner');
 type Tagged = Socket & { [kOwner]: TargetOwner };
 
 export class SocketStream implements TargetStream {
-  readonly wantsMessageEnds = false;
-
   constructor(private readonly socket: Socket) {
     // Until a session attaches, an early reset must not become an unhandled 'error' ('close' reports it).
     socket.on('error', ignoreEarlyError);
@@ -25,6 +23,11 @@ export class SocketStream implements TargetStream {
 
   get paused(): boolean {
     return this.socket.isPaused();
+  }
+
+  /** Sockets carry bytes, not messages (a getter: no field in each of thousands of idle streams). */
+  get wantsMessageEnds(): boolean {
+    return false;
   }
 
   attach(owner: TargetOwner): void {
