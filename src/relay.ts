@@ -2,8 +2,9 @@
  * One session: a WebSocket client and a target socket, relayed both ways.
  *
  * - client -> target: the payload of data frames is written as raw bytes, as it is read (messages are not
- *   reassembled; what one client read holds goes out in one write). When more than `maxBufferBytes` wait
- *   in the target socket, reading from the client is paused until the target drains.
+ *   reassembled; the small frames of one client read are joined into one write: frame-parser.ts). When
+ *   more than `maxBufferBytes` wait in the target socket, counting each queued write's own cost as well as
+ *   its bytes, reading from the client is paused until the target drains.
  * - target -> client: each chunk read becomes one binary frame (plain targets are read without a buffer
  *   per read: target-feed.ts). When more than `maxBufferBytes` (at most 1 MiB for a TLS client) wait towards the
  *   client, the target is paused until the client socket drains.
@@ -47,6 +48,12 @@ export interface SessionOptions {
 
 const TARGET_LINGER_MS = 5000;
 /**
+ * What a queued write costs beyond its bytes: the write request, the Buffer and its backing store
+ * (measured at about 200 bytes; counted generously). Without it a client sending one tiny frame per read
+ * to a target that does not read queued millions of 1-byte writes (hundreds of MiB) under a 4 MiB limit.
+ */
+const WRITE_OVERHEAD_BYTES = 512;
+/**
  * Towards a TLS client at most this much is queued, whatever `maxBufferBytes` says: Node encrypts a queue
  * in one piece and hands the kernel one write of that size, and multi-megabyte writes cost the kernel far
  * more than they save (measured: TLS target->client 600 -> 880-1070 MB/s at 1 MiB instead of 4).
@@ -83,6 +90,10 @@ export class Session implements LinkOwner, FeedOwner {
   private targetClosed = false;
   private ended = false;
   private lingerTimer: NodeJS.Timeout | undefined;
+  /** Writes to the target since its queue was last seen empty (their overhead counts against the limit). */
+  private writesQueued = 0;
+  /** Resumes the client once a write that crossed the limit is done (made when first needed). */
+  private resumeClient: (() => void) | undefined;
 
   constructor(
     init: SessionInit,
@@ -192,8 +203,19 @@ export class Session implements LinkOwner, FeedOwner {
     }
     this.bytesToTarget += data.length;
     if (this.recorder) this.recorder.fromClient(data);
-    this.targetSocket.write(data);
-    if (this.targetSocket.writableLength > this.options.maxBufferBytes) this.link.pause();
+    const socket = this.targetSocket;
+    if (socket.writableLength === 0) this.writesQueued = 0;
+    this.writesQueued++;
+    const cost = socket.writableLength + data.length + this.writesQueued * WRITE_OVERHEAD_BYTES;
+    if (cost <= this.options.maxBufferBytes) {
+      socket.write(data);
+      return;
+    }
+    // Over the limit with little in bytes the socket may never emit 'drain': this write's completion
+    // resumes the client instead (the writes before it are done by then too).
+    this.resumeClient ??= () => this.targetDrained();
+    socket.write(data, this.resumeClient);
+    this.link.pause();
   }
 
   /** @internal FeedOwner (and 'data' events): returns true when it kept given bytes (see TargetFeed). */

@@ -78,8 +78,8 @@ export class Bridge extends EventEmitter {
           clientTracking: false,
           perMessageDeflate: true,
           maxPayload: config.limits.maxMessageBytes,
-          // Text frames are forwarded as their bytes, so there is nothing to validate.
-          skipUTF8Validation: true,
+          // Valid text is forwarded as its bytes; invalid text and close reasons are refused with 1007.
+          skipUTF8Validation: !config.utf8Check,
           handleProtocols: (offered) => (offered.has('binary') ? 'binary' : false),
         })
       : undefined;
@@ -286,7 +286,8 @@ export class Bridge extends EventEmitter {
       return;
     }
     acceptUpgrade(socket, req, result.protocol);
-    const link = new FrameLink(socket as Socket, result.protocol, this.config.limits.maxMessageBytes, head);
+    const { limits, utf8Check } = this.config;
+    const link = new FrameLink(socket as Socket, result.protocol, limits.maxMessageBytes, head, utf8Check);
     this.startSession(link, result);
   }
 
