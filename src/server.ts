@@ -18,8 +18,8 @@ import { Listener } from './listener.js';
 import { type Logger, silentLogger } from './log.js';
 import { Recorder } from './record.js';
 import { Session, type SessionOptions } from './relay.js';
-import { redactPathToken } from './tokens/token-from-request.js';
-import { type Admitted, admit, pathOf, type Refused } from './upgrade.js';
+import { loggedPath } from './request-url.js';
+import { type Admitted, admit, type Refused } from './upgrade.js';
 import { FrameLink } from './websocket/frame-link.js';
 import type { ClientLink } from './websocket/link.js';
 import { WsLink } from './websocket/ws-link.js';
@@ -336,9 +336,9 @@ export class Bridge extends EventEmitter {
     abortHandshake(socket, error);
   }
 
-  /** The request path for log lines: no query, and no token in its last segment when tokens route. */
+  /** The request path for log lines: no query, and no token in it when tokens route. */
   private logPath(req: IncomingMessage): string {
-    return this.config.tokens ? redactPathToken(pathOf(req)) : pathOf(req);
+    return loggedPath(req.url, this.config.tokens !== undefined);
   }
 
   private startSession(link: ClientLink, admitted: Admitted): void {
