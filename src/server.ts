@@ -91,6 +91,7 @@ export class Bridge extends EventEmitter {
     this.http.emit('listening');
     this.http.on('request', (req, res) => this.onRequest(req, res));
     this.http.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket, head));
+    this.http.on('connect', (req, socket) => this.onConnect(req, socket));
     this.http.on('clientError', (err, socket) => this.onClientError(err as NodeJS.ErrnoException, socket));
     this.listener = new Listener({
       tls: parts.tls,
@@ -234,6 +235,26 @@ export class Bridge extends EventEmitter {
       status: refusal.status,
       code: refusal.code,
       reason: tooLarge ? refusal.message : `${refusal.message} (${err.code ?? err.message})`,
+    });
+    abortHandshake(socket, refusal);
+  }
+
+  /** A proxy tunnel request: Node drops it without a word unless someone listens. This is no proxy. */
+  private onConnect(req: IncomingMessage, socket: Duplex): void {
+    this.listener.settle(socket);
+    const refusal = refuse(
+      'METHOD_NOT_ALLOWED',
+      'CONNECT is not allowed: this is a WebSocket endpoint (wstcp)',
+      {
+        headers: { Allow: this.parts.http ? 'GET, HEAD' : 'GET' },
+      },
+    );
+    this.stats.refused++;
+    this.log.warn('handshake.refused', {
+      client: peerOf(req.socket),
+      status: refusal.status,
+      code: refusal.code,
+      reason: refusal.message,
     });
     abortHandshake(socket, refusal);
   }
