@@ -7,6 +7,7 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { AcceptFailures } from './accept-failures.js';
 import { formatTarget, peerOf } from './address.js';
 import type { ListenSpec } from './config.js';
 import { describeError, refuse, WstcpError } from './errors.js';
@@ -33,8 +34,10 @@ export class Listener {
   private stopping: Promise<void> | undefined;
   /** One 'close' listener shared by all pending connections (`this` is the socket); removed on settling. */
   private readonly settleOnClose: (this: Duplex) => void;
+  private readonly acceptFailures: AcceptFailures;
 
   constructor(private readonly options: ListenerOptions) {
+    this.acceptFailures = new AcceptFailures(options.log);
     const listener = this;
     this.settleOnClose = function (this: Duplex) {
       listener.settle(this);
@@ -137,10 +140,8 @@ export class Listener {
       this.server.once('error', onError);
       this.server.listen(options, () => {
         this.server.removeListener('error', onError);
-        // After bind, errors are per accept (EMFILE): log them and keep serving.
-        this.server.on('error', (err: NodeJS.ErrnoException) =>
-          this.options.log.error('accept.failed', { error: describeError(err) }),
-        );
+        // After bind, errors are per accept (EMFILE, when libuv does not swallow it): log and keep serving.
+        this.server.on('error', (err: NodeJS.ErrnoException) => this.acceptFailures.report(err));
         resolve();
       });
     });
@@ -151,6 +152,7 @@ export class Listener {
       raw.destroy();
       return;
     }
+    this.acceptFailures.checkHeadroom();
     const { tls, log, onConnection } = this.options;
     raw.on('error', (err) => log.debug('connection.error', { error: describeError(err) }));
     this.track(raw);
