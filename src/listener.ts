@@ -14,6 +14,7 @@ import { describeError, refuse, WstcpError } from './errors.js';
 import { abortHandshake } from './handshake.js';
 import type { Logger } from './log.js';
 import type { TlsTerminator } from './pipeline.js';
+import { hasLenientSpacing, readFirstRequestLine } from './request-line.js';
 
 export interface ListenerOptions {
   readonly tls: TlsTerminator | undefined;
@@ -23,6 +24,8 @@ export interface ListenerOptions {
   readonly onConnection: (socket: Duplex) => void;
   /** Called when a connection is cut off at the handshake timeout (for the refusal counter). */
   readonly onHandshakeTimeout: () => void;
+  /** Called when a connection's first request line is refused (for the refusal counter). */
+  readonly onBadRequestLine: () => void;
 }
 
 const TLS_RECORD_HANDSHAKE = 0x16;
@@ -153,11 +156,11 @@ export class Listener {
       return;
     }
     this.acceptFailures.checkHeadroom();
-    const { tls, log, onConnection } = this.options;
+    const { tls, log } = this.options;
     raw.on('error', (err) => log.debug('connection.error', { error: describeError(err) }));
     this.track(raw);
     if (!tls) {
-      onConnection(raw);
+      this.handOver(raw);
       return;
     }
     // The first byte tells TLS (a ClientHello record) from plain HTTP. It is put back before anyone reads:
@@ -172,7 +175,7 @@ export class Listener {
         );
         this.settle(raw);
         this.track(secure);
-        onConnection(secure);
+        this.handOver(secure);
         return;
       }
       if (tls.sslOnly) {
@@ -183,10 +186,31 @@ export class Listener {
         raw.resume();
         return;
       }
-      onConnection(raw);
-      raw.resume();
+      this.handOver(raw);
     });
     raw.resume();
+  }
+
+  /** Hands `socket` to the HTTP server once its first request line is known to be spaced as RFC 9112 says. */
+  private handOver(socket: Duplex): void {
+    readFirstRequestLine(socket, (line) => {
+      if (line === undefined || !hasLenientSpacing(line)) {
+        this.options.onConnection(socket);
+        socket.resume();
+        return;
+      }
+      this.options.onBadRequestLine();
+      const refusal = refuse('BAD_HANDSHAKE', 'malformed request line: one space between its parts');
+      this.options.log.warn('handshake.refused', {
+        client: peerOf(socket as Socket),
+        status: refusal.status,
+        code: refusal.code,
+        reason: refusal.message,
+      });
+      abortHandshake(socket, refusal);
+      // As for --ssl-only above: drain to see the client's FIN; the handshake timer covers a client that stays.
+      socket.resume();
+    });
   }
 
   private track(socket: Duplex): void {

@@ -99,6 +99,7 @@ export class Bridge extends EventEmitter {
       log,
       onConnection: (socket) => this.http.emit('connection', socket),
       onHandshakeTimeout: () => this.stats.refused++,
+      onBadRequestLine: () => this.stats.refused++,
     });
   }
 

@@ -1,8 +1,9 @@
 // Handshakes Node's HTTP parser lets through but RFC 6455 section 4.1 and RFC 9112 refuse. Before, a body
 // (chunked or Content-Length) got 101 and was then read as WebSocket frames (a request-smuggling shape),
-// `GET *`, HTTP/1.0 and Host-less upgrades got 101, and CONNECT was dropped with no status and no log line.
+// `GET *`, HTTP/1.0, Host-less upgrades and request lines with double spaces got 101, and CONNECT was dropped with no status and no log line.
 // Each is now answered 400 (405 for CONNECT) with a handshake.refused line.
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { type RunningBridge, startBridge, startEcho, type TcpTarget } from '../helpers/bridge.js';
 import { handWritten, rawExchange, statusOf, UPGRADE_HEADERS } from '../helpers/http.js';
@@ -43,6 +44,8 @@ const refused: Array<[string, string]> = [
   ['HTTP/1.0', upgrade('GET / HTTP/1.0')],
   ['no Host header', upgrade('GET / HTTP/1.1', { Host: undefined })],
   ['two Host headers', `${upgrade('GET / HTTP/1.1').slice(0, -2)}Host: y\r\n\r\n`],
+  ['two spaces after the method', upgrade('GET  / HTTP/1.1')],
+  ['two spaces before the version', upgrade('GET /  HTTP/1.1')],
 ];
 
 for (const [what, text] of refused) {
@@ -67,4 +70,23 @@ test('CONNECT -> 405 with Allow: GET and a handshake.refused line', async () => 
   assert.match(reply, /\r\nAllow: GET\r\n/i);
   assert.equal(refusals.length, 1);
   assert.match(refusals[0]!, /code=WSTCP_METHOD_NOT_ALLOWED/);
+});
+
+test('a request line that arrives a byte at a time, after empty lines, is still read whole: 101', async () => {
+  const text = `\r\n${upgrade('GET / HTTP/1.1')}`;
+  const reply = await new Promise<string>((resolve, reject) => {
+    const socket = connect(bridge.port, '127.0.0.1', async () => {
+      for (const byte of text.slice(0, 40)) {
+        socket.write(byte);
+        await new Promise((resume) => setTimeout(resume, 2));
+      }
+      socket.write(text.slice(40));
+    });
+    socket.once('data', (chunk) => {
+      socket.destroy();
+      resolve(chunk.toString('latin1'));
+    });
+    socket.on('error', reject);
+  });
+  assert.equal(statusOf(reply), 101);
 });
