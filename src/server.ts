@@ -18,8 +18,8 @@ import { Listener } from './listener.js';
 import { type Logger, silentLogger } from './log.js';
 import { Recorder } from './record.js';
 import { Session, type SessionOptions } from './relay.js';
-import { redactPathToken } from './tokens/token-from-request.js';
-import { type Admitted, admit, pathOf, type Refused } from './upgrade.js';
+import { loggedPath } from './request-url.js';
+import { type Admitted, admit, type Refused } from './upgrade.js';
 import { FrameLink } from './websocket/frame-link.js';
 import type { ClientLink } from './websocket/link.js';
 import { WsLink } from './websocket/ws-link.js';
@@ -91,6 +91,7 @@ export class Bridge extends EventEmitter {
     this.http.emit('listening');
     this.http.on('request', (req, res) => this.onRequest(req, res));
     this.http.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket, head));
+    this.http.on('connect', (req, socket) => this.onConnect(req, socket));
     this.http.on('clientError', (err, socket) => this.onClientError(err as NodeJS.ErrnoException, socket));
     this.listener = new Listener({
       tls: parts.tls,
@@ -98,6 +99,7 @@ export class Bridge extends EventEmitter {
       log,
       onConnection: (socket) => this.http.emit('connection', socket),
       onHandshakeTimeout: () => this.stats.refused++,
+      onBadRequestLine: () => this.stats.refused++,
     });
   }
 
@@ -238,6 +240,26 @@ export class Bridge extends EventEmitter {
     abortHandshake(socket, refusal);
   }
 
+  /** A proxy tunnel request: Node drops it without a word unless someone listens. This is no proxy. */
+  private onConnect(req: IncomingMessage, socket: Duplex): void {
+    this.listener.settle(socket);
+    const refusal = refuse(
+      'METHOD_NOT_ALLOWED',
+      'CONNECT is not allowed: this is a WebSocket endpoint (wstcp)',
+      {
+        headers: { Allow: this.parts.http ? 'GET, HEAD' : 'GET' },
+      },
+    );
+    this.stats.refused++;
+    this.log.warn('handshake.refused', {
+      client: peerOf(req.socket),
+      status: refusal.status,
+      code: refusal.code,
+      reason: refusal.message,
+    });
+    abortHandshake(socket, refusal);
+  }
+
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     this.listener.settle(req.socket);
     if (this.parts.http) {
@@ -337,9 +359,9 @@ export class Bridge extends EventEmitter {
     abortHandshake(socket, error);
   }
 
-  /** The request path for log lines: no query, and no token in its last segment when tokens route. */
+  /** The request path for log lines: no query, and no token in it when tokens route. */
   private logPath(req: IncomingMessage): string {
-    return this.config.tokens ? redactPathToken(pathOf(req)) : pathOf(req);
+    return loggedPath(req.url, this.config.tokens !== undefined);
   }
 
   private startSession(link: ClientLink, admitted: Admitted): void {
