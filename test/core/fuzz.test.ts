@@ -40,6 +40,13 @@ function openFds(): number {
   return readdirSync('/proc/self/fd').length;
 }
 
+/** Waits (a short settle) until this process holds no more descriptors than `before`. */
+async function expectFdsBack(before: number): Promise<void> {
+  await waitFor(() => openFds() <= before, 3000, 'open fds to come back').catch(() =>
+    assert.fail(`open fds: ${before} before, ${openFds()} after everything closed`),
+  );
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -214,7 +221,7 @@ test(`frame fuzz (seed ${SEED}): close codes and relayed bytes match the RFC 645
   );
   t.diagnostic(`bystander: ${result.sent} bytes echoed intact`);
   await waitFor(() => bridge.bridge.sessions.size === 1, 5000, 'only the bystander session');
-  await waitFor(() => openFds() <= fdsBefore, 3000, `open fds back to ${fdsBefore} (now ${openFds()})`);
+  await expectFdsBack(fdsBefore);
   bystander.close(1000);
   assert.equal((await closed(bystander)).code, 1000);
 });
@@ -293,7 +300,7 @@ test(`handshake fuzz (seed ${SEED}): every mutated request gets a status or a cl
   );
   assert.deepEqual(failures, []);
   await waitFor(() => bridge.bridge.sessions.size === 0, 5000, 'no session left');
-  await waitFor(() => openFds() <= fdsBefore, 3000, `open fds back to ${fdsBefore} (now ${openFds()})`);
+  await expectFdsBack(fdsBefore);
   const ws = await openClient(bridge.url);
   ws.close(1000);
   assert.equal((await closed(ws)).code, 1000, 'the bridge still serves');
