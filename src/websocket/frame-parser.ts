@@ -136,6 +136,8 @@ export class FrameParser {
     } else if (length === 127) {
       const high = buf.readUInt32BE(p);
       // Beyond 2^53 a length is not even a safe integer; far beyond any message limit anyway.
+      // RFC 6455 section 5.2: the most significant bit of a 64-bit length MUST be 0.
+      if (high & 0x80000000) return this.fail(1002, 'frame length has its most significant bit set');
       if (high > 0x1fffff) return this.fail(1009, 'frame length out of range');
       length = high * 0x100000000 + buf.readUInt32BE(p + 4);
       p += 8;

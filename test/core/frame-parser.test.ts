@@ -155,11 +155,21 @@ test('each protocol violation stops the parser with 1002, and the size limit wit
 });
 
 test('64-bit lengths beyond 2^53 are refused with 1009, not misread', () => {
-  const header = Buffer.from([0x82, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1, 2, 3, 4]);
+  const header = Buffer.from([0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1, 2, 3, 4]);
   const sink = parse(header, [header.length], Number.MAX_SAFE_INTEGER);
   assert.deepEqual(
     sink.errors.map((e) => e.code),
     [1009],
+  );
+});
+
+// RFC 6455 section 5.2: a 64-bit length whose most significant bit is set is a protocol error, not a size.
+test('64-bit lengths with the most significant bit set are refused with 1002', () => {
+  const header = Buffer.from([0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4]);
+  const sink = parse(header, [header.length], Number.MAX_SAFE_INTEGER);
+  assert.deepEqual(
+    sink.errors.map((e) => e.code),
+    [1002],
   );
 });
 
