@@ -67,6 +67,7 @@ export class Bridge extends EventEmitter {
     this.acceptor = new WebSocketAcceptor({
       perMessageDeflate: config.perMessageDeflate,
       maxMessageBytes: config.limits.maxMessageBytes,
+      utf8Check: config.utf8Check,
     });
     this.front = new FrontDoor({
       maxHeaderBytes: config.limits.maxHeaderBytes,

@@ -102,6 +102,7 @@ export type RefusalKind = keyof typeof Refusal;
 export const FrameViolation = {
   RESERVED_BITS: { code: 'WSTCP_FRAME_RESERVED_BITS', close: 1002 },
   UNMASKED: { code: 'WSTCP_FRAME_UNMASKED', close: 1002 },
+  BAD_LENGTH: { code: 'WSTCP_FRAME_BAD_LENGTH', close: 1002 },
   BAD_OPCODE: { code: 'WSTCP_FRAME_BAD_OPCODE', close: 1002 },
   FRAGMENTED_CONTROL: { code: 'WSTCP_FRAME_FRAGMENTED_CONTROL', close: 1002 },
   CONTROL_TOO_LONG: { code: 'WSTCP_FRAME_CONTROL_TOO_LONG', close: 1002 },

@@ -8,19 +8,15 @@ import type { Duplex } from 'node:stream';
 import { normalizeAddress } from '../address.js';
 import { refuse } from '../errors.js';
 import type { HandshakeContext } from './pipeline.js';
+import { parseRequestUrl } from './request-url.js';
 
 /**
  * The context of `req`, arrived on `socket` (the connection, plain or TLS). Throws BAD_HANDSHAKE (400)
  * when the request target is not a URL path.
  */
 export function handshakeContext(req: IncomingMessage, socket: Duplex = req.socket): HandshakeContext {
-  let url: URL;
-  try {
-    // Only the path and the query are used: the host part is a fixed placeholder, never the Host header.
-    url = new URL(req.url ?? '/', 'http://wstcp.invalid');
-  } catch {
-    throw refuse('BAD_HANDSHAKE', 'malformed request URL');
-  }
+  const url = parseRequestUrl(req.url);
+  if (!url) throw refuse('BAD_HANDSHAKE', 'malformed request URL');
   const raw = req.socket;
   return {
     req,
@@ -30,11 +26,4 @@ export function handshakeContext(req: IncomingMessage, socket: Duplex = req.sock
     secure: (raw as { encrypted?: boolean }).encrypted === true,
     socket: socket as Socket,
   };
-}
-
-/** The request path without its query string: queries carry tokens, which never reach the logs. */
-export function pathOf(req: IncomingMessage): string {
-  const url = req.url ?? '/';
-  const query = url.indexOf('?');
-  return query < 0 ? url : url.slice(0, query);
 }

@@ -1,7 +1,7 @@
 /**
  * The log lines of handshakes: refused (warn, with status and code), failed on a bug (error), abandoned
- * by a client that left. Request paths are logged without their query, and without the token in their
- * last segment when tokens route sessions: tokens never reach the log.
+ * by a client that left. Request paths are logged without their query, and without any token when tokens
+ * route sessions: tokens never reach the log.
  */
 import type { IncomingMessage } from 'node:http';
 import { peerOf } from '../address.js';
@@ -9,9 +9,8 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { formatTarget } from '../targets/registry.js';
 import type { Target } from '../targets/target.js';
-import { redactPathToken } from '../tokens/token-from-request.js';
 import type { Refused } from './admit.js';
-import { pathOf } from './context.js';
+import { loggedPath } from './request-url.js';
 
 export class HandshakeLog {
   constructor(
@@ -20,9 +19,9 @@ export class HandshakeLog {
     private readonly tokens: boolean,
   ) {}
 
-  /** The request path for log lines. */
+  /** The request path for log lines (request-url.ts). */
   path(req: IncomingMessage): string {
-    return this.tokens ? redactPathToken(pathOf(req)) : pathOf(req);
+    return loggedPath(req.url, this.tokens);
   }
 
   refused(req: IncomingMessage, refused: Refused): void {

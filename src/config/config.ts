@@ -89,6 +89,8 @@ export interface Config {
   /** --idle-timeout: exit after this long with no session. */
   readonly idleTimeoutMs: number | undefined;
   readonly perMessageDeflate: boolean;
+  /** Text messages and close reasons must be valid UTF-8 (1007 otherwise); false: --no-utf8-check. */
+  readonly utf8Check: boolean;
   /** Bytes held per direction per session before the sending side is paused. */
   readonly maxBufferBytes: number;
   readonly workers: number | 'auto' | undefined;
@@ -363,6 +365,7 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     timeoutMs: seconds(raw, 'timeout'),
     idleTimeoutMs: seconds(raw, 'idle-timeout'),
     perMessageDeflate: bool(raw, 'permessage-deflate'),
+    utf8Check: raw['utf8-check'] !== false,
     maxBufferBytes: Math.round(maxBufferMiB * 1024 * 1024),
     workers: workerCount,
     tls,

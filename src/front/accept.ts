@@ -15,6 +15,8 @@ import { acceptUpgrade, offersDeflate } from './handshake.js';
 export interface AcceptOptions {
   readonly perMessageDeflate: boolean;
   readonly maxMessageBytes: number;
+  /** Text messages and close reasons must be valid UTF-8 (false: --no-utf8-check). */
+  readonly utf8Check: boolean;
 }
 
 export class WebSocketAcceptor {
@@ -28,8 +30,8 @@ export class WebSocketAcceptor {
           clientTracking: false,
           perMessageDeflate: true,
           maxPayload: options.maxMessageBytes,
-          // Text frames are forwarded as their bytes, so there is nothing to validate.
-          skipUTF8Validation: true,
+          // Valid text is forwarded as its bytes; invalid text and close reasons are refused with 1007.
+          skipUTF8Validation: !options.utf8Check,
           handleProtocols: (offered) => (offered.has('binary') ? 'binary' : false),
         })
       : undefined;
@@ -62,7 +64,8 @@ export class WebSocketAcceptor {
       return;
     }
     acceptUpgrade(socket, req, protocol);
-    accepted(new FrameLink(socket as Socket, protocol, this.options.maxMessageBytes, head));
+    const { maxMessageBytes, utf8Check } = this.options;
+    accepted(new FrameLink(socket as Socket, protocol, maxMessageBytes, head, utf8Check));
   }
 
   close(): void {

@@ -8,8 +8,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { peerOf } from '../address.js';
-import { pathOf } from '../admission/context.js';
 import type { HttpHandler, TlsTerminator } from '../admission/pipeline.js';
+import { parseRequestUrl } from '../admission/request-url.js';
 import type { ListenSpec } from '../config/config.js';
 import { refuse } from '../errors.js';
 import type { Logger } from '../observe/log.js';
@@ -44,6 +44,7 @@ export class FrontDoor {
     http.emit('listening');
     http.on('request', (req, res) => this.onRequest(req, res));
     http.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    http.on('connect', (req, socket) => this.onConnect(req, socket));
     http.on('clientError', (err, socket) => this.onClientError(err as NodeJS.ErrnoException, socket));
     this.http = http;
     this.listener = new Listener({
@@ -52,6 +53,7 @@ export class FrontDoor {
       log: options.log,
       onConnection: (socket) => http.emit('connection', socket),
       onHandshakeTimeout: options.refused,
+      onBadRequestLine: options.refused,
     });
   }
 
@@ -92,8 +94,9 @@ export class FrontDoor {
   private route(req: IncomingMessage): Route | undefined {
     const routes = this.options.routes;
     if (routes.length === 0) return undefined;
-    const path = pathOf(req);
-    return routes.find((route) => route.matches(path));
+    // The path as routing and log lines read it (request-url.ts), never the raw target.
+    const path = parseRequestUrl(req.url)?.pathname;
+    return path === undefined ? undefined : routes.find((route) => route.matches(path));
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -120,6 +123,26 @@ export class FrontDoor {
     const route = this.route(req);
     if (route?.upgrade) route.upgrade(req, socket, head);
     else this.options.upgrade(req, socket, head);
+  }
+
+  /** A proxy tunnel request: Node drops it without a word unless someone listens. This is no proxy. */
+  private onConnect(req: IncomingMessage, socket: Duplex): void {
+    this.listener.settle(socket);
+    const refusal = refuse(
+      'METHOD_NOT_ALLOWED',
+      'CONNECT is not allowed: this is a WebSocket endpoint (wstcp)',
+      {
+        headers: { Allow: this.options.web ? 'GET, HEAD' : 'GET' },
+      },
+    );
+    this.options.refused();
+    this.options.log.warn('handshake.refused', {
+      client: peerOf(req.socket),
+      status: refusal.status,
+      code: refusal.code,
+      reason: refusal.message,
+    });
+    answerRefusal(socket, refusal);
   }
 
   private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {

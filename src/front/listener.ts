@@ -12,7 +12,9 @@ import type { TlsTerminator } from '../admission/pipeline.js';
 import type { ListenSpec } from '../config/config.js';
 import { describeError, ErrorCode, refuse, WstcpError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
+import { AcceptFailures } from './accept-failures.js';
 import { answerRefusal } from './refusal.js';
+import { hasLenientSpacing, readFirstRequestLine } from './request-line.js';
 
 export interface ListenerOptions {
   readonly tls: TlsTerminator | undefined;
@@ -22,6 +24,8 @@ export interface ListenerOptions {
   readonly onConnection: (socket: Duplex) => void;
   /** Called when a connection is cut off at the handshake timeout (for the refusal counter). */
   readonly onHandshakeTimeout: () => void;
+  /** Called when a connection's first request line is refused (for the refusal counter). */
+  readonly onBadRequestLine: () => void;
 }
 
 const TLS_RECORD_HANDSHAKE = 0x16;
@@ -33,8 +37,10 @@ export class Listener {
   private stopping: Promise<void> | undefined;
   /** One 'close' listener shared by all pending connections (`this` is the socket); removed on settling. */
   private readonly settleOnClose: (this: Duplex) => void;
+  private readonly acceptFailures: AcceptFailures;
 
   constructor(private readonly options: ListenerOptions) {
+    this.acceptFailures = new AcceptFailures(options.log);
     const listener = this;
     this.settleOnClose = function (this: Duplex) {
       listener.settle(this);
@@ -137,10 +143,8 @@ export class Listener {
       this.server.once('error', onError);
       this.server.listen(options, () => {
         this.server.removeListener('error', onError);
-        // After bind, errors are per accept (EMFILE): log them and keep serving.
-        this.server.on('error', (err: NodeJS.ErrnoException) =>
-          this.options.log.error('accept.failed', { error: describeError(err) }),
-        );
+        // After bind, errors are per accept (EMFILE, when libuv does not swallow it): log and keep serving.
+        this.server.on('error', (err: NodeJS.ErrnoException) => this.acceptFailures.report(err));
         resolve();
       });
     });
@@ -151,11 +155,12 @@ export class Listener {
       raw.destroy();
       return;
     }
-    const { tls, log, onConnection } = this.options;
+    this.acceptFailures.checkHeadroom();
+    const { tls, log } = this.options;
     raw.on('error', (err) => log.debug('connection.error', { error: describeError(err) }));
     this.track(raw);
     if (!tls) {
-      onConnection(raw);
+      this.handOver(raw);
       return;
     }
     // The first byte tells TLS (a ClientHello record) from plain HTTP. It is put back before anyone reads:
@@ -170,7 +175,7 @@ export class Listener {
         );
         this.settle(raw);
         this.track(secure);
-        onConnection(secure);
+        this.handOver(secure);
         return;
       }
       if (tls.sslOnly) {
@@ -181,10 +186,31 @@ export class Listener {
         raw.resume();
         return;
       }
-      onConnection(raw);
-      raw.resume();
+      this.handOver(raw);
     });
     raw.resume();
+  }
+
+  /** Hands `socket` to the HTTP server once its first request line is known to be spaced as RFC 9112 says. */
+  private handOver(socket: Duplex): void {
+    readFirstRequestLine(socket, (line) => {
+      if (line === undefined || !hasLenientSpacing(line)) {
+        this.options.onConnection(socket);
+        socket.resume();
+        return;
+      }
+      this.options.onBadRequestLine();
+      const refusal = refuse('BAD_HANDSHAKE', 'malformed request line: one space between its parts');
+      this.options.log.warn('handshake.refused', {
+        client: peerOf(socket as Socket),
+        status: refusal.status,
+        code: refusal.code,
+        reason: refusal.message,
+      });
+      answerRefusal(socket, refusal);
+      // As for --ssl-only above: drain to see the client's FIN; the handshake timer covers a client that stays.
+      socket.resume();
+    });
   }
 
   private track(socket: Duplex): void {

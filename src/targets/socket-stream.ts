@@ -1,18 +1,18 @@
 /**
- * A connected socket (TCP, unix, or TLS over either) as a TargetStream. Plain sockets read through their
+ * A connected socket (TCP, unix, or TLS over either; any Duplex) as a TargetStream. Plain sockets read through their
  * TargetFeed (no buffer per read: target-feed.ts); TLS sockets emit 'data'. The socket is tagged with its
  * owner so that every stream shares one set of listener functions: with thousands of idle sessions,
  * per-session closures are a good part of their memory.
  */
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TargetOwner, TargetStream } from './target.js';
 import { TargetFeed } from './target-feed.js';
 
 const kOwner = Symbol('wstcp.target-owner');
-type Tagged = Socket & { [kOwner]: TargetOwner };
+type Tagged = Duplex & { [kOwner]: TargetOwner };
 
 export class SocketStream implements TargetStream {
-  constructor(private readonly socket: Socket) {
+  constructor(private readonly socket: Duplex) {
     // Until a session attaches, an early reset must not become an unhandled 'error' ('close' reports it).
     socket.on('error', ignoreEarlyError);
   }
@@ -50,8 +50,8 @@ export class SocketStream implements TargetStream {
     if (socket.destroyed) queueMicrotask(() => owner.targetClose());
   }
 
-  write(data: Buffer): void {
-    this.socket.write(data);
+  write(data: Buffer, written?: () => void): void {
+    this.socket.write(data, written);
   }
 
   messageEnd(): void {}

@@ -82,8 +82,12 @@ export interface TargetStream {
   readonly wantsMessageEnds: boolean;
   /** Starts reporting to `owner`, including what arrived before. Called once. */
   attach(owner: TargetOwner): void;
-  /** Passes client payload bytes on (a message may arrive in several calls). */
-  write(data: Buffer): void;
+  /**
+   * Passes client payload bytes on (a message may arrive in several calls). `written` runs once the target
+   * has taken them, or the stream failed (the session uses it to resume the client when a write crossed
+   * the limit: small writes may never add up to a drain).
+   */
+  write(data: Buffer, written?: () => void): void;
   /** The client message whose bytes were just written is complete (only when `wantsMessageEnds`). */
   messageEnd(): void;
   /** Bracket the writes made for one client read, so they reach the target as one write. */

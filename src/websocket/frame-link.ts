@@ -5,6 +5,9 @@
  * one frame: small ones copied behind their header, large ones written with their header in one writev,
  * or in one buffer when the target's read buffer left room for the header (targets/target-feed.ts).
  *
+ * Text messages must be valid UTF-8 (checked as they stream, frame-parser.ts) unless --no-utf8-check; the
+ * bytes of valid text are passed on as they are.
+ *
  * Closing follows RFC 6455 section 7: a close frame is answered with one carrying the same code, then the
  * bridge ends the TCP connection; after sending a close frame the bridge waits up to CLOSE_TIMEOUT_MS for
  * the client's. A protocol error or an oversize message sends a close frame with its code and ends the
@@ -46,8 +49,10 @@ export class FrameLink implements ClientLink, FrameSink {
     readonly protocol: string,
     maxMessageBytes: number,
     head: Buffer,
+    /** Text messages and close reasons must be valid UTF-8 (false: --no-utf8-check). */
+    private readonly utf8Check = true,
   ) {
-    this.parser = new FrameParser(this, maxMessageBytes);
+    this.parser = new FrameParser(this, maxMessageBytes, utf8Check);
     this.head = head.length > 0 ? head : undefined;
   }
 
@@ -179,7 +184,7 @@ export class FrameLink implements ClientLink, FrameSink {
       this.owner?.clientPong();
       return;
     }
-    const close = parseClosePayload(payload);
+    const close = parseClosePayload(payload, this.utf8Check);
     if (!close.ok) {
       this.frameError(close.code, close.message, close.violation);
       return;

@@ -93,7 +93,8 @@ export type ClosePayload =
       readonly violation: FrameViolationKind;
     };
 
-export function parseClosePayload(payload: Buffer): ClosePayload {
+/** `checkUtf8` false (--no-utf8-check) lets a reason that is not UTF-8 through. */
+export function parseClosePayload(payload: Buffer, checkUtf8 = true): ClosePayload {
   if (payload.length === 0) return { ok: true, code: 1005, reason: '' };
   if (payload.length === 1)
     return { ok: false, code: 1002, message: 'close frame with a 1-byte payload', violation: 'BAD_CLOSE' };
@@ -101,7 +102,7 @@ export function parseClosePayload(payload: Buffer): ClosePayload {
   if (!isValidCloseCode(code))
     return { ok: false, code: 1002, message: `invalid close code ${code}`, violation: 'BAD_CLOSE' };
   const text = payload.subarray(2);
-  if (!isUtf8(text))
+  if (checkUtf8 && !isUtf8(text))
     return { ok: false, code: 1007, message: 'close reason is not valid UTF-8', violation: 'INVALID_UTF8' };
   return { ok: true, code, reason: text.toString('utf8') };
 }

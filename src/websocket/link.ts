@@ -8,7 +8,7 @@ import type { FrameViolationKind } from '../errors.js';
 
 /** What a link reports to its session. Each is called synchronously, from the socket's own events. */
 export interface LinkOwner {
-  /** Payload bytes of data frames, in order (text frames too: they are passed on as their bytes). */
+  /** Payload bytes of data frames, in order (valid text too: it is passed on as its bytes). */
   clientData(data: Buffer): void;
   /** Read once, on attach: when true, `clientMessageEnd` follows the last bytes of each message. */
   readonly wantsMessageEnds: boolean;
@@ -24,7 +24,10 @@ export interface LinkOwner {
   clientPong(): void;
   /** Everything queued towards the client has been written. */
   clientDrained(): void;
-  /** The client broke the protocol or a limit (`violation`); the link is closing with `code` by itself. */
+  /**
+   * The client broke the protocol, sent invalid UTF-8 text or broke a limit (`violation`); the link is
+   * closing with `code`.
+   */
   clientError(code: number, message: string, violation: FrameViolationKind): void;
   /**
    * The connection is closed (once): `code` is what the client's close frame said (1005 if it gave none),
