@@ -100,13 +100,10 @@ export class Session implements LinkOwner, FeedOwner {
     (targetSocket as Duplex & Tagged)[kSession] = this;
     link.attach(this);
     const feed = TargetFeed.of(targetSocket);
-    if (feed) {
-      feed.attach(this);
-      // A feed's socket reports EOF whether or not anyone listens: it may have come before the session.
-      if (targetSocket.readableEnded) queueMicrotask(() => this.targetEnd());
-    } else {
-      targetSocket.on('data', targetOnData);
-    }
+    if (feed) feed.attach(this);
+    else targetSocket.on('data', targetOnData);
+    // EOF may have come before the session (a feed's socket reports it whether or not anyone listens).
+    if (targetSocket.readableEnded) queueMicrotask(() => this.targetEnd());
     targetSocket.on('drain', targetOnDrain);
     targetSocket.on('end', targetOnEnd);
     targetSocket.on('error', targetOnError);

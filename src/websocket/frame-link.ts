@@ -78,6 +78,8 @@ export class FrameLink implements ClientLink, FrameSink {
     socket.on('error', onError);
     socket.on('close', onClose);
     if (socket.closed) queueMicrotask(() => this.closed());
+    // The client's FIN may have come while the target was being connected: 'end' is not emitted twice.
+    else if (socket.readableEnded) queueMicrotask(() => this.ended());
     const head = this.head;
     this.head = undefined;
     if (head) this.parser.push(head);
