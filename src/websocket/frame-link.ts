@@ -24,6 +24,13 @@ const PING = frame(Opcode.Ping, Buffer.alloc(0));
 /** Pings are not answered while this much waits to be written to the client. */
 const PONG_BACKLOG_BYTES = 64 * 1024;
 const EMPTY_CLOSE = frame(Opcode.Close, Buffer.alloc(0));
+/**
+ * While reading from the client is paused (backpressure), its FIN or reset is never read: every
+ * PAUSED_PROBE_MS an unsolicited pong (RFC 6455 5.5.3: no answer expected) is written instead. A client that
+ * has gone answers it with a reset, and the next write fails: the socket closes and the session ends.
+ */
+const PAUSED_PROBE_MS = 1000;
+const PROBE = frame(Opcode.Pong, Buffer.alloc(0));
 
 /** Each socket is tagged with its link, so that all links share one set of listener functions. */
 const kLink = Symbol('wstcp.link');
@@ -39,6 +46,9 @@ export class FrameLink implements ClientLink, FrameSink {
   private closeTimer: NodeJS.Timeout | undefined;
   /** Bytes read together with the handshake, parsed on attach. */
   private head: Buffer | undefined;
+  /** Made at the first pause, re-armed while paused (see PAUSED_PROBE_MS). */
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probeArmed = false;
 
   constructor(
     private readonly socket: Socket,
@@ -130,6 +140,7 @@ export class FrameLink implements ClientLink, FrameSink {
 
   pause(): void {
     this.socket.pause();
+    this.armProbe();
   }
 
   resume(): void {
@@ -194,9 +205,20 @@ export class FrameLink implements ClientLink, FrameSink {
     this.end();
   }
 
+  /** @internal Reading is still paused: is the client still there? */
+  probe(): void {
+    this.probeArmed = false;
+    const socket = this.socket;
+    if (socket.destroyed || !socket.isPaused()) return;
+    // Anything already queued is a pending write: it reports a reset by itself.
+    if (!this.closeSent && socket.writableLength === 0) socket.write(PROBE);
+    this.armProbe();
+  }
+
   /** @internal */
   closed(): void {
     clearTimeout(this.closeTimer);
+    clearTimeout(this.probeTimer);
     const owner = this.owner;
     this.owner = undefined;
     owner?.clientClosed(this.receivedCode ?? 1006, this.receivedReason);
@@ -205,6 +227,17 @@ export class FrameLink implements ClientLink, FrameSink {
   /** Ends the socket once (ending it again would only make Node build an error object to discard). */
   private end(): void {
     if (!this.socket.writableEnded) this.socket.end();
+  }
+
+  private armProbe(): void {
+    if (this.probeArmed) return;
+    this.probeArmed = true;
+    if (this.probeTimer) {
+      this.probeTimer.refresh();
+      return;
+    }
+    this.probeTimer = setTimeout(probeLink, PAUSED_PROBE_MS, this);
+    this.probeTimer.unref();
   }
 
   private sendClose(closing: Buffer): void {
@@ -234,6 +267,9 @@ function onError(): void {
 }
 function onClose(this: unknown): void {
   linkOf(this).closed();
+}
+function probeLink(link: FrameLink): void {
+  link.probe();
 }
 function closeTimedOut(socket: Socket): void {
   socket.destroy();

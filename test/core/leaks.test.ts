@@ -1,6 +1,7 @@
 // Connections the bridge must let go of: an upgrade request followed at once by the client's FIN (what
-// `printf 'GET / ...' | nc` sends), and every refused handshake whose client never closes. Each used to
-// hold its descriptors (and, for the first, a session and a target connection) for as long as the process ran.
+// `printf 'GET / ...' | nc` sends), every refused handshake whose client never closes, and a client that
+// goes away while the bridge has paused reading from it. Each used to hold its descriptors (and, but for
+// the refusals, a session and a target connection) for as long as the process ran.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -8,8 +9,9 @@ import { writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { openClient, startBridge, startEcho, waitFor } from '../helpers/bridge.js';
+import { openClient, startBridge, startEcho, startTcpServer, waitFor } from '../helpers/bridge.js';
 import { openFds } from '../helpers/fds.js';
+import { clientFrame, rawClient } from '../helpers/frames.js';
 import { freePort } from '../helpers/ports.js';
 import { spawnWstcp } from '../helpers/process.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -150,3 +152,54 @@ test('SIGTERM exits promptly while refused clients stay connected', async (t) =>
   assert.equal(exit, 0);
   assert.ok(Date.now() - started < 5000);
 });
+
+/**
+ * A session whose target has stopped reading, its client flooding: the bridge pauses reading from the
+ * client. Then the client goes away (`how`): the bridge must notice although it does not read.
+ */
+async function vanishWhilePaused(t: TestContext, how: 'fin' | 'reset', deflate: boolean): Promise<void> {
+  const target = await startTcpServer((socket) => socket.pause());
+  t.after(() => target.close());
+  const extra = deflate ? ['--permessage-deflate'] : [];
+  const bridge = await startBridge([
+    '127.0.0.1:0',
+    `127.0.0.1:${target.port}`,
+    '--max-buffer',
+    '1',
+    ...extra,
+  ]);
+  t.after(() => bridge.close());
+  const { socket: client } = await rawClient(
+    bridge.port,
+    deflate ? 'Sec-WebSocket-Extensions: permessage-deflate\r\n' : '',
+  );
+  client.on('error', () => {});
+  client.resume(); // nothing from the bridge stays unread: closing then sends FIN, not a reset
+  t.after(() => client.destroy());
+  const frame = clientFrame(0x2, Buffer.alloc(64 * 1024, 1));
+  for (let i = 0; i < 512; i++) client.write(frame);
+  await waitFor(
+    () => [...bridge.bridge.sessions].some((s) => s.queuedToTarget > 1024 * 1024),
+    5000,
+    'the bridge to hold --max-buffer for the target',
+  );
+  assert.ok(client.writableLength > 0, 'the bridge stopped reading from the client');
+  if (how === 'fin') client.destroy();
+  else client.resetAndDestroy();
+  await waitFor(() => bridge.bridge.sessions.size === 0, 5000, 'the session to end');
+  // The target reads what it was sent, then sees the connection end.
+  for (const socket of target.sockets) socket.resume();
+  await waitFor(
+    () => target.sockets.every((s) => s.readableEnded || s.closed),
+    3000,
+    'the target connection to end',
+  );
+}
+
+for (const deflate of [false, true]) {
+  for (const how of ['fin', 'reset'] as const) {
+    const path = deflate ? ' (--permessage-deflate)' : '';
+    test(`a client that goes away (${how}) while its reading is paused ends its session${path}`, (t) =>
+      vanishWhilePaused(t, how, deflate));
+  }
+}
