@@ -43,6 +43,8 @@ export class FrameLink implements ClientLink, FrameSink {
   /** The code of the client's close frame (1005: it gave none); undefined until one arrives. */
   private receivedCode: number | undefined;
   private receivedReason = '';
+  /** Why the connection failed (a reset, a TLS error), when it did: the reason of a close without a frame. */
+  private failure = '';
   private closeTimer: NodeJS.Timeout | undefined;
   /** Bytes read together with the handshake, parsed on attach. */
   private head: Buffer | undefined;
@@ -215,13 +217,26 @@ export class FrameLink implements ClientLink, FrameSink {
     this.armProbe();
   }
 
+  /**
+   * @internal A reset, a write to a vanished peer, or a TLS error. A TLS socket is left open after an error
+   * in an established connection (a corrupt record, a bad alert): nothing more can be read from it.
+   */
+  failed(err: NodeJS.ErrnoException): void {
+    if (!this.failure) {
+      const what = err.code === 'ECONNRESET' ? 'reset' : 'failed';
+      this.failure = `client connection ${what} (${err.code ?? err.message})`;
+    }
+    this.socket.destroy();
+  }
+
   /** @internal */
   closed(): void {
     clearTimeout(this.closeTimer);
     clearTimeout(this.probeTimer);
     const owner = this.owner;
     this.owner = undefined;
-    owner?.clientClosed(this.receivedCode ?? 1006, this.receivedReason);
+    if (this.receivedCode === undefined) owner?.clientClosed(1006, this.failure);
+    else owner?.clientClosed(this.receivedCode, this.receivedReason);
   }
 
   /** Ends the socket once (ending it again would only make Node build an error object to discard). */
@@ -262,8 +277,8 @@ function onDrain(this: unknown): void {
 function onEnd(this: unknown): void {
   linkOf(this).ended();
 }
-function onError(): void {
-  // A reset or a write to a vanished peer: 'close' follows, and the session reports it (code 1006).
+function onError(this: unknown, err: NodeJS.ErrnoException): void {
+  linkOf(this).failed(err);
 }
 function onClose(this: unknown): void {
   linkOf(this).closed();
