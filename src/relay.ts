@@ -232,7 +232,8 @@ export class Session implements LinkOwner, FeedOwner {
     // The target will send nothing more. The client hears of it once the target socket has closed: a
     // reset that races the last writes must read as one (1011), not as the 1000 this EOF promises.
     this.targetEnding = true;
-    this.targetSocket.end();
+    // A TLS target socket (not half-open) has ended its side by itself.
+    if (!this.targetSocket.writableEnded) this.targetSocket.end();
     this.armLinger(this.options.lingerMs ?? TARGET_LINGER_MS);
   }
 
