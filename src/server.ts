@@ -13,7 +13,7 @@ import { formatTarget, peerOf, type Target } from './address.js';
 import { assembleParts, type BridgeParts } from './assemble.js';
 import type { Config } from './config.js';
 import { describeError, refuse } from './errors.js';
-import { abortHandshake, acceptUpgrade, offersDeflate } from './handshake.js';
+import { acceptUpgrade, offersDeflate } from './handshake.js';
 import { Listener } from './listener.js';
 import { type Logger, silentLogger } from './log.js';
 import { Recorder } from './record.js';
@@ -237,7 +237,7 @@ export class Bridge extends EventEmitter {
       code: refusal.code,
       reason: tooLarge ? refusal.message : `${refusal.message} (${err.code ?? err.message})`,
     });
-    abortHandshake(socket, refusal);
+    this.listener.refuse(socket, refusal);
   }
 
   /** A proxy tunnel request: Node drops it without a word unless someone listens. This is no proxy. */
@@ -257,7 +257,7 @@ export class Bridge extends EventEmitter {
       code: refusal.code,
       reason: refusal.message,
     });
-    abortHandshake(socket, refusal);
+    this.listener.refuse(socket, refusal);
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -281,7 +281,7 @@ export class Bridge extends EventEmitter {
   private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     this.listener.settle(socket);
     if (this.closing) {
-      abortHandshake(socket, refuse('SHUTTING_DOWN', 'the server is shutting down'));
+      this.listener.refuse(socket, refuse('SHUTTING_DOWN', 'the server is shutting down'));
       return;
     }
     const result = await admit(req, socket, this.parts, this.config);
@@ -296,7 +296,8 @@ export class Bridge extends EventEmitter {
     if (socket.destroyed || this.closing) {
       targetSocket.destroy();
       releaseAll();
-      if (!socket.destroyed) abortHandshake(socket, refuse('SHUTTING_DOWN', 'the server is shutting down'));
+      if (!socket.destroyed)
+        this.listener.refuse(socket, refuse('SHUTTING_DOWN', 'the server is shutting down'));
       this.log.info('handshake.abandoned', {
         client: peerOf(req.socket),
         target: formatTarget(result.target),
@@ -356,7 +357,7 @@ export class Bridge extends EventEmitter {
     if (unexpected !== undefined)
       this.log.error('handshake.failed', { ...fields, error: describeError(unexpected) });
     else this.log.warn('handshake.refused', fields);
-    abortHandshake(socket, error);
+    this.listener.refuse(socket, error);
   }
 
   /** The request path for log lines: no query, and no token in it when tokens route. */
