@@ -16,7 +16,6 @@ import { describeError, refuse } from './errors.js';
 import { type DoneReason, ExitPolicy } from './exit-policy.js';
 import { WebSocketAcceptor } from './front/accept.js';
 import { FrontDoor } from './front/front-door.js';
-import { answerRefusal } from './front/refusal.js';
 import { buildRoutes } from './front/routes.js';
 import { type Logger, silentLogger } from './observe/log.js';
 import { Recorder } from './observe/record.js';
@@ -155,14 +154,14 @@ export class Bridge extends EventEmitter {
 
   private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     if (this.closing) {
-      answerRefusal(socket, refuse('SHUTTING_DOWN', 'the server is shutting down'));
+      this.front.refuse(socket, refuse('SHUTTING_DOWN', 'the server is shutting down'));
       return;
     }
     const result = await admit(req, socket, this.parts, this.config);
     if (!result.ok) {
       this.tally.refused();
       this.handshakes.refused(req, result);
-      answerRefusal(socket, result.error);
+      this.front.refuse(socket, result.error);
       return;
     }
     const { stream, releases } = result;
@@ -172,7 +171,8 @@ export class Bridge extends EventEmitter {
     };
     if (socket.destroyed || this.closing) {
       abandon();
-      if (!socket.destroyed) answerRefusal(socket, refuse('SHUTTING_DOWN', 'the server is shutting down'));
+      if (!socket.destroyed)
+        this.front.refuse(socket, refuse('SHUTTING_DOWN', 'the server is shutting down'));
       this.handshakes.abandoned(req, result.target);
       return;
     }

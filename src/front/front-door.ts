@@ -11,7 +11,7 @@ import { peerOf } from '../address.js';
 import type { HttpHandler, TlsTerminator } from '../admission/pipeline.js';
 import { parseRequestUrl } from '../admission/request-url.js';
 import type { ListenSpec } from '../config/config.js';
-import { refuse } from '../errors.js';
+import { type HttpError, refuse } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { Listener } from './listener.js';
 import { answerRefusal } from './refusal.js';
@@ -86,6 +86,14 @@ export class FrontDoor {
     return stopped;
   }
 
+  /**
+   * Answers a refused connection and ends it; the listener keeps it until the client closes or a short
+   * linger is over (listener.ts), so a client that never closes cannot hold it.
+   */
+  refuse(socket: Duplex, err: HttpError): void {
+    this.listener.refuse(socket, err);
+  }
+
   /** Drops every connection still open (after sessions have ended). */
   closeAll(): void {
     this.http.closeAllConnections();
@@ -142,7 +150,7 @@ export class FrontDoor {
       code: refusal.code,
       reason: refusal.message,
     });
-    answerRefusal(socket, refusal);
+    this.listener.refuse(socket, refusal);
   }
 
   private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
@@ -165,6 +173,6 @@ export class FrontDoor {
       code: refusal.code,
       reason: tooLarge ? refusal.message : `${refusal.message} (${err.code ?? err.message})`,
     });
-    answerRefusal(socket, refusal);
+    this.listener.refuse(socket, refusal);
   }
 }

@@ -2,7 +2,8 @@
  * The listening socket and the first moments of every connection: binding (dual stack, unix socket),
  * telling TLS from plain HTTP by the first byte, and cutting off clients that do not complete a request
  * within the handshake timeout (slowloris). Each connection is then handed to the HTTP server, which calls
- * `settle()` once a complete request has arrived.
+ * `settle()` once a complete request has arrived. Refused connections come back here (`refuse()`): the
+ * listener owns them until they are gone.
  */
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -10,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import { formatHostPort, peerOf } from '../address.js';
 import type { TlsTerminator } from '../admission/pipeline.js';
 import type { ListenSpec } from '../config/config.js';
-import { describeError, ErrorCode, refuse, WstcpError } from '../errors.js';
+import { describeError, ErrorCode, type HttpError, refuse, WstcpError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { AcceptFailures } from './accept-failures.js';
 import { answerRefusal } from './refusal.js';
@@ -29,21 +30,34 @@ export interface ListenerOptions {
 }
 
 const TLS_RECORD_HANDSHAKE = 0x16;
+/**
+ * How long a refused connection is kept after its answer was written, for the client to read it and close:
+ * sockets are half-open (see the constructor), so one that never closes would otherwise be kept forever.
+ */
+const REFUSAL_LINGER_MS = 1000;
 
 export class Listener {
   private readonly server: Server;
   /** Connections without a complete request yet, with their handshake timers. */
   private readonly pending = new Map<Duplex, NodeJS.Timeout>();
+  /** Refused connections whose answer is written, with the timers that destroy them. */
+  private readonly refused = new Map<Duplex, NodeJS.Timeout>();
   private stopping: Promise<void> | undefined;
+  private closing = false;
   /** One 'close' listener shared by all pending connections (`this` is the socket); removed on settling. */
   private readonly settleOnClose: (this: Duplex) => void;
   private readonly acceptFailures: AcceptFailures;
+  /** The same for refused connections. */
+  private readonly forgetOnClose: (this: Duplex) => void;
 
   constructor(private readonly options: ListenerOptions) {
     this.acceptFailures = new AcceptFailures(options.log);
     const listener = this;
     this.settleOnClose = function (this: Duplex) {
       listener.settle(this);
+    };
+    this.forgetOnClose = function (this: Duplex) {
+      listener.forget(this);
     };
     this.server = createServer(
       // Half-open like Node's own HTTP server: a client that sends its request and then shuts down its
@@ -107,21 +121,48 @@ export class Listener {
     socket.removeListener('close', this.settleOnClose);
   }
 
+  /**
+   * Answers a refused connection with `err` and ends it. The connection stays readable, so that the
+   * client's FIN closes it, and is destroyed after REFUSAL_LINGER_MS (at once when the listener closes).
+   */
+  refuse(socket: Duplex, err: HttpError): void {
+    this.settle(socket);
+    answerRefusal(socket, err);
+    if (socket.destroyed || this.refused.has(socket)) return;
+    socket.resume();
+    const timer = setTimeout(destroyRefused.bind(socket), REFUSAL_LINGER_MS);
+    timer.unref();
+    // close() has already destroyed the others: this one goes as soon as its answer is written.
+    if (this.closing) socket.once('finish', destroyRefused);
+    this.refused.set(socket, timer);
+    socket.on('close', this.forgetOnClose);
+  }
+
   /** Stops accepting new connections (idempotent); resolves when the listening socket is closed. */
   stop(): Promise<void> {
     this.stopping ??= new Promise((resolve) => this.server.close(() => resolve()));
     return this.stopping;
   }
 
-  /** Stops accepting and destroys every connection that has not completed a request. */
+  /**
+   * Stops accepting and destroys every connection that has not completed a request or was refused: the
+   * listening socket closes only when every connection it accepted is gone.
+   */
   close(): Promise<void> {
+    this.closing = true;
     const stopped = this.stop();
     for (const [socket, timer] of this.pending) {
       clearTimeout(timer);
       socket.destroy();
     }
     this.pending.clear();
+    for (const socket of [...this.refused.keys()]) socket.destroy();
     return stopped;
+  }
+
+  private forget(socket: Duplex): void {
+    clearTimeout(this.refused.get(socket));
+    this.refused.delete(socket);
   }
 
   private bind(
@@ -180,10 +221,7 @@ export class Listener {
       }
       if (tls.sslOnly) {
         log.warn('connection.refused', { client: peerOf(raw), reason: 'plain connection while --ssl-only' });
-        answerRefusal(raw, refuse('FORBIDDEN', 'this endpoint requires TLS (wss:// or https://)'));
-        // A paused socket never sees the client's FIN and never closes (close() would wait forever):
-        // drain it, and leave the handshake timer to destroy it if the client keeps it open.
-        raw.resume();
+        this.refuse(raw, refuse('FORBIDDEN', 'this endpoint requires TLS (wss:// or https://)'));
         return;
       }
       this.handOver(raw);
@@ -207,9 +245,7 @@ export class Listener {
         code: refusal.code,
         reason: refusal.message,
       });
-      answerRefusal(socket, refusal);
-      // As for --ssl-only above: drain to see the client's FIN; the handshake timer covers a client that stays.
-      socket.resume();
+      this.refuse(socket, refusal);
     });
   }
 
@@ -226,9 +262,12 @@ export class Listener {
       client: peerOf(socket as Socket),
       seconds: this.options.handshakeTimeoutMs / 1000,
     });
-    answerRefusal(socket, refuse('HANDSHAKE_TIMEOUT', 'the request did not arrive in time'));
-    setTimeout(() => socket.destroy(), 1000).unref();
+    this.refuse(socket, refuse('HANDSHAKE_TIMEOUT', 'the request did not arrive in time'));
   }
+}
+
+function destroyRefused(this: Duplex): void {
+  this.destroy();
 }
 
 function removeStaleSocket(path: string): void {

@@ -10,8 +10,12 @@
  * - target -> client: each chunk read becomes one binary frame (plain targets are read without a buffer
  *   per read: targets/target-feed.ts). When more than `maxBufferBytes` (at most 1 MiB for a TLS client) wait towards the
  *   client, the target is paused until the client socket drains.
- * - Closing: target EOF -> everything queued reaches the client, then close 1000. Client close -> everything
- *   queued reaches the target, then FIN. A reset on either side closes the other promptly (1011 / destroy).
+ * - Closing: target EOF -> FIN to the target after what is queued for it; once its socket has closed,
+ *   everything queued reaches the client, then close 1000 (1011 if the target reset meanwhile, or did not
+ *   take what was queued within the linger time). Client close -> everything queued reaches the target,
+ *   then FIN. A reset on either side closes the other promptly (1011 / destroy).
+ * - bytes_to_target counts what the target socket took: writes that failed (a reset, a destroy) are
+ *   counted as dropped instead.
  *
  * The session ends exactly once, when both sides are closed; `onEnd` then runs and the close line is logged.
  */
@@ -69,7 +73,10 @@ export class Session implements LinkOwner, TargetOwner {
   readonly recorder: Recorder | undefined;
   bytesToTarget = 0;
   bytesToClient = 0;
-  /** Bytes that arrived after the other side had closed, so could not be delivered (logged on close). */
+  /**
+   * Bytes that could not be delivered (logged on close): they arrived after the other side had closed, or
+   * their write to the target failed.
+   */
   bytesDropped = 0;
   readonly startedAt = Date.now();
   /** Set when a ping is sent, cleared by the pong (heartbeat). */
@@ -83,11 +90,11 @@ export class Session implements LinkOwner, TargetOwner {
   private clientIsClosed = false;
   private targetClosed = false;
   private ended = false;
+  /** The target sent EOF and its socket is closing: the close code (1000) waits for how it closes. */
+  private targetEnding = false;
   private lingerTimer: NodeJS.Timeout | undefined;
   /** Writes to the target since its queue was last seen empty (their overhead counts against the limit). */
   private writesQueued = 0;
-  /** Resumes the client once a write that crossed the limit is done (made when first needed). */
-  private resumeClient: (() => void) | undefined;
 
   constructor(
     init: SessionInit,
@@ -186,25 +193,25 @@ export class Session implements LinkOwner, TargetOwner {
   clientData(data: Buffer): void {
     if (this.options.traffic)
       this.options.log.debug('frame', { session: this.id, dir: 'client>target', bytes: data.length });
-    if (this.targetClosed) {
+    if (this.targetClosed || this.stream.ended) {
       this.bytesDropped += data.length;
       return;
     }
     this.bytesToTarget += data.length;
     if (this.recorder) this.recorder.fromClient(data);
     const stream = this.stream;
+    const bytes = data.length;
     const queued = stream.queuedBytes;
     if (queued === 0) this.writesQueued = 0;
     this.writesQueued++;
-    const cost = queued + data.length + this.writesQueued * WRITE_OVERHEAD_BYTES;
+    const cost = queued + bytes + this.writesQueued * WRITE_OVERHEAD_BYTES;
     if (cost <= this.options.maxBufferBytes) {
-      stream.write(data);
+      stream.write(data, (err) => err && this.notWritten(bytes));
       return;
     }
     // Over the limit with little in bytes the stream may never report 'drained': this write's completion
     // resumes the client instead (the writes before it are done by then too).
-    this.resumeClient ??= () => this.targetDrained();
-    stream.write(data, this.resumeClient);
+    stream.write(data, (err) => (err ? this.notWritten(bytes) : this.targetDrained()));
     this.link.pause();
   }
 
@@ -235,15 +242,19 @@ export class Session implements LinkOwner, TargetOwner {
 
   /** @internal */
   targetEnd(): void {
-    // The target will send nothing more; what it sent is already queued ahead of the close frame.
-    this.initiate('target', 1000, '');
-    if (this.link.open) this.link.close(1000, '');
+    if (!this.initiate('target', 1000, '')) return;
+    // The target will send nothing more. The client hears of it once the target socket has closed: a
+    // reset that races the last writes must read as one (1011), not as the 1000 this EOF promises.
+    this.targetEnding = true;
+    this.stream.end();
+    this.armLinger(TARGET_LINGER_MS);
   }
 
   /** @internal */
   targetError(err: NodeJS.ErrnoException): void {
-    const reason = `target connection ${err.code === 'ECONNRESET' ? 'reset' : 'failed'} (${err.code ?? err.message})`;
-    this.initiate('target', 1011, reason);
+    const reset = err.code === 'ECONNRESET' || err.code === 'EPIPE';
+    const reason = `target connection ${reset ? 'reset' : 'failed'} (${err.code ?? err.message})`;
+    if (!this.initiate('target', 1011, reason) && this.targetEnding) this.failEnding(reason);
     if (this.link.open) this.link.close(1011, reason);
   }
 
@@ -251,7 +262,13 @@ export class Session implements LinkOwner, TargetOwner {
   targetClose(): void {
     this.targetClosed = true;
     clearTimeout(this.lingerTimer);
-    if (!this.clientIsClosed) {
+    // Nothing waits for the target any more: read the client again, to see its close frame or its FIN.
+    if (this.link.paused) this.link.resume();
+    if (this.targetEnding) {
+      // Everything the target sent is queued ahead of the close frame.
+      this.targetEnding = false;
+      if (this.link.open) this.link.close(this.closeCode ?? 1000, this.closeReason);
+    } else if (!this.clientIsClosed) {
       // Closed without EOF or error, e.g. destroyed by the TLS layer: the client must still hear of it.
       this.initiate('target', 1011, 'target connection closed');
       if (this.link.open) this.link.close(1011, 'target connection closed');
@@ -280,7 +297,31 @@ export class Session implements LinkOwner, TargetOwner {
     this.stream.resume();
     this.stream.end();
     const linger = code === 1006 && this.closer === 'client' ? 1000 : TARGET_LINGER_MS;
-    this.lingerTimer = setTimeout(() => this.stream.destroy(), linger);
+    this.armLinger(linger);
+  }
+
+  /** @internal The linger time is over: a target that has not taken what was queued for it is dropped. */
+  lingerOver(): void {
+    const left = this.stream.queuedBytes;
+    if (this.targetEnding && left > 0) this.failEnding(`target ended without taking the last ${left} bytes`);
+    this.stream.destroy();
+  }
+
+  /** A write to the target failed: its bytes were not delivered after all. */
+  private notWritten(bytes: number): void {
+    this.bytesToTarget -= bytes;
+    this.bytesDropped += bytes;
+  }
+
+  /** The target's EOF turned out not to be a clean close. */
+  private failEnding(reason: string): void {
+    this.closeCode = 1011;
+    this.closeReason = reason;
+  }
+
+  private armLinger(ms: number): void {
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = setTimeout(targetLingerOver, ms, this);
     this.lingerTimer.unref();
   }
 
@@ -312,4 +353,8 @@ export class Session implements LinkOwner, TargetOwner {
     });
     this.onEnd(this);
   }
+}
+
+function targetLingerOver(session: Session): void {
+  session.lingerOver();
 }

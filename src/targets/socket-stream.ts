@@ -35,13 +35,10 @@ export class SocketStream implements TargetStream {
     socket[kOwner] = owner;
     socket.removeListener('error', ignoreEarlyError);
     const feed = TargetFeed.of(socket);
-    if (feed) {
-      feed.attach(owner);
-      // A feed's socket reports EOF whether or not anyone listens: it may have come before the session.
-      if (socket.readableEnded) queueMicrotask(() => owner.targetEnd());
-    } else {
-      socket.on('data', onData);
-    }
+    if (feed) feed.attach(owner);
+    else socket.on('data', onData);
+    // EOF may have come before the session (a feed's socket reports it whether or not anyone listens).
+    if (socket.readableEnded) queueMicrotask(() => owner.targetEnd());
     socket.on('drain', onDrain);
     socket.on('end', onEnd);
     socket.on('error', onError);
@@ -50,7 +47,12 @@ export class SocketStream implements TargetStream {
     if (socket.destroyed) queueMicrotask(() => owner.targetClose());
   }
 
-  write(data: Buffer, written?: () => void): void {
+  /** A TLS socket (not half-open) ends its writable side by itself when the target ends. */
+  get ended(): boolean {
+    return this.socket.writableEnded;
+  }
+
+  write(data: Buffer, written?: (err?: Error | null) => void): void {
     this.socket.write(data, written);
   }
 
@@ -73,7 +75,8 @@ export class SocketStream implements TargetStream {
   }
 
   end(): void {
-    this.socket.end();
+    // Ending twice would only make Node build an error object to discard.
+    if (!this.socket.writableEnded) this.socket.end();
   }
 
   destroy(): void {

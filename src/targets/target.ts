@@ -78,16 +78,18 @@ export interface TargetStream {
   readonly queuedBytes: number;
   /** Reading from the target is paused (backpressure from the client). */
   readonly paused: boolean;
+  /** Nothing more can be written: `end()` was called, or the target ended its side by itself. */
+  readonly ended: boolean;
   /** The stream wants `messageEnd()` after each client message (a line-oriented target). */
   readonly wantsMessageEnds: boolean;
   /** Starts reporting to `owner`, including what arrived before. Called once. */
   attach(owner: TargetOwner): void;
   /**
    * Passes client payload bytes on (a message may arrive in several calls). `written` runs once the target
-   * has taken them, or the stream failed (the session uses it to resume the client when a write crossed
-   * the limit: small writes may never add up to a drain).
+   * has taken them, with an error when it never will (the session counts those bytes as dropped, and
+   * resumes the client when a write crossed the limit: small writes may never add up to a drain).
    */
-  write(data: Buffer, written?: () => void): void;
+  write(data: Buffer, written?: (err?: Error | null) => void): void;
   /** The client message whose bytes were just written is complete (only when `wantsMessageEnds`). */
   messageEnd(): void;
   /** Bracket the writes made for one client read, so they reach the target as one write. */
@@ -95,7 +97,7 @@ export interface TargetStream {
   uncork(): void;
   pause(): void;
   resume(): void;
-  /** Nothing more will be written: let the target finish (half-close, close a program's stdin). */
+  /** Nothing more will be written: let the target finish (half-close, close a program's stdin). Idempotent. */
   end(): void;
   /** Drops the target at once (a program is signalled and reaped). */
   destroy(): void;
