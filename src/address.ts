@@ -66,10 +66,14 @@ export function normalizeAddress(address: string): string {
   return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 }
 
-/** The remote end of a socket as `host:port`, for log lines. */
+/** What log lines say for a client that came over a unix socket (--unix-listen): it has no address. */
+export const UNIX_CLIENT = 'unix';
+
+/** The remote end of a socket as `host:port` (UNIX_CLIENT for a unix socket), for log lines. */
 export function peerOf(socket: {
   remoteAddress?: string | undefined;
   remotePort?: number | undefined;
 }): string {
-  return formatHostPort(normalizeAddress(socket.remoteAddress ?? '?'), socket.remotePort ?? 0);
+  if (socket.remoteAddress === undefined) return UNIX_CLIENT;
+  return formatHostPort(normalizeAddress(socket.remoteAddress), socket.remotePort ?? 0);
 }

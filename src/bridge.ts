@@ -62,7 +62,7 @@ export class Bridge extends EventEmitter {
   ) {
     super();
     this.sessionOptions = { maxBufferBytes: config.maxBufferBytes, log, traffic: config.traffic };
-    this.handshakes = new HandshakeLog(log, config.tokens !== undefined);
+    this.handshakes = new HandshakeLog(log, config.tokens !== undefined, config.tokens?.hostToken);
     this.acceptor = new WebSocketAcceptor({
       perMessageDeflate: config.perMessageDeflate,
       maxMessageBytes: config.limits.maxMessageBytes,
@@ -202,6 +202,7 @@ export class Bridge extends EventEmitter {
       client: session.client,
       target: session.target,
       path: this.handshakes.path(ctx.req),
+      token: this.handshakes.token(ctx.req),
       protocol: link.protocol || undefined,
       tls: ctx.secure || undefined,
       record: recorder?.path,

@@ -16,9 +16,11 @@ import {
   WorkerPool,
   workerCount,
 } from './cli/workers.js';
+import { checkArgv } from './config/argv-check.js';
 import { buildConfig, type Config } from './config/config.js';
-import { optionSpecs, type RawOptions } from './config/options.js';
-import { ConfigError, describeError, WstcpError } from './errors.js';
+import { exposureWarning } from './config/exposure.js';
+import { HELP_GROUP_ORDER, optionSpecs, type RawOptions } from './config/options.js';
+import { ConfigError, describeError, UsageError, WstcpError } from './errors.js';
 import { Logger } from './observe/log.js';
 import { openSyslog } from './observe/syslog.js';
 import { formatTarget } from './targets/registry.js';
@@ -27,6 +29,7 @@ import { viewerUrl } from './web/viewer-url.js';
 const USAGE = `wstcp [options] [listen_host:]listen_port target_host:target_port
 wstcp [options] --token-plugin PLUGIN --token-source ARG [listen_host:]listen_port
 wstcp [options] --unix-target FILE [listen_host:]listen_port
+wstcp [options] --unix-listen FILE target_host:target_port   (no listen port)
 wstcp [options] --inetd target_host:target_port         (the listening socket is stdin)
 wstcp tokens check|list|get|set|rm ...   manage token stores (wstcp tokens --help)
 wstcp cert ...                          make a self-signed certificate (wstcp cert --help)
@@ -34,17 +37,32 @@ wstcp cert ...                          make a self-signed certificate (wstcp ce
 Bridges WebSocket clients (noVNC, browser terminals) to TCP or unix socket targets.
 Without a listen host, wstcp listens on every IPv6 and IPv4 address.`;
 
-const EXAMPLES: [string, string][] = [
-  ['wstcp 6080 localhost:5900', 'noVNC on ws://host:6080 -> the VNC server on port 5900'],
-  ['wstcp 127.0.0.1:6080 [::1]:5900', 'listen on loopback only; IPv6 target'],
-  ['wstcp --cert cert.pem --key key.pem 443 vnc:5900', 'wss:// and ws:// on port 443'],
-  [
-    'wstcp --token-plugin TokenFile --token-source tokens.conf 6080',
-    'route by ?token= (websockify token file)',
-  ],
-  ['wstcp --tokens redis://127.0.0.1:6379/0 --novnc 6080', 'tokens in Redis, with the built-in viewer'],
-  ['wstcp --heartbeat 30 --log-format json 6080 localhost:22', 'ping clients, JSON log lines'],
-];
+/** Examples as an epilog: yargs' example column would wrap commands in the middle. */
+const EXAMPLES = `Examples:
+  wstcp --novnc 127.0.0.1:6080 localhost:5900
+      the built-in viewer on http://127.0.0.1:6080/ for the VNC server on port 5900
+  wstcp 6080 localhost:5900
+      noVNC (or any WebSocket client) on ws://HOST:6080 -> the VNC server on port 5900
+  wstcp --tokens file:tokens.conf --novnc 6080
+      route by ?token= with a websockify token file (check it: wstcp tokens check tokens.conf)
+  wstcp --cert cert.pem --key key.pem --ssl-only 443 localhost:5900
+      wss:// only, on port 443
+  wstcp --unix-listen /run/wstcp/wstcp.sock --unix-listen-mode 660 localhost:5900
+      behind nginx (docs/operations.md)
+
+Documentation: README.md and docs/ (docs/websockify.md lists every flag).`;
+
+/** The options in the order of their help groups, so that yargs prints the common ones first. */
+const orderedSpecs = Object.fromEntries(
+  Object.entries(optionSpecs).sort(
+    ([, a], [, b]) => groupRank((a as { group?: string }).group) - groupRank((b as { group?: string }).group),
+  ),
+) as typeof optionSpecs;
+
+function groupRank(group: string | undefined): number {
+  const rank = group === undefined ? -1 : HELP_GROUP_ORDER.indexOf(group);
+  return rank < 0 ? HELP_GROUP_ORDER.length : rank;
+}
 
 function packageVersion(): string {
   const url = new URL('../../package.json', import.meta.url);
@@ -53,10 +71,11 @@ function packageVersion(): string {
 
 /** Parses the command line into a Config; throws ConfigError with a one-line message. */
 export function parseArgs(argv: readonly string[]): Config {
+  checkArgv(argv, optionSpecs);
   const parser = yargs([...argv])
     .scriptName('wstcp')
     .usage(USAGE)
-    .options(optionSpecs)
+    .options(orderedSpecs)
     .parserConfiguration({ 'populate--': true, 'short-option-groups': false })
     .strictOptions()
     .help('help')
@@ -65,13 +84,16 @@ export function parseArgs(argv: readonly string[]): Config {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(true)
     .fail((message, err) => {
-      throw err instanceof ConfigError
-        ? err
-        : new ConfigError(message ?? err?.message ?? 'invalid arguments');
-    });
-  for (const [command, description] of EXAMPLES) parser.example(command, description);
+      throw err instanceof ConfigError ? err : new UsageError(message ?? err?.message ?? 'invalid arguments');
+    })
+    .epilog(EXAMPLES);
   const raw = parser.parseSync() as unknown as RawOptions;
-  return buildConfig(raw);
+  try {
+    return buildConfig(raw);
+  } catch (err) {
+    // buildConfig reads no file: whatever it refuses is a mistake in the command line itself.
+    throw err instanceof ConfigError && !(err instanceof UsageError) ? new UsageError(err.message) : err;
+  }
 }
 
 /** Runs wstcp with `argv` (without the node and script paths) until a signal or --run-once ends it. */
@@ -86,7 +108,11 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       const { runCertCommand } = await import('./tls/cert-cli.js');
       runCertCommand(argv.slice(1));
     } catch (err) {
-      exitWithError(err, 2);
+      // Its messages begin with "wstcp cert:" already and point to `wstcp cert --help`.
+      process.stderr.write(
+        `${err instanceof WstcpError ? err.message : `wstcp cert: ${describeError(err)}`}\n`,
+      );
+      process.exit(err instanceof ConfigError ? 2 : 1);
     }
     return;
   }
@@ -126,6 +152,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   }
 
   for (const warning of config.warnings) log.warn('config.warning', { message: warning });
+  const exposed = exposureWarning(config);
+  if (exposed) log.warn('bridge.exposed', { message: exposed });
   const viewer = viewerUrl(config, bridge.port);
   if (viewer) log.info('bridge.viewer', { url: viewer });
 
@@ -157,6 +185,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     if (tls?.reload) tls.reload();
     else log.info('bridge.reload', { result: 'nothing to reload without --cert' });
   });
+  // SIGUSR1 reopens --log-file after logrotate moved it (docs/operations.md has the logrotate snippet).
+  process.on('SIGUSR1', () => log.reopen());
 }
 
 /** --workers: this process only supervises; each worker runs main() itself (see workers.ts). */
@@ -175,6 +205,10 @@ async function superviseWorkers(config: Config, log: Logger): Promise<never> {
     });
   }
   process.on('SIGHUP', () => pool.forward('SIGHUP'));
+  process.on('SIGUSR1', () => {
+    log.reopen();
+    pool.forward('SIGUSR1');
+  });
   const code = await pool.done;
   await log.close();
   process.exit(code);
@@ -187,10 +221,15 @@ async function runDetached(argv: readonly string[]): Promise<never> {
   process.exit(result.code);
 }
 
+/**
+ * One line on stderr, then exit: 2 for every bad flag, flag value or configuration file (a ConfigError,
+ * whenever it is found), `code` for anything else. "Try --help" follows only mistakes in the command line
+ * itself: it does not help with a missing file or a port in use.
+ */
 function exitWithError(err: unknown, code: number): never {
   const message = err instanceof WstcpError ? err.message : describeError(err);
   reportToParent(message);
   process.stderr.write(`wstcp: ${message}\n`);
-  if (err instanceof ConfigError) process.stderr.write(`Try 'wstcp --help' for the options.\n`);
-  process.exit(code);
+  if (err instanceof UsageError) process.stderr.write(`Try 'wstcp --help' for the options.\n`);
+  process.exit(err instanceof ConfigError ? 2 : code);
 }

@@ -20,6 +20,9 @@ export class ConfigError extends WstcpError {
   }
 }
 
+/** A ConfigError about the command line's syntax (unknown flag, missing value): the CLI adds "Try --help". */
+export class UsageError extends ConfigError {}
+
 /**
  * A handshake refused with an HTTP status. Thrown by gates (auth, limits), target resolvers (tokens)
  * and the target connector; the server answers it with `status`, `reason` as the body and `headers`.
@@ -126,6 +129,15 @@ export function refuse(
 }
 
 /** Short, single-line description of any thrown value, for log lines. */
+/** Why a file could not be used, in words, for lines that already name the file and its flag. */
+export function describeFileError(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  if (code === 'ENOENT') return 'no such file or directory (ENOENT)';
+  if (code === 'EACCES') return "permission denied: wstcp's user cannot read it (EACCES)";
+  if (code === 'ENOTDIR') return 'a part of the path is not a directory (ENOTDIR)';
+  return describeError(err);
+}
+
 export function describeError(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;

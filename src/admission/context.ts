@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { normalizeAddress } from '../address.js';
+import { normalizeAddress, UNIX_CLIENT } from '../address.js';
 import { refuse } from '../errors.js';
 import type { HandshakeContext } from './pipeline.js';
 import { parseRequestUrl } from './request-url.js';
@@ -21,7 +21,7 @@ export function handshakeContext(req: IncomingMessage, socket: Duplex = req.sock
   return {
     req,
     url,
-    clientAddress: normalizeAddress(raw.remoteAddress ?? ''),
+    clientAddress: raw.remoteAddress === undefined ? UNIX_CLIENT : normalizeAddress(raw.remoteAddress),
     clientPort: raw.remotePort ?? 0,
     secure: (raw as { encrypted?: boolean }).encrypted === true,
     socket: socket as Socket,

@@ -9,14 +9,18 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { formatTarget } from '../targets/registry.js';
 import type { Target } from '../targets/target.js';
+import { tokenFromRequest } from '../tokens/token-from-request.js';
+import { tokenTag } from '../tokens/token-tag.js';
 import type { Refused } from './admit.js';
-import { loggedPath } from './request-url.js';
+import { loggedPath, parseRequestUrl } from './request-url.js';
 
 export class HandshakeLog {
   constructor(
     private readonly log: Logger,
     /** Tokens route sessions: paths may carry one. */
     private readonly tokens: boolean,
+    /** --host-token: the token is the Host header. */
+    private readonly hostToken = false,
   ) {}
 
   /** The request path for log lines (request-url.ts). */
@@ -24,11 +28,23 @@ export class HandshakeLog {
     return loggedPath(req.url, this.tokens);
   }
 
+  /**
+   * The tag of the request's token (`t:1a2b3c4d`), so that an operator can tell which token a refusal or a
+   * session was about without the token itself reaching the log; undefined without tokens or a token.
+   */
+  token(req: IncomingMessage): string | undefined {
+    if (!this.tokens) return undefined;
+    const url = parseRequestUrl(req.url);
+    const token = url && tokenFromRequest(url, req.headers, this.hostToken);
+    return token === undefined ? undefined : tokenTag(token);
+  }
+
   refused(req: IncomingMessage, refused: Refused): void {
     const { error, unexpected, target } = refused;
     const fields = {
       client: peerOf(req.socket),
       path: this.path(req),
+      token: this.token(req),
       target: target ? formatTarget(target) : undefined,
       status: error.status,
       code: error.code,

@@ -4,6 +4,7 @@
  */
 import type { Options } from 'yargs';
 
+const G_COMMON = 'Common options:';
 const G_CORE = 'Bridge:';
 const G_TOKENS = 'Token routing:';
 const G_TLS = 'TLS:';
@@ -95,8 +96,8 @@ export const optionSpecs = {
   'host-token': { type: 'boolean', group: G_TOKENS, describe: 'Take the token from the Host header' },
   tokens: {
     type: 'string',
-    group: G_TOKENS,
-    describe: 'Token store: file:PATH, dir:PATH, redis://..., http(s)://...{token}, jwt:KEYFILE',
+    group: G_COMMON,
+    describe: 'Token store: file:PATH, dir:PATH, sockets:DIR, redis://..., http(s)://...{token}, jwt:KEYFILE',
   },
   'token-timeout': {
     type: 'number',
@@ -111,8 +112,8 @@ export const optionSpecs = {
   },
 
   // TLS
-  cert: { type: 'string', group: G_TLS, describe: 'Certificate PEM file (may hold the key), or "auto"' },
-  key: { type: 'string', group: G_TLS, describe: 'Private key PEM file' },
+  cert: { type: 'string', group: G_COMMON, describe: 'Certificate PEM file (may hold the key), or "auto"' },
+  key: { type: 'string', group: G_COMMON, describe: 'Private key PEM file' },
   'key-password': { type: 'string', group: G_TLS, describe: 'Password of an encrypted key' },
   'ssl-only': { type: 'boolean', group: G_TLS, describe: 'Refuse plain ws:// connections' },
   'ssl-version': {
@@ -144,7 +145,7 @@ export const optionSpecs = {
   },
   'basic-auth': {
     type: 'string',
-    group: G_AUTH,
+    group: G_COMMON,
     describe: 'user:pass, or an htpasswd file with hashed passwords',
   },
   'web-auth': { type: 'boolean', group: G_AUTH, describe: 'Apply the authentication to static files too' },
@@ -176,13 +177,13 @@ export const optionSpecs = {
   },
 
   // Web
-  web: { type: 'string', group: G_WEB, describe: 'Serve static files from this directory' },
+  web: { type: 'string', group: G_COMMON, describe: 'Serve static files from this directory' },
   'file-only': { type: 'boolean', group: G_WEB, describe: 'No directory listings (the default)' },
   'web-listing': { type: 'boolean', group: G_WEB, describe: 'Allow directory listings under --web' },
-  novnc: { type: 'boolean', group: G_WEB, describe: 'Serve the built-in noVNC viewer at / and /vnc.html' },
+  novnc: { type: 'boolean', group: G_COMMON, describe: 'Serve the built-in noVNC viewer at / and /vnc.html' },
 
   // Logging
-  verbose: { type: 'boolean', alias: 'v', group: G_LOG, describe: 'Debug logging' },
+  verbose: { type: 'boolean', alias: 'v', group: G_COMMON, describe: 'Debug logging' },
   traffic: { type: 'boolean', group: G_LOG, describe: 'Log every frame (debug)' },
   'log-format': {
     type: 'string',
@@ -191,7 +192,7 @@ export const optionSpecs = {
     group: G_LOG,
     describe: 'Log line format',
   },
-  'log-file': { type: 'string', group: G_LOG, describe: 'Append logs to this file instead of stderr' },
+  'log-file': { type: 'string', group: G_COMMON, describe: 'Append logs to this file instead of stderr' },
 
   syslog: {
     type: 'string',
@@ -222,6 +223,19 @@ export const optionSpecs = {
   // websockify options that wstcp refuses with an explanation (see config.ts)
   'wrap-mode': { type: 'string', hidden: true },
 } as const satisfies Record<string, Options>;
+
+/** The groups of `--help`, in order: the common options first, so that they fill the first screen. */
+export const HELP_GROUP_ORDER = [
+  G_COMMON,
+  G_CORE,
+  G_TOKENS,
+  G_TLS,
+  G_AUTH,
+  G_LIMITS,
+  G_WEB,
+  G_LOG,
+  G_PROCESS,
+];
 
 export type RawOptions = {
   [K in keyof typeof optionSpecs]?: unknown;

@@ -5,6 +5,7 @@
  * `settle()` once a complete request has arrived. Refused connections come back here (`refuse()`): the
  * listener owns them until they are gone.
  */
+
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -14,6 +15,7 @@ import type { ListenSpec } from '../config/config.js';
 import { describeError, ErrorCode, type HttpError, refuse, WstcpError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { AcceptFailures } from './accept-failures.js';
+import { listenHint } from './listen-hint.js';
 import { answerRefusal } from './refusal.js';
 import { hasLenientSpacing, readFirstRequestLine } from './request-line.js';
 
@@ -177,8 +179,15 @@ export class Listener {
             : err.code === 'EACCES'
               ? 'permission denied'
               : err.message;
+        const hint = listenHint(err.code, options.port);
         reject(
-          new WstcpError(ErrorCode.LISTEN, `cannot listen on ${name}: ${why} (${err.code})`, { cause: err }),
+          new WstcpError(
+            ErrorCode.LISTEN,
+            `cannot listen on ${name}: ${why} (${err.code})${hint ? `; ${hint}` : ''}`,
+            {
+              cause: err,
+            },
+          ),
         );
       };
       this.server.once('error', onError);

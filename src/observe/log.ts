@@ -3,7 +3,8 @@
  * Nothing here is on the per-frame path: sessions log when they open and close, and debug lines are
  * dropped before any formatting when the level is above debug.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
+import { ConfigError, describeFileError } from '../errors.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'text' | 'json';
@@ -34,7 +35,8 @@ export class Logger {
   readonly format: LogFormat;
   private readonly minRank: number;
   private readonly write: (line: string) => void;
-  private readonly stream: WriteStream | undefined;
+  private stream: WriteStream | undefined;
+  private readonly file: string | undefined;
   private readonly forward: LogForwarder | undefined;
 
   constructor(options: LoggerOptions = {}) {
@@ -45,11 +47,9 @@ export class Logger {
     if (options.sink) {
       this.write = options.sink;
     } else if (options.file) {
-      const stream = createWriteStream(options.file, { flags: 'a' });
-      // A log file that cannot be written must not take the bridge down; report once on stderr.
-      stream.on('error', (err) => process.stderr.write(`wstcp: cannot write log file: ${err.message}\n`));
-      this.stream = stream;
-      this.write = (line) => stream.write(`${line}\n`);
+      this.file = options.file;
+      this.stream = openLogFile(options.file);
+      this.write = (line) => this.stream!.write(`${line}\n`);
     } else {
       this.write = (line) => process.stderr.write(`${line}\n`);
     }
@@ -70,6 +70,24 @@ export class Logger {
   }
   error(event: string, fields?: LogFields): void {
     this.emit('error', event, fields);
+  }
+
+  /**
+   * SIGUSR1: opens --log-file again by its name, after logrotate moved the old file away; lines already
+   * queued go to the old file. If the name cannot be opened now, logging stays on the old file.
+   */
+  reopen(): void {
+    if (this.file === undefined || this.stream === undefined) return;
+    let next: WriteStream;
+    try {
+      next = openLogFile(this.file);
+    } catch (err) {
+      this.error('log.reopen_failed', { file: this.file, error: (err as Error).message });
+      return;
+    }
+    const previous = this.stream;
+    this.stream = next;
+    previous.end();
   }
 
   /** Flushes and closes a log file and the --syslog destination; a no-op for stderr and sinks. */
@@ -100,6 +118,20 @@ export class Logger {
     this.write(`${time} ${level.toUpperCase().padEnd(5)} ${message}`);
     this.forward?.send(level, message);
   }
+}
+
+/** Opens the file now, so that a wrong path stops startup with a line naming the flag. */
+function openLogFile(file: string): WriteStream {
+  let fd: number;
+  try {
+    fd = openSync(file, 'a', 0o640);
+  } catch (err) {
+    throw new ConfigError(`--log-file ${file}: ${describeFileError(err)}`, { cause: err });
+  }
+  const stream = createWriteStream(file, { fd });
+  // A log file that cannot be written later (disk full) must not take the bridge down; say so on stderr.
+  stream.on('error', (err) => process.stderr.write(`wstcp: cannot write log file: ${err.message}\n`));
+  return stream;
 }
 
 function formatValue(value: string | number | boolean | null): string {

@@ -19,7 +19,7 @@
  *
  * The session ends exactly once, when both sides are closed; `onEnd` then runs and the close line is logged.
  */
-import { formatHostPort } from '../address.js';
+import { formatHostPort, UNIX_CLIENT } from '../address.js';
 import { FrameViolation, type FrameViolationKind } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import type { Recorder } from '../observe/record.js';
@@ -115,7 +115,9 @@ export class Session implements LinkOwner, TargetOwner {
 
   /** The client as `host:port` (formatted when asked: sessions keep no per-session strings). */
   get client(): string {
-    return formatHostPort(this.clientAddress, this.clientPort);
+    return this.clientAddress === UNIX_CLIENT
+      ? UNIX_CLIENT
+      : formatHostPort(this.clientAddress, this.clientPort);
   }
 
   /** Bytes this session holds in memory that are not yet taken by the target. */
@@ -218,7 +220,11 @@ export class Session implements LinkOwner, TargetOwner {
   /** @internal TargetOwner: returns true when it kept given bytes (see TargetBytes). */
   targetData(chunk: Buffer, bytes: TargetBytes, written?: () => void): boolean {
     if (this.options.traffic)
-      this.options.log.debug('session.frame', { session: this.id, dir: 'target>client', bytes: chunk.length });
+      this.options.log.debug('session.frame', {
+        session: this.id,
+        dir: 'target>client',
+        bytes: chunk.length,
+      });
     if (!this.link.open) {
       this.bytesDropped += chunk.length;
       return false;

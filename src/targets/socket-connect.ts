@@ -23,9 +23,19 @@ export async function resolveHost(host: string, name: string, preferIpv6: boolea
     if (preferIpv6) addresses.sort((a, b) => isIP(b) - isIP(a));
     if (addresses.length > 0) return addresses;
   } catch (err) {
-    throw refuse('TARGET_UNREACHABLE', `target ${name} cannot be resolved (${describeError(err)})`, {
-      cause: err,
-    });
+    // The reason ends with its code, as a refused or failed connection's does (connectAny).
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOTFOUND'
+        ? 'no such host name'
+        : code === 'EAI_AGAIN'
+          ? 'DNS did not answer'
+          : describeError(err);
+    throw refuse(
+      'TARGET_UNREACHABLE',
+      `target ${name} cannot be resolved: ${why}${code && !why.includes(code) ? ` (${code})` : ''} (WSTCP_TARGET_UNREACHABLE)`,
+      { cause: err },
+    );
   }
   throw refuse('TARGET_UNREACHABLE', `target ${name} resolves to no address`);
 }

@@ -80,7 +80,10 @@ export function runCertCommand(
   try {
     parsed = parse(argv);
   } catch (err) {
-    throw new ConfigError(`wstcp cert: ${(err as Error).message} (see wstcp cert --help)`);
+    // Node's text for an unknown option runs to three sentences about positionals; the flag is what matters.
+    const unknown = /Unknown option '([^']+)'/.exec((err as Error).message);
+    const what = unknown ? `unknown option ${unknown[1]}` : (err as Error).message;
+    throw new ConfigError(`wstcp cert: ${what} (see wstcp cert --help)`);
   }
   const { values, positionals } = parsed;
   if (values.help) {

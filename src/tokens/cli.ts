@@ -7,12 +7,13 @@ import yargs from 'yargs';
 import { AddressError } from '../address.js';
 import { ConfigError, describeError, WstcpError } from '../errors.js';
 import { Logger } from '../observe/log.js';
+import type { SocketTarget } from '../targets/registry.js';
 import { parseSocketTarget } from '../targets/registry.js';
 import { loadTokenSource, TokenFileError } from './file-store.js';
 import { NATIVE_FORMS, openTokenStore } from './open-store.js';
 import type { RedisValueFormat } from './redis-store.js';
 import { isWritable, type TokenStore } from './store.js';
-import { tokenProblem, websockifyTarget } from './token-file-format.js';
+import { displayTarget, tokenProblem } from './token-file-format.js';
 
 /** Where the command writes; tests pass collectors. */
 export interface CommandIO {
@@ -87,19 +88,30 @@ function requireTarget(text: string) {
   }
 }
 
+/** Usage lines of the subcommands, for "wstcp tokens set" given without its arguments. */
+const COMMAND_USAGE: Record<string, string> = {
+  check: 'wstcp tokens check FILE',
+  list: 'wstcp tokens list --tokens SPEC',
+  get: 'wstcp tokens get TOKEN --tokens SPEC',
+  set: 'wstcp tokens set TOKEN TARGET --tokens SPEC',
+  rm: 'wstcp tokens rm TOKEN --tokens SPEC',
+};
+
+/** Prints the table of the lines that are fine, then every problem; exit 1 when there is one. */
 async function check(file: string, io: CommandIO): Promise<number> {
+  let table: ReadonlyMap<string, SocketTarget>;
+  let problems: readonly string[] = [];
   try {
-    const table = await loadTokenSource(file);
-    for (const token of [...table.keys()].sort()) io.out(`${token}: ${websockifyTarget(table.get(token)!)}`);
-    io.err(`${file}: ${table.size} token(s), no problems`);
-    return 0;
+    table = await loadTokenSource(file);
   } catch (err) {
-    if (err instanceof TokenFileError) {
-      for (const problem of err.problems) io.err(problem);
-      return 1;
-    }
-    throw err;
+    if (!(err instanceof TokenFileError)) throw err;
+    table = err.table;
+    problems = err.problems;
   }
+  for (const token of [...table.keys()].sort()) io.out(`${token}: ${displayTarget(table.get(token)!)}`);
+  for (const problem of problems) io.err(problem);
+  io.err(`${file}: ${table.size} token(s), ${problems.length === 0 ? 'no' : problems.length} problem(s)`);
+  return problems.length === 0 ? 0 : 1;
 }
 
 /**
@@ -133,13 +145,13 @@ export async function tokensCommand(args: readonly string[], io: CommandIO = pro
     .command('list', 'Print every token of a writable store', {}, async (a) => {
       await withStore(a as unknown as StoreArgs, async (store) => {
         if (!isWritable(store)) throw new ConfigError(`${store.description} cannot be listed`);
-        for (const { token, target } of await store.list()) io.out(`${token}: ${websockifyTarget(target)}`);
+        for (const { token, target } of await store.list()) io.out(`${token}: ${displayTarget(target)}`);
       });
     })
     .command('get <token>', 'Print the target of a token', {}, async (a) => {
       await withStore(a as unknown as StoreArgs, async (store) => {
         const target = await store.lookup(String(a.token));
-        if (target) io.out(websockifyTarget(target));
+        if (target) io.out(displayTarget(target));
         else {
           io.err('no such token');
           code = 1;
@@ -152,6 +164,7 @@ export async function tokensCommand(args: readonly string[], io: CommandIO = pro
       await withStore(a as unknown as StoreArgs, async (store) => {
         if (!isWritable(store)) throw new ConfigError(`${store.description} is read-only`);
         await store.set(token, target);
+        io.out(`set ${token} -> ${displayTarget(target)} in ${store.description}`);
       });
     })
     .command('rm <token>', 'Remove a token', {}, async (a) => {
@@ -160,7 +173,7 @@ export async function tokensCommand(args: readonly string[], io: CommandIO = pro
         if (!(await store.remove(String(a.token)))) {
           io.err('no such token');
           code = 1;
-        }
+        } else io.out(`removed ${String(a.token)} from ${store.description}`);
       });
     })
     .demandCommand(1, 'give a command: check, list, get, set or rm')
@@ -171,7 +184,10 @@ export async function tokensCommand(args: readonly string[], io: CommandIO = pro
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((message, err) => {
-      throw err ?? new ConfigError(message);
+      if (err) throw err;
+      // yargs' own wording ("Not enough non-option arguments: got 0, need at least 2") names no command.
+      const usage = COMMAND_USAGE[String(args[0])];
+      throw new ConfigError(usage && /non-option arguments/.test(message) ? `usage: ${usage}` : message);
     });
   try {
     const parsed = await parser.parseAsync();

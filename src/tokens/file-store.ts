@@ -6,7 +6,7 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { readdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { ConfigError, describeError } from '../errors.js';
+import { ConfigError, describeError, describeFileError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import type { SocketTarget } from '../targets/registry.js';
 import type { WritableTokenStore } from './store.js';
@@ -27,10 +27,13 @@ export interface TokenFileOptions {
 /** Thrown by a load that found bad lines: every problem as `file:line: what is wrong`. */
 export class TokenFileError extends ConfigError {
   readonly problems: readonly string[];
-  constructor(problems: readonly string[]) {
+  /** The tokens of the lines that are fine, for `wstcp tokens check`. */
+  readonly table: ReadonlyMap<string, SocketTarget>;
+  constructor(problems: readonly string[], table: ReadonlyMap<string, SocketTarget> = new Map()) {
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem(s))` : '';
     super(`${problems[0]}${more}`);
     this.problems = problems;
+    this.table = table;
   }
 }
 
@@ -54,7 +57,7 @@ export async function loadTokenSource(source: string): Promise<Map<string, Socke
       files = [source];
     }
   } catch (err) {
-    throw new ConfigError(`token source ${source}: ${describeError(err)}`, { cause: err });
+    throw new ConfigError(`${source}: ${describeFileError(err)}`, { cause: err });
   }
   const table = new Map<string, SocketTarget>();
   const problems: string[] = [];
@@ -63,14 +66,14 @@ export async function loadTokenSource(source: string): Promise<Map<string, Socke
     try {
       text = await readFile(file, 'utf8');
     } catch (err) {
-      problems.push(`${file}: ${describeError(err)}`);
+      problems.push(`${file}: ${describeFileError(err)}`);
       continue;
     }
     const parsed = parseTokenFile(text, file);
     problems.push(...parsed.errors);
     for (const [token, target] of parsed.table) table.set(token, target);
   }
-  if (problems.length > 0) throw new TokenFileError(problems);
+  if (problems.length > 0) throw new TokenFileError(problems, table);
   return table;
 }
 

@@ -29,6 +29,10 @@ export function parseTokenFile(text: string, name: string): ParsedTokenFile {
       continue;
     }
     const token = line.slice(0, match.index);
+    if (token === '') {
+      errors.push(`${where}: the token is empty; write "token: host:port"`);
+      continue;
+    }
     const rest = line.slice(match.index + match[0].length).trim();
     if (SEPARATOR.test(rest)) {
       errors.push(`${where}: more than one ": " on the line; write "token: host:port"`);
@@ -50,6 +54,12 @@ export function parseTokenFile(text: string, name: string): ParsedTokenFile {
  */
 export function websockifyTarget(target: SocketTarget): string {
   return target.kind === 'unix' ? `unix_socket:${target.path}` : `${target.host}:${target.port}`;
+}
+
+/** A target as people write it: `[v6]:port` bracketed, so that what `wstcp tokens set` took reads back the same. */
+export function displayTarget(target: SocketTarget): string {
+  if (target.kind === 'unix') return `unix_socket:${target.path}`;
+  return target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
 }
 
 /** The token a line defines, or undefined for comments, blank and malformed lines. */

@@ -57,7 +57,7 @@ test('bad arguments throw a ConfigError naming the flag or argument', () => {
     [['--token-plugin', 'TokenFile', '--token-source', 'f', '6080', 'h:1'], /cannot be combined/],
     [['--token-plugin', 'Nope', '--token-source', 'f', '6080'], /unknown plugin "Nope"/],
     [['--ssl-only', '6080', 'h:1'], /--ssl-only needs --cert/],
-    [['--bogus-flag', '6080', 'h:1'], /Unknown arguments?: bogus-flag/],
+    [['--bogus-flag', '6080', 'h:1'], /unknown option --bogus-flag/],
     [['--wrap-mode', 'exit', '6080', 'h:1'], /--wrap-mode .*not supported/],
     [['6080', 'h:1', 'extra'], /unexpected extra arguments: extra/],
   ];
@@ -73,7 +73,7 @@ test('bad arguments throw a ConfigError naming the flag or argument', () => {
 test('the process answers bad flags with one line and exit code 2, a busy port with exit code 1', async () => {
   const bad = await spawnWstcp(['--heartbeat', 'x', '6080', 'h:1']);
   assert.equal(await bad.exited, 2);
-  assert.match(bad.stderr(), /^wstcp: --heartbeat must be a number/);
+  assert.match(bad.stderr(), /^wstcp: --heartbeat needs a number/);
 
   const first = await spawnWstcp(['127.0.0.1:0', '127.0.0.1:1']);
   try {

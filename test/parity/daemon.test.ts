@@ -89,14 +89,14 @@ test("--daemon reports the daemon's startup error on stderr and exits 1", async 
   assert.equal(await foreground.exited, 1);
   assert.match(
     foreground.stderr(),
-    /^wstcp: cannot listen on 127\.0\.0\.1:\d+: the address is in use \(EADDRINUSE\)\n$/,
+    /^wstcp: cannot listen on 127\.0\.0\.1:\d+: the address is in use \(EADDRINUSE\)[^\n]*\n$/,
   );
 });
 
 test('--daemon with a bad flag fails in the foreground (exit 2) before anything detaches', async () => {
   const foreground = await spawnWstcp(['--daemon', '--heartbeat', 'soon', '127.0.0.1:0', '127.0.0.1:1']);
   assert.equal(await foreground.exited, 2);
-  assert.match(foreground.stderr(), /^wstcp: --heartbeat must be a number/);
+  assert.match(foreground.stderr(), /^wstcp: --heartbeat needs a number/);
   for (const [argv, message] of [
     [['-D', '--workers', '2', '6080', 'h:1'], /--daemon cannot be combined with --workers/],
     [['-D', '--inetd', 'h:1'], /--daemon cannot be combined with --inetd/],

@@ -86,12 +86,14 @@ test('a cookie token and --host-token', async (t) => {
   assert.equal((await expectRefusal(`${byHost.url}/`)).status, 404, 'Host 127.0.0.1 is not a token here');
 });
 
-test('a bad token file is a startup error naming file:line', async (t) => {
+// A newcomer with a broken token file was told the line, but not how to see all the problems at once.
+test('a bad token file is a startup error naming the flag, file:line and `wstcp tokens check FILE`', async (t) => {
   const file = join(tempDir(t).dir, 'tokens');
   writeFileSync(file, 'good: 127.0.0.1:1\nbad line\n');
   await assert.rejects(startBridge(['--target-config', file, '127.0.0.1:0']), (err: unknown) => {
     assert.ok(err instanceof ConfigError);
-    assert.ok(err.message.startsWith(`${file}:2:`), err.message);
+    assert.ok(err.message.startsWith(`--token-source: ${file}:2:`), err.message);
+    assert.ok(err.message.includes(`wstcp tokens check ${file}`), err.message);
     return true;
   });
 });

@@ -26,13 +26,51 @@ test('check: prints the table, or every problem as file:line with exit 1', async
   writeFileSync(bad, 'a: 10.0.0.1:5900\nb 10.0.0.2:5900\nc: h:0\n');
   const ok = await run('check', good);
   assert.equal(ok.code, 0);
-  assert.deepEqual(ok.out, ['a: 10.0.0.1:5900', 'b: ::1:5901']);
+  assert.deepEqual(ok.out, ['a: 10.0.0.1:5900', 'b: [::1]:5901']);
   const failed = await run('check', bad);
   assert.equal(failed.code, 1);
-  assert.equal(failed.err.length, 2);
+  assert.equal(failed.err.length, 3, 'two problems and the summary');
   assert.ok(failed.err[0]!.startsWith(`${bad}:2: `));
   assert.ok(failed.err[1]!.startsWith(`${bad}:3: `));
   assert.equal((await run('check', join(dir, 'missing'))).code, 2);
+});
+
+// check printed only the problems of a broken file, hiding which tokens were fine.
+test('check: a file with problems still prints the table of the lines that are fine', async (t) => {
+  const bad = join(tempDir(t).dir, 'bad');
+  writeFileSync(bad, 'a: 10.0.0.1:5900\nb 10.0.0.2:5900\n');
+  const failed = await run('check', bad);
+  assert.equal(failed.code, 1);
+  assert.deepEqual(failed.out, ['a: 10.0.0.1:5900']);
+});
+
+// A line ": 10.0.0.1:5900" defined the empty token, which any request without a token value could match.
+test('check: an empty token is a problem', async (t) => {
+  const file = join(tempDir(t).dir, 'tokens');
+  writeFileSync(file, ': 10.0.0.1:5900\nok: 10.0.0.2:5900\n');
+  const result = await run('check', file);
+  assert.equal(result.code, 1);
+  assert.ok(result.err[0]!.startsWith(`${file}:1: `), result.err[0]);
+  assert.deepEqual(result.out, ['ok: 10.0.0.2:5900']);
+});
+
+// `wstcp tokens set` without arguments printed yargs' "Not enough non-option arguments: got 0, need at least 2".
+test('set without arguments prints its usage line and exits 2', async () => {
+  const result = await run('set');
+  assert.equal(result.code, 2);
+  assert.deepEqual(result.err, ['wstcp tokens: usage: wstcp tokens set TOKEN TARGET --tokens SPEC']);
+});
+
+// set and rm printed nothing: the user could not tell whether anything was written, or where.
+test('set and rm confirm in one line; [v6]:port reads back as written', async (t) => {
+  const file = join(tempDir(t).dir, 'tokens');
+  writeFileSync(file, '');
+  const set = await run('set', 'desk', '[::1]:5905', '--tokens', `file:${file}`);
+  assert.equal(set.code, 0);
+  assert.deepEqual(set.out, [`set desk -> [::1]:5905 in token file ${file}`]);
+  assert.deepEqual((await run('get', 'desk', '--tokens', `file:${file}`)).out, ['[::1]:5905']);
+  const rm = await run('rm', 'desk', '--tokens', `file:${file}`);
+  assert.deepEqual(rm.out, [`removed desk from token file ${file}`]);
 });
 
 test('set/get/rm/list on a token file (websockify plugin flags) and a token directory (--tokens dir:)', async (t) => {
@@ -43,8 +81,8 @@ test('set/get/rm/list on a token file (websockify plugin flags) and a token dire
   assert.equal((await run('set', 'desk1', '10.0.0.1:5900', ...flags)).code, 0);
   assert.equal((await run('set', 'desk2', '[fd00::2]:5901', ...flags)).code, 0);
   assert.equal(readFileSync(file, 'utf8'), '# desktops\ndesk1: 10.0.0.1:5900\ndesk2: fd00::2:5901\n');
-  assert.deepEqual((await run('get', 'desk2', ...flags)).out, ['fd00::2:5901']);
-  assert.deepEqual((await run('list', ...flags)).out, ['desk1: 10.0.0.1:5900', 'desk2: fd00::2:5901']);
+  assert.deepEqual((await run('get', 'desk2', ...flags)).out, ['[fd00::2]:5901']);
+  assert.deepEqual((await run('list', ...flags)).out, ['desk1: 10.0.0.1:5900', 'desk2: [fd00::2]:5901']);
   assert.equal((await run('rm', 'desk1', ...flags)).code, 0);
   assert.equal((await run('rm', 'desk1', ...flags)).code, 1);
   assert.equal((await run('get', 'desk1', ...flags)).code, 1);
