@@ -6,16 +6,19 @@
  * in close().
  */
 import { EventEmitter } from 'node:events';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type Admitted, admit } from './admission/admit.js';
 import { assembleParts, type BridgeParts } from './admission/assemble.js';
 import { HandshakeLog } from './admission/handshake-log.js';
+import type { HttpHandler } from './admission/pipeline.js';
+import { isProbe } from './admission/probe.js';
 import type { Config } from './config/config.js';
 import { describeError, refuse } from './errors.js';
 import { type DoneReason, ExitPolicy } from './exit-policy.js';
 import { WebSocketAcceptor } from './front/accept.js';
 import { FrontDoor } from './front/front-door.js';
+import { answerRefusal } from './front/refusal.js';
 import { buildRoutes } from './front/routes.js';
 import { type Logger, silentLogger } from './observe/log.js';
 import { Recorder } from './observe/record.js';
@@ -74,7 +77,7 @@ export class Bridge extends EventEmitter {
       tls: parts.tls,
       log,
       routes: buildRoutes({ config, log, stats: () => this.stats }),
-      web: parts.http,
+      web: parts.http && withProbe(parts.http, (req, res) => void this.onProbe(req, res)),
       upgrade: (req, socket, head) => void this.onUpgrade(req, socket, head),
       refused: () => this.tally.refused(),
     });
@@ -180,6 +183,25 @@ export class Bridge extends EventEmitter {
     this.acceptor.accept(req, socket, head, result.protocol, start, abandon);
   }
 
+  /** The viewer asks why its WebSocket failed (admission/probe.ts): admit, close at once, answer. */
+  private async onProbe(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.closing) {
+      answerRefusal(res, refuse('SHUTTING_DOWN', 'the server is shutting down'));
+      return;
+    }
+    const result = await admit(req, req.socket, this.parts, this.config, { probe: true });
+    if (!result.ok) {
+      this.tally.refused();
+      this.handshakes.refused(req, result, true);
+      answerRefusal(res, result.error);
+      return;
+    }
+    result.stream.destroy();
+    for (const release of result.releases) release();
+    res.writeHead(204, { 'Cache-Control': 'no-store', 'X-Wstcp-Probe': 'admitted' });
+    res.end();
+  }
+
   private startSession(link: ClientLink, admitted: Admitted): void {
     const { ctx, target, stream, releases } = admitted;
     const id = this.nextSessionId++;
@@ -241,4 +263,9 @@ async function closeParts(parts: BridgeParts, log: Logger): Promise<void> {
     if (result.status === 'rejected')
       log.warn('bridge.close_failed', { error: describeError(result.reason) });
   }
+}
+
+/** The web handler, with probes (POST + X-Wstcp-Probe) taken out first. */
+function withProbe(web: HttpHandler, probe: HttpHandler): HttpHandler {
+  return (req, res) => (isProbe(req) ? probe(req, res) : web(req, res));
 }

@@ -37,12 +37,21 @@ export interface AdmitOptions {
   readonly preferIpv6: boolean;
 }
 
+/**
+ * A probe (admission/probe.ts) is a plain request, not an upgrade: it skips the RFC 6455 checks and runs
+ * everything else.
+ */
+export interface AdmitMode {
+  readonly probe?: boolean;
+}
+
 /** Runs the pipeline for `req`. Never throws. */
 export async function admit(
   req: IncomingMessage,
   socket: Duplex,
   parts: BridgeParts,
   options: AdmitOptions,
+  mode: AdmitMode = {},
 ): Promise<Admitted | Refused> {
   const releases: Release[] = [];
   // A client that leaves while the target is opened aborts the attempt.
@@ -52,7 +61,7 @@ export async function admit(
   let target: Target | undefined;
   try {
     const ctx = handshakeContext(req, socket);
-    const protocol = checkUpgradeRequest(req);
+    const protocol = mode.probe ? '' : checkUpgradeRequest(req);
     for (const gate of parts.gates) {
       const release = await gate(ctx);
       if (release) releases.push(release);

@@ -39,10 +39,12 @@ export class HandshakeLog {
     return token === undefined ? undefined : tokenTag(token);
   }
 
-  refused(req: IncomingMessage, refused: Refused): void {
+  /** `probe`: the viewer asking why its handshake failed (probe.ts), logged like the handshake itself. */
+  refused(req: IncomingMessage, refused: Refused, probe = false): void {
     const { error, unexpected, target } = refused;
     const fields = {
       client: peerOf(req.socket),
+      probe: probe || undefined,
       path: this.path(req),
       token: this.token(req),
       target: target ? formatTarget(target) : undefined,

@@ -9,8 +9,12 @@ import type { Config } from '../config/config.js';
  * bridge serves no web pages or listens on a unix socket. A wildcard listen address becomes `localhost`.
  *
  * @example viewerUrl(config, 6080) // 'http://localhost:6080/vnc.html' with --novnc
+ * @example viewerUrl(config, 6080) // 'http://localhost:6080/vnc.html?token=TOKEN' with --novnc and tokens
  */
-export function viewerUrl(config: Pick<Config, 'listen' | 'tls' | 'web'>, port: number): string | undefined {
+export function viewerUrl(
+  config: Pick<Config, 'listen' | 'tls' | 'web'> & Partial<Pick<Config, 'tokens'>>,
+  port: number,
+): string | undefined {
   const { listen, web } = config;
   if (listen.kind !== 'tcp' || (!web.novnc && !web.dir)) return undefined;
   const wildcard = listen.host === undefined || listen.host === '0.0.0.0' || listen.host === '::';
@@ -18,5 +22,15 @@ export function viewerUrl(config: Pick<Config, 'listen' | 'tls' | 'web'>, port: 
   const hostPart = isIP(host) === 6 ? `[${host}]` : host;
   const scheme = config.tls ? 'https' : 'http';
   const page = web.novnc || (web.dir && existsSync(join(web.dir, 'vnc.html'))) ? '/vnc.html' : '/';
-  return `${scheme}://${hostPart}:${port}${page}`;
+  return `${scheme}://${hostPart}:${port}${page}${tokenPlaceholder(config, page)}`;
+}
+
+/**
+ * With a token store, the page must say which desktop: a placeholder to replace, in the spelling of the
+ * page served (the built-in viewer takes ?token=, noVNC's own vnc.html its path parameter). None with
+ * --host-token, where the host name is the token.
+ */
+function tokenPlaceholder(config: Partial<Pick<Config, 'tokens' | 'web'>>, page: string): string {
+  if (!config.tokens || config.tokens.hostToken || page !== '/vnc.html') return '';
+  return config.web?.novnc ? '?token=TOKEN' : '?path=websockify%3Ftoken%3DTOKEN';
 }

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Config } from '../../src/config/config.js';
 import { viewerUrl } from '../../src/web/index.js';
+import { tempDir } from '../helpers/tmp.js';
 
 type UrlConfig = Pick<Config, 'listen' | 'tls' | 'web'>;
 
@@ -34,4 +35,24 @@ test('viewerUrl builds the address to open', () => {
   assert.equal(viewerUrl(config(any, { dir: '/etc' }), 6080), 'http://localhost:6080/');
   assert.equal(viewerUrl(config(any, {}), 6080), undefined);
   assert.equal(viewerUrl(config({ kind: 'unix', path: '/run/w.sock' }, { novnc: true }), 0), undefined);
+});
+
+// With tokens the printed URL opened a page that could only fail: it now shows where the token goes.
+test('viewerUrl shows a token placeholder when tokens route sessions (not with --host-token)', (t) => {
+  const site = tempDir(t);
+  site.write('vnc.html', '<!doctype html>');
+  const any = { kind: 'tcp', host: undefined, port: 0 } as const;
+  const tokens = { plugin: 'native', source: 'file:t', hostToken: false, lookupTimeoutMs: 5000 };
+  assert.equal(
+    viewerUrl({ ...config(any, { novnc: true }), tokens }, 6080),
+    'http://localhost:6080/vnc.html?token=TOKEN',
+  );
+  assert.equal(
+    viewerUrl({ ...config(any, { dir: site.dir }), tokens }, 6080),
+    'http://localhost:6080/vnc.html?path=websockify%3Ftoken%3DTOKEN',
+  );
+  assert.equal(
+    viewerUrl({ ...config(any, { novnc: true }), tokens: { ...tokens, hostToken: true } }, 6080),
+    'http://localhost:6080/vnc.html',
+  );
 });

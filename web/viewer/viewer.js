@@ -24,6 +24,47 @@ function socketUrl() {
   return `${scheme}://${window.location.host}/${path.replace(/^\/+/, '')}`;
 }
 
+/** The same URL over http(s), for the probe: same origin, so cookies and Basic credentials go with it. */
+function probeUrl() {
+  return socketUrl().replace(/^ws/, 'http');
+}
+
+/** What the bridge's refusal codes mean for someone looking at this page. */
+const REFUSALS = {
+  WSTCP_TOKEN_MISSING: () =>
+    'This bridge routes by token, and the page address has none: add ?token=YOUR_TOKEN to it (vnc.html?token=desk1).',
+  WSTCP_TOKEN_UNKNOWN: () => 'The bridge does not know this token: check the ?token= in the page address.',
+  WSTCP_TOKEN_EXPIRED: () => 'The token has expired (or is not valid yet): ask for a new link.',
+  WSTCP_TARGET_UNREACHABLE: (reason) => `The VNC server is down or cannot be reached: ${reason}`,
+  WSTCP_TARGET_TIMEOUT: (reason) => `The VNC server did not answer: ${reason}`,
+  WSTCP_TARGET_NOT_ALLOWED: () => 'The bridge is not allowed to connect to this desktop (--allow-target).',
+  WSTCP_UNAUTHORIZED: () => 'The bridge asks for a user name and password: reload the page to log in.',
+  WSTCP_FORBIDDEN: (reason) => `The bridge refused this page: ${reason}`,
+  WSTCP_STORE_UNAVAILABLE: () => 'The bridge cannot look tokens up right now (its token store is down).',
+  WSTCP_TOO_MANY_CONNECTIONS: () => 'The bridge has too many connections right now.',
+  WSTCP_TOO_MANY_FROM_ADDRESS: () => 'Too many connections from this address right now.',
+};
+
+/**
+ * Asks the bridge why the WebSocket failed (browsers hide the status of a refused handshake): a POST to
+ * the same URL with X-Wstcp-Probe runs the same checks and answers with the refusal. Undefined when the
+ * bridge would admit the connection now, or cannot say (an older bridge, a proxy in between).
+ */
+async function refusalReason() {
+  let response;
+  try {
+    response = await fetch(probeUrl(), { method: 'POST', headers: { 'X-Wstcp-Probe': '1' }, cache: 'no-store' });
+  } catch {
+    return undefined;
+  }
+  const code = response.headers.get('X-Wstcp-Error');
+  if (response.status === 204 || !code) return undefined;
+  // The code is shown once, at the end; some reasons repeat it.
+  const reason = (await response.text()).trim().replace(` (${code})`, '');
+  const explain = REFUSALS[code];
+  return `${explain ? explain(reason) : `The bridge refused the connection: ${reason}`} (${response.status} ${code}).`;
+}
+
 let rfb = null;
 let desktopName = '';
 let credentials = {};
@@ -109,7 +150,7 @@ function onSecurityFailure(e) {
   show('failed', `The remote desktop refused the login${reason}.`);
 }
 
-function onDisconnect(e) {
+async function onDisconnect(e) {
   rfb = null;
   if (loginRefused && sentCredentials) {
     // Ask again at once: the server wants a password and the last one was wrong. The user answers
@@ -121,15 +162,19 @@ function onDisconnect(e) {
   const delay = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)];
   attempt += 1;
   let what;
-  if (everConnected) {
-    what = e.detail.clean
-      ? 'The remote desktop closed the session.'
-      : 'The connection to the remote desktop was lost.';
+  if (everConnected && e.detail.clean) {
+    what = 'The remote desktop closed the session.';
   } else {
-    what = 'The remote desktop could not be reached (wrong token, VNC server down, or the bridge refused).';
-    // Newer VNC login methods use WebCrypto, which browsers offer only to https pages (and localhost).
-    if (!window.isSecureContext) {
-      what += ' If the VNC server needs a modern login, open this page over https.';
+    if (!everConnected) show('connecting', 'The connection failed; asking the bridge why…');
+    const refused = e.detail.clean || loginRefused ? undefined : await refusalReason();
+    if (refused) what = refused;
+    else if (everConnected) what = 'The connection to the remote desktop was lost.';
+    else {
+      what = 'The remote desktop could not be reached.';
+      // Newer VNC login methods use WebCrypto, which browsers offer only to https pages (and localhost).
+      if (!window.isSecureContext) {
+        what += ' If the VNC server needs a modern login, open this page over https.';
+      }
     }
   }
   let left = Math.round(delay / 1000);
