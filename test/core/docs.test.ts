@@ -1,0 +1,22 @@
+// The README a newcomer follows (issue 17): its list of the programs the tests need is the one .ci/run
+// installs, and every document it links to exists.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { test } from 'node:test';
+
+const ROOT = new URL('../../../', import.meta.url);
+const read = (path: string) => readFileSync(new URL(path, ROOT), 'utf8');
+
+test("the README's apt-get list is .ci/run's PACKAGES", () => {
+  const packages = /PACKAGES=\(([^)]*)\)/.exec(read('.ci/run'))?.[1]?.split(/\s+/).filter(Boolean);
+  const line = /```sh\napt-get install ([\s\S]*?)\n```/.exec(read('README.md'))?.[1];
+  assert.ok(packages && line, 'both lists are found');
+  const readme = line.split(/[\s\\]+/).filter(Boolean);
+  assert.deepEqual([...readme].sort(), [...packages].sort());
+});
+
+test('every docs/ file the README links to exists', () => {
+  const links = [...read('README.md').matchAll(/\]\((docs\/[^)#]+)/g)].map((m) => m[1]!);
+  assert.ok(links.length >= 6);
+  for (const link of links) assert.ok(existsSync(new URL(link, ROOT)), link);
+});
