@@ -228,7 +228,7 @@ async function runDetached(argv: readonly string[]): Promise<never> {
  */
 function exitWithError(err: unknown, code: number): never {
   const message = err instanceof WstcpError ? err.message : describeError(err);
-  reportToParent(message);
+  reportToParent(message, err instanceof ConfigError ? 2 : 1);
   process.stderr.write(`wstcp: ${message}\n`);
   if (err instanceof UsageError) process.stderr.write(`Try 'wstcp --help' for the options.\n`);
   process.exit(err instanceof ConfigError ? 2 : code);

@@ -20,12 +20,16 @@ export function isDaemonChild(): boolean {
   return process.env[STATUS_ENV] === String(STATUS_FD);
 }
 
-/** Tells the waiting parent that the child listens (`error` undefined) or why it failed; only once. */
-export function reportToParent(error?: string): void {
+/**
+ * Tells the waiting parent that the child listens (`error` undefined) or why it failed, and the exit code
+ * the parent should give (2 for a bad flag value or configuration file found while starting); only once.
+ */
+export function reportToParent(error?: string, code: 1 | 2 = 1): void {
   if (!isDaemonChild()) return;
   delete process.env[STATUS_ENV];
   try {
-    writeSync(STATUS_FD, error === undefined ? `listening ${process.pid}\n` : `failed ${error}\n`);
+    const failed = code === 2 ? 'failed-config' : 'failed';
+    writeSync(STATUS_FD, error === undefined ? `listening ${process.pid}\n` : `${failed} ${error}\n`);
     closeSync(STATUS_FD);
   } catch {
     // The parent is gone (killed while waiting): there is nobody left to tell.
@@ -34,7 +38,7 @@ export function reportToParent(error?: string): void {
 
 export interface DetachResult {
   /** The exit code for the foreground process. */
-  readonly code: 0 | 1;
+  readonly code: 0 | 1 | 2;
   /** The daemon's process id, once it listens. */
   readonly pid?: number;
   /** The child's startup error, one line. */
@@ -77,6 +81,8 @@ export function detach(script: string, args: readonly string[]): Promise<DetachR
       const line = text.split('\n')[0] ?? '';
       if (line.startsWith('listening ')) finish({ code: 0, pid: Number(line.slice('listening '.length)) });
       else if (line.startsWith('failed ')) finish({ code: 1, error: line.slice('failed '.length) });
+      else if (line.startsWith('failed-config '))
+        finish({ code: 2, error: line.slice('failed-config '.length) });
     });
     child.once('error', (err) => finish({ code: 1, error: `cannot start the daemon: ${err.message}` }));
     // 'close' comes after the status pipe's 'end', so a reported reason always wins over this one.

@@ -109,3 +109,15 @@ test('--daemon with a bad flag fails in the foreground (exit 2) before anything 
   }
   assert.equal(parseArgs(['-D', '6080', 'h:1']).daemon, true);
 });
+
+// A bad flag value found by the detached copy (a missing token file) made the foreground exit 1, not 2.
+test('--daemon: a missing file found while starting exits 2 in the foreground, naming the flag', async () => {
+  const foreground = await spawnWstcp([
+    '--daemon',
+    '--tokens',
+    'file:/nonexistent-wstcp-tokens',
+    '127.0.0.1:0',
+  ]);
+  assert.equal(await foreground.exited, 2);
+  assert.match(foreground.stderr(), /^wstcp: --tokens: \/nonexistent-wstcp-tokens: no such file/);
+});
