@@ -5,6 +5,7 @@
  * shorter, never wrong.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
 
 /** The sentence after "cannot listen on ADDRESS: ..." for an EADDRINUSE or EACCES, or undefined. */
 export function listenHint(code: string | undefined, port: number | undefined): string | undefined {
@@ -75,9 +76,14 @@ function listeningInodes(port: number): Set<string> {
   return inodes;
 }
 
+/** The program's name; for a Node program (wstcp itself, often) the script's, which says more than "node". */
 function programName(pid: string): string {
   try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    if (comm !== 'node' && comm !== 'nodejs') return comm;
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const script = args.slice(1).find((arg) => arg !== '' && !arg.startsWith('-'));
+    return script ? `${basename(script)} (node)` : comm;
   } catch {
     return 'a process';
   }
