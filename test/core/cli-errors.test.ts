@@ -109,9 +109,7 @@ test('a port in use names the process listening on it (exit 1)', async (t) => {
   assert.equal(await run.exited, 1);
   assert.match(
     run.stderr(),
-    new RegExp(
-      `EADDRINUSE\\); cli-errors\\.test\\.js \\(node\\) \\(pid ${process.pid}\\) is listening on port ${port}`,
-    ),
+    new RegExp(`EADDRINUSE\\); \\S+ \\(node\\) \\(pid ${process.pid}\\) is listening on port ${port}`),
   );
   assert.doesNotMatch(run.stderr(), TRY_HELP);
 });
