@@ -5,10 +5,17 @@
  * shorter, never wrong.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 
 /** The sentence after "cannot listen on ADDRESS: ..." for an EADDRINUSE or EACCES, or undefined. */
-export function listenHint(code: string | undefined, port: number | undefined): string | undefined {
+export function listenHint(
+  code: string | undefined,
+  where: { readonly port?: number; readonly path?: string },
+): string | undefined {
+  const { port, path } = where;
+  if (path !== undefined && (code === 'EACCES' || code === 'ENOENT')) {
+    return `the directory of --unix-listen must exist and be writable by wstcp's user (${dirname(path)})`;
+  }
   if (code === 'EADDRINUSE' && port !== undefined) {
     const holder = processListeningOn(port);
     return holder

@@ -179,7 +179,7 @@ export class Listener {
             : err.code === 'EACCES'
               ? 'permission denied'
               : err.message;
-        const hint = listenHint(err.code, options.port);
+        const hint = listenHint(err.code, options);
         reject(
           new WstcpError(
             ErrorCode.LISTEN,

@@ -8,7 +8,7 @@ import { createPrivateKey, createPublicKey, createSecretKey, type KeyObject } fr
 import { readFile } from 'node:fs/promises';
 import { compactDecrypt, errors, jwtVerify } from 'jose';
 import { AddressError } from '../address.js';
-import { ConfigError, describeError, refuse } from '../errors.js';
+import { ConfigError, describeError, describeFileError, refuse } from '../errors.js';
 import type { SocketTarget } from '../targets/registry.js';
 import { targetFromHostPort } from './host-port.js';
 import type { TokenStore } from './store.js';
@@ -44,7 +44,7 @@ export async function loadJwtKeys(file: string): Promise<JwtKeys> {
   try {
     data = await readFile(file);
   } catch (err) {
-    throw new ConfigError(`JWT key file ${file}: ${describeError(err)}`, { cause: err });
+    throw new ConfigError(`JWT key file ${file}: ${describeFileError(err)}`, { cause: err });
   }
   const text = data.toString('utf8');
   if (text.includes('-----BEGIN')) {

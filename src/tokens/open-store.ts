@@ -11,7 +11,7 @@
  */
 import { stat } from 'node:fs/promises';
 import type { TokenConfig } from '../config/config.js';
-import { ConfigError, describeError } from '../errors.js';
+import { ConfigError, describeFileError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { type ApiBodyFormat, TokenApiStore } from './api-store.js';
 import { TokenFileStore } from './file-store.js';
@@ -93,7 +93,7 @@ async function requireDirectory(path: string, what: string): Promise<void> {
   try {
     if ((await stat(path)).isDirectory()) return;
   } catch (err) {
-    throw new ConfigError(`${what} ${path}: ${describeError(err)}`);
+    throw new ConfigError(`${what} ${path}: ${describeFileError(err)}`);
   }
   throw new ConfigError(`${what} ${path} is not a directory`);
 }

@@ -77,6 +77,9 @@ test('a missing file names its flag, exits 2 and is not followed by "Try --help"
     [['--tokens', 'file:/nonexistent-wstcp-tokens', '127.0.0.1:0'], '--tokens'],
     [['--log-file', '/nonexistent-wstcp-dir/wstcp.log', '127.0.0.1:0', '127.0.0.1:1'], '--log-file'],
     [['--cert', '/nonexistent-wstcp-cert.pem', '127.0.0.1:0', '127.0.0.1:1'], '--cert'],
+    [['--tokens', 'dir:/nonexistent-wstcp-tokens', '127.0.0.1:0'], '--tokens'],
+    [['--tokens', 'sockets:/nonexistent-wstcp-tokens', '127.0.0.1:0'], '--tokens'],
+    [['--tokens', 'jwt:/nonexistent-wstcp-key', '127.0.0.1:0'], '--tokens'],
   ] as [string[], string][]) {
     const stderr = await badFlag(args);
     assert.ok(stderr.startsWith(`wstcp: ${flag}`), stderr);
@@ -125,4 +128,15 @@ test('a privileged port without the capability says how to get it or to choose a
   const { code, stderr } = await runRaw([`127.0.0.1:${unprivilegedFrom - 1}`, '127.0.0.1:1'], asNobody);
   assert.equal(code, 1, stderr);
   assert.match(stderr, /EACCES\); .*CAP_NET_BIND_SERVICE.*port of 1024 or more/);
+});
+
+// A --unix-listen path in a missing directory said only "permission denied (EACCES)".
+test('a --unix-listen socket that cannot be created names the directory to create', async () => {
+  const { code, stderr } = await runRaw([
+    '--unix-listen',
+    '/nonexistent-wstcp-dir/wstcp.sock',
+    '127.0.0.1:1',
+  ]);
+  assert.equal(code, 1);
+  assert.match(stderr, /--unix-listen must exist and be writable .*\(\/nonexistent-wstcp-dir\)/);
 });
