@@ -152,7 +152,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   }
 
   for (const warning of config.warnings) log.warn('config.warning', { message: warning });
-  const exposed = exposureWarning(config);
+  // With --workers the primary says it once, for all of them.
+  const exposed = isWorkerProcess() ? undefined : exposureWarning(config);
   if (exposed) log.warn('bridge.exposed', { message: exposed });
   const viewer = viewerUrl(config, bridge.port);
   if (viewer) log.info('bridge.viewer', { url: viewer });
@@ -198,6 +199,8 @@ async function superviseWorkers(config: Config, log: Logger): Promise<never> {
     exitWithError(err, 2);
   }
   const pool = WorkerPool.start({ count: workerCount(config.workers!), log });
+  const exposed = exposureWarning(config);
+  if (exposed) log.warn('bridge.exposed', { message: exposed });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       if (pool.isStopping) process.exit(130);

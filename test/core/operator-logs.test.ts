@@ -115,3 +115,12 @@ test('the 502 for a target name that does not resolve carries its WSTCP code in 
   assert.equal(refusal.headers['x-wstcp-error'], 'WSTCP_TARGET_UNREACHABLE');
   assert.match(refusal.body, /WSTCP_TARGET_UNREACHABLE/);
 });
+
+// With --workers every worker would say it: one line per process instead of one for the bridge.
+test('with --workers the bridge.exposed warning is logged once', async () => {
+  const run = await spawnWstcp(['--workers', '2', '0', '127.0.0.1:1']);
+  await waitFor(() => run.lines.some((l) => l.event === 'workers.listening'), 15000, 'the workers');
+  run.kill('SIGTERM');
+  await run.exited;
+  assert.equal(run.lines.filter((l) => l.event === 'bridge.exposed').length, 1);
+});
