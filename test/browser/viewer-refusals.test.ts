@@ -42,12 +42,19 @@ test('an unknown token: the page says the bridge does not know the token', async
   assert.match(status, /WSTCP_TOKEN_UNKNOWN/);
   await screenshot(page, 'viewer-refused-unknown-token');
 
-  // Without any token the page says how to give one.
+  // Without any token the page asks for one, and connects with it (to a VNC server that is down here).
   const bare = await openPage(b);
   defer(() => bare.context().close());
   await bare.goto(`http://127.0.0.1:${bridge.port}/vnc.html`);
   await waitState(bare, 'reconnecting');
-  assert.match((await bare.textContent('#status'))!, /\?token=/);
+  assert.match((await bare.textContent('#status'))!, /routes by token/);
+  await bare.waitForSelector('#token-form:not([hidden])');
+  await screenshot(bare, 'viewer-asks-for-token');
+  await bare.fill('#token', 'desk-1');
+  await bare.click('#token-form button[type=submit]');
+  await bare.waitForURL(/\?token=desk-1$/);
+  await waitState(bare, 'reconnecting');
+  assert.match((await bare.textContent('#status'))!, /VNC server is down/);
 });
 
 test('a VNC server that is down: the page says so, with the reason', async (t) => {

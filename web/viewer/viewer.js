@@ -14,6 +14,8 @@ const loginMessage = document.getElementById('login-message');
 const usernameRow = document.getElementById('username-row');
 const usernameInput = document.getElementById('username');
 const passwordInput = document.getElementById('password');
+const tokenForm = document.getElementById('token-form');
+const tokenInput = document.getElementById('token');
 
 /** The WebSocket URL: same host and port as the page, wss when the page came over https. */
 function socketUrl() {
@@ -32,7 +34,7 @@ function probeUrl() {
 /** What the bridge's refusal codes mean for someone looking at this page. */
 const REFUSALS = {
   WSTCP_TOKEN_MISSING: () =>
-    'This bridge routes by token, and the page address has none: add ?token=YOUR_TOKEN to it (vnc.html?token=desk1).',
+    'This bridge routes by token, and the page address has none: enter the token, or add ?token=YOUR_TOKEN to the address.',
   WSTCP_TOKEN_UNKNOWN: () => 'The bridge does not know this token: check the ?token= in the page address.',
   WSTCP_TOKEN_EXPIRED: () => 'The token has expired (or is not valid yet): ask for a new link.',
   WSTCP_TARGET_UNREACHABLE: (reason) => `The VNC server is down or cannot be reached: ${reason}`,
@@ -62,8 +64,24 @@ async function refusalReason() {
   // The code is shown once, at the end; some reasons repeat it.
   const reason = (await response.text()).trim().replace(` (${code})`, '');
   const explain = REFUSALS[code];
-  return `${explain ? explain(reason) : `The bridge refused the connection: ${reason}`} (${response.status} ${code}).`;
+  const text = `${explain ? explain(reason) : `The bridge refused the connection: ${reason}`} (${response.status} ${code}).`;
+  return { text, code };
 }
+
+/** The bridge routes by token and the page has none: ask for it, and reload the page with it. */
+function askForToken() {
+  if (params.has('token') || params.has('path')) return;
+  tokenForm.hidden = false;
+  tokenInput.focus();
+}
+
+tokenForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  if (tokenInput.value === '') return;
+  const next = new URLSearchParams(window.location.search);
+  next.set('token', tokenInput.value);
+  window.location.search = next.toString();
+});
 
 let rfb = null;
 let desktopName = '';
@@ -167,7 +185,10 @@ async function onDisconnect(e) {
   } else {
     if (!everConnected) show('connecting', 'The connection failed; asking the bridge why…');
     const refused = e.detail.clean || loginRefused ? undefined : await refusalReason();
-    if (refused) what = refused;
+    if (refused) {
+      what = refused.text;
+      if (refused.code === 'WSTCP_TOKEN_MISSING') askForToken();
+    }
     else if (everConnected) what = 'The connection to the remote desktop was lost.';
     else {
       what = 'The remote desktop could not be reached.';
