@@ -30,6 +30,8 @@ wstcp [options] --unix-target FILE [listen_host:]listen_port
 wstcp [options] --inetd target_host:target_port         (the listening socket is stdin)
 wstcp tokens check|list|get|set|rm ...   manage token stores (wstcp tokens --help)
 wstcp cert ...                          make a self-signed certificate (wstcp cert --help)
+wstcp connect [options] URL             stdin/stdout through a WebSocket, e.g. for ssh (--help)
+wstcp forward [options] [HOST:]PORT URL  local listener, one WebSocket per connection (--help)
 
 Bridges WebSocket clients (noVNC, browser terminals) to TCP or unix socket targets.
 Without a listen host, wstcp listens on every IPv6 and IPv4 address.`;
@@ -80,6 +82,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   if (argv[0] === 'tokens') {
     const { tokensCommand } = await import('./tokens/cli.js');
     process.exit(await tokensCommand(argv.slice(1)));
+  }
+  if (argv[0] === 'connect' || argv[0] === 'forward') {
+    const { clientCommand } = await import('./client/cli.js');
+    process.exit(await clientCommand(argv[0], argv.slice(1)));
   }
   if (argv[0] === 'cert') {
     try {
