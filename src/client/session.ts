@@ -104,8 +104,9 @@ export class ClientSession {
   };
 
   /** Runs when the message that paused the local end has reached the kernel (or failed). */
-  private readonly onSentWhilePaused = (err?: Error): void => {
-    if (err === undefined && this.ws.readyState === this.ws.OPEN && this.closer !== 'shutdown') {
+  private readonly onSentWhilePaused = (err?: Error | null): void => {
+    // The socket's write callback passes null on success.
+    if (!err && this.ws.readyState === this.ws.OPEN && this.closer !== 'shutdown') {
       this.local.input.resume();
     }
   };

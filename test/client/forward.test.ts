@@ -1,0 +1,217 @@
+// `wstcp forward` as a real process in front of wstcp-the-server and the Python websockify: many
+// concurrent TCP connections with hashed data both ways, several forwards in one process (pairs, --config,
+// --unix-listen), a refused handshake, a close from the server, and backpressure in both directions.
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { startBridge, startEcho, startTcpServer, waitFor } from '../helpers/bridge.js';
+import { startForward } from '../helpers/client.js';
+import { tempDir } from '../helpers/tmp.js';
+import { startWebsockify } from '../helpers/websockify.js';
+
+const MiB = 1024 * 1024;
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+type Address = { port: number } | { path: string };
+
+function dial(address: Address): Promise<Socket> {
+  const socket = 'port' in address ? connect(address.port, '127.0.0.1') : connect(address.path);
+  return once(socket, 'connect').then(() => socket);
+}
+
+/** Sends `data`, reads until as many bytes came back, then ends; resolves with what came back. */
+async function echoRoundTrip(address: Address, data: Buffer): Promise<Buffer> {
+  const socket = await dial(address);
+  const chunks: Buffer[] = [];
+  let got = 0;
+  const all = new Promise<void>((resolve, reject) => {
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      got += chunk.length;
+      if (got >= data.length) resolve();
+    });
+    socket.once('close', () => reject(new Error(`closed after ${got} of ${data.length} bytes`)));
+    socket.once('error', reject);
+  });
+  socket.write(data);
+  await all;
+  socket.end();
+  await once(socket, 'close');
+  return Buffer.concat(chunks);
+}
+
+async function concurrentEchoes(
+  t: TestContext,
+  address: Address,
+  count: number,
+  size: number,
+): Promise<void> {
+  const inputs = Array.from({ length: count }, () => randomBytes(size));
+  const outputs = await Promise.all(inputs.map((data) => echoRoundTrip(address, data)));
+  outputs.forEach((output, i) => assert.equal(sha256(output), sha256(inputs[i]!), `connection ${i}`));
+  t.diagnostic(`${count} connections x ${size} bytes echoed intact`);
+}
+
+test('in front of wstcp: 20 concurrent connections, hashed data both ways, one session each', async (t) => {
+  const echo = await startEcho();
+  t.after(() => echo.close());
+  const bridge = await startBridge(['127.0.0.1:0', `127.0.0.1:${echo.port}`]);
+  t.after(() => bridge.close());
+  const forward = await startForward(t, ['127.0.0.1:0', bridge.url]);
+  await concurrentEchoes(t, { port: forward.ports[0]! }, 20, 2 * MiB);
+  await waitFor(
+    () => forward.lines.filter((l) => l.event === 'forward.close').length === 20,
+    5000,
+    'close lines',
+  );
+  for (const line of forward.lines.filter((l) => l.event === 'forward.close')) {
+    assert.equal(line.closer, 'local');
+    assert.equal(line.code, 1000);
+    assert.equal(line.up, 2 * MiB);
+  }
+  assert.equal(await forward.stop(), 0);
+});
+
+test('in front of the Python websockify: 20 concurrent connections, hashed data both ways', async (t) => {
+  const echo = await startEcho();
+  t.after(() => echo.close());
+  const websockify = await startWebsockify(t, { target: `127.0.0.1:${echo.port}` });
+  if (!websockify) return;
+  const forward = await startForward(t, ['127.0.0.1:0', websockify.url]);
+  await concurrentEchoes(t, { port: forward.ports[0]! }, 20, 512 * 1024);
+  assert.equal(await forward.stop(), 0);
+});
+
+test('several forwards in one process: LOCAL URL pairs, --config lines and --unix-listen', async (t) => {
+  const echo = await startEcho();
+  t.after(() => echo.close());
+  const bridge = await startBridge(['127.0.0.1:0', `127.0.0.1:${echo.port}`]);
+  t.after(() => bridge.close());
+  const dir = tempDir(t);
+  const config = join(dir, 'forwards');
+  writeFileSync(config, `# one forward per line\n127.0.0.1:0 ${bridge.url}/from-config\n`);
+  const pairs = await startForward(
+    t,
+    ['0', `${bridge.url}/a`, '127.0.0.1:0', `${bridge.url}/b`, '--config', config],
+    3,
+  );
+  for (const port of pairs.ports) await concurrentEchoes(t, { port }, 2, 64 * 1024);
+  assert.equal(await pairs.stop(), 0);
+  const path = join(dir, 'forward.sock');
+  const unix = await startForward(t, ['--unix-listen', path, bridge.url]);
+  await concurrentEchoes(t, { path }, 2, 64 * 1024);
+  assert.equal(await unix.stop(), 0);
+});
+
+test('a refused handshake closes the local connection and logs the status', async (t) => {
+  const echo = await startEcho();
+  t.after(() => echo.close());
+  const tokens = join(tempDir(t), 'tokens');
+  writeFileSync(tokens, `good: 127.0.0.1:${echo.port}\n`);
+  const bridge = await startBridge(['--token-plugin', 'TokenFile', '--token-source', tokens, '127.0.0.1:0']);
+  t.after(() => bridge.close());
+  const forward = await startForward(t, ['0', `${bridge.url}/?token=bad-t0ken`]);
+  const socket = await dial({ port: forward.ports[0]! });
+  socket.on('error', () => {});
+  socket.resume();
+  await once(socket, 'close');
+  await waitFor(() => forward.lines.some((l) => l.event === 'forward.failed'), 5000, 'the failure line');
+  const failed = forward.lines.find((l) => l.event === 'forward.failed')!;
+  assert.equal(failed.status, 404);
+  assert.equal(failed.code, 'WSTCP_CLIENT_REFUSED');
+  assert.doesNotMatch(forward.stderr(), /bad-t0ken/);
+  assert.equal(await forward.stop(), 0);
+});
+
+// Bug guarded against: ending the local socket on the server's close frame before the bytes received just
+// before it were written loses the tail.
+test("the server's close delivers every byte to the local connection, then EOF", async (t) => {
+  const data = randomBytes(24 * MiB + 5);
+  const source = await startTcpServer((socket) => socket.end(data));
+  t.after(() => source.close());
+  const bridge = await startBridge(['127.0.0.1:0', `127.0.0.1:${source.port}`]);
+  t.after(() => bridge.close());
+  const forward = await startForward(t, ['0', bridge.url]);
+  const socket = await dial({ port: forward.ports[0]! });
+  // A reader that starts late: the close frame arrives while the forward still holds bytes for it.
+  socket.pause();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  socket.resume();
+  await once(socket, 'end');
+  assert.equal(sha256(Buffer.concat(chunks)), sha256(data));
+  await waitFor(() => forward.lines.some((l) => l.event === 'forward.close'), 5000, 'the close line');
+  assert.equal(forward.lines.find((l) => l.event === 'forward.close')!.closer, 'server');
+});
+
+/** Bytes a socket has handed to the kernel (written minus still queued in Node). */
+const flushed = (socket: Socket) => socket.bytesWritten - socket.writableLength;
+
+/** Writes `data` in 64 KiB pieces, honouring backpressure; resolves when all is queued. */
+async function writeAll(socket: Socket, data: Buffer): Promise<void> {
+  for (let offset = 0; offset < data.length; offset += 64 * 1024) {
+    if (!socket.write(data.subarray(offset, offset + 64 * 1024))) await once(socket, 'drain');
+  }
+}
+
+test('backpressure server -> local: a local reader that stops holds the target back, then gets everything', async (t) => {
+  const data = randomBytes(96 * MiB);
+  let target: Socket | undefined;
+  const source = await startTcpServer((socket) => {
+    target = socket;
+    void writeAll(socket, data).then(() => socket.end());
+  });
+  t.after(() => source.close());
+  const bridge = await startBridge(['127.0.0.1:0', `127.0.0.1:${source.port}`]);
+  t.after(() => bridge.close());
+  const forward = await startForward(t, ['0', bridge.url]);
+  const socket = await dial({ port: forward.ports[0]! });
+  socket.pause();
+  await waitFor(() => target !== undefined, 5000, 'the target connection');
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const held = flushed(target!);
+  assert.ok(held < 48 * MiB, `the target could hand ${held} bytes to a reader that reads nothing`);
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  socket.resume();
+  await once(socket, 'end');
+  assert.equal(sha256(Buffer.concat(chunks)), sha256(data));
+});
+
+test('backpressure local -> server: a target that stops reading holds the local writer back, then gets everything', async (t) => {
+  const data = randomBytes(96 * MiB);
+  let target: Socket | undefined;
+  const received: Buffer[] = [];
+  const sink = await startTcpServer((socket) => {
+    target = socket;
+    socket.pause();
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+  });
+  t.after(() => sink.close());
+  const bridge = await startBridge(['127.0.0.1:0', `127.0.0.1:${sink.port}`]);
+  t.after(() => bridge.close());
+  const forward = await startForward(t, ['0', bridge.url]);
+  const socket = await dial({ port: forward.ports[0]! });
+  const writing = writeAll(socket, data);
+  await waitFor(() => target !== undefined, 5000, 'the target connection');
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const accepted = flushed(socket);
+  assert.ok(
+    accepted < 48 * MiB,
+    `the local writer could hand over ${accepted} bytes to a target that reads nothing`,
+  );
+  target!.resume();
+  await writing;
+  socket.end();
+  await waitFor(
+    () => received.reduce((sum, c) => sum + c.length, 0) >= data.length,
+    20000,
+    'all bytes at the target',
+  );
+  assert.equal(sha256(Buffer.concat(received)), sha256(data));
+});
