@@ -52,7 +52,9 @@ async function concurrentEchoes(
 ): Promise<void> {
   const inputs = Array.from({ length: count }, () => randomBytes(size));
   const outputs = await Promise.all(inputs.map((data) => echoRoundTrip(address, data)));
-  outputs.forEach((output, i) => assert.equal(sha256(output), sha256(inputs[i]!), `connection ${i}`));
+  for (const [i, output] of outputs.entries()) {
+    assert.equal(sha256(output), sha256(inputs[i]!), `connection ${i}`);
+  }
   t.diagnostic(`${count} connections x ${size} bytes echoed intact`);
 }
 
