@@ -121,6 +121,9 @@ export class ClientSession {
     this.localError ??= err;
     this.closer ??= 'local';
     this.outputOpen = false;
+    // Nothing will drain the output any more: read on, so the server's close frame is not stuck behind data.
+    if (this.wsPaused) this.onOutputDrain();
+    this.local.output.off('drain', this.onOutputDrain);
     if (this.ws.readyState === this.ws.OPEN) this.ws.close(1001, 'local connection failed');
     else if (this.ws.readyState === this.ws.CONNECTING) this.ws.terminate();
   };

@@ -217,3 +217,25 @@ test('backpressure local -> server: a target that stops reading holds the local 
   );
   assert.equal(sha256(Buffer.concat(received)), sha256(data));
 });
+
+// Bug guarded against: a local connection reset while the WebSocket was paused for it (the local reader had
+// stopped) left the WebSocket paused, so the server's answer to the close went unread and the session hung
+// until the 10 s close timeout.
+test('a local reset while the server floods a stalled reader ends the session promptly', async (t) => {
+  const source = await startTcpServer((socket) => {
+    void writeAll(socket, randomBytes(64 * MiB)).catch(() => {});
+  });
+  t.after(() => source.close());
+  const bridge = await startBridge(['127.0.0.1:0', `127.0.0.1:${source.port}`]);
+  t.after(() => bridge.close());
+  const forward = await startForward(t, ['0', bridge.url]);
+  const socket = await dial({ port: forward.ports[0]! });
+  socket.pause();
+  await waitFor(() => forward.lines.some((l) => l.event === 'forward.open'), 5000, 'the session');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  socket.resetAndDestroy();
+  const resetAt = Date.now();
+  await waitFor(() => forward.lines.some((l) => l.event === 'forward.close'), 8000, 'the close line');
+  assert.ok(Date.now() - resetAt < 3000, `closed ${Date.now() - resetAt} ms after the reset`);
+  assert.equal(forward.lines.find((l) => l.event === 'forward.close')!.closer, 'local');
+});
