@@ -33,11 +33,10 @@ function openFileLimit(): string {
   }
 }
 
-const BEGIN = '<!-- bench:begin -->';
-const END = '<!-- bench:end -->';
-
-/** Replaces the text between the bench markers of `file` (appends the block when they are missing). */
-export function updateDocs(file: string, block: string): void {
+/** Replaces the text between the `<!-- NAME:begin -->` markers of `file` (appends the block when they are missing). */
+export function updateDocs(file: string, block: string, name = 'bench'): void {
+  const BEGIN = `<!-- ${name}:begin -->`;
+  const END = `<!-- ${name}:end -->`;
   let text = '';
   try {
     text = readFileSync(file, 'utf8');

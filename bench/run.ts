@@ -7,6 +7,7 @@
  *   npm run bench -- --quick           ~1.5 minutes: one 1 s run per figure, 2,000 idle sessions
  *   npm run bench -- --write-docs      also update docs/performance.md
  *   npm run bench -- --no-wss --no-workers --reps 5 --seconds 3 --hold 8000
+ *   npm run bench -- --client-only     only the client side (wstcp forward), ~1 minute
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BridgeKind } from './bridges.js';
+import { clientFigures } from './client.js';
 import { type Context, memoryFigure, type Settings, wireFigures, workerScaling } from './figures.js';
 import { machineDescription, updateDocs } from './machine.js';
 import { killAllNow, start, stopAll, waitForLine } from './procs.js';
@@ -30,6 +32,8 @@ function options() {
       'no-wss': { type: 'boolean', default: false },
       'no-workers': { type: 'boolean', default: false },
       'no-memory': { type: 'boolean', default: false },
+      'no-client': { type: 'boolean', default: false },
+      'client-only': { type: 'boolean', default: false },
       reps: { type: 'string' },
       seconds: { type: 'string' },
       hold: { type: 'string' },
@@ -91,12 +95,15 @@ async function main(): Promise<void> {
         return fallback;
       }
     };
-    const figures: Figure[] = await attempt('ws://', () => wireFigures(ctx, false), []);
-    if (!values['no-memory'])
+    const serverSide = !values['client-only'];
+    const figures: Figure[] = serverSide ? await attempt('ws://', () => wireFigures(ctx, false), []) : [];
+    if (serverSide && !values['no-memory'])
       figures.push(...(await attempt('memory', async () => [await memoryFigure(ctx)], [])));
-    if (wss) figures.push(...(await attempt('wss://', () => wireFigures(ctx, true), [])));
+    if (serverSide && wss) figures.push(...(await attempt('wss://', () => wireFigures(ctx, true), [])));
     let scaling: ScalingRow[] = [];
-    if (!values['no-workers']) scaling = await attempt('--workers', () => workerScaling(ctx), []);
+    if (serverSide && !values['no-workers'])
+      scaling = await attempt('--workers', () => workerScaling(ctx), []);
+    const client = values['no-client'] ? '' : await attempt('client side', () => clientFigures(ctx), '');
 
     const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
     const minutes = ((Date.now() - startedAt) / 60000).toFixed(1);
@@ -106,7 +113,7 @@ async function main(): Promise<void> {
       '',
       machineDescription(),
       '',
-      markdownTable(figures),
+      figures.length ? markdownTable(figures) : '',
       scaling.length
         ? `\nwstcp \`--workers\` scaling (8 echo sessions x 64 KiB; ${settings.rateThreads} session-opening threads):\n\n${scalingTable(scaling)}`
         : '',
@@ -116,9 +123,21 @@ async function main(): Promise<void> {
         : '',
     ].join('\n');
     if (failures.length) process.exitCode = 1;
-    process.stdout.write(`${report}\n`);
+    if (serverSide) process.stdout.write(`${report}\n`);
+    const clientReport = client
+      ? [
+          `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${command}\` (${settings.reps} run(s) per figure, ${settings.seconds} s each; medians).`,
+          '',
+          machineDescription(),
+          '',
+          client,
+        ].join('\n')
+      : '';
+    if (clientReport) process.stdout.write(`\n${clientReport}\n`);
     if (values['write-docs']) {
-      updateDocs(join(ROOT, 'docs', 'performance.md'), report);
+      const docs = join(ROOT, 'docs', 'performance.md');
+      if (serverSide) updateDocs(docs, report);
+      if (clientReport) updateDocs(docs, clientReport, 'bench-client');
       progress('docs/performance.md updated');
     }
   } finally {
