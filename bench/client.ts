@@ -51,7 +51,8 @@ async function startForward(
 
 function fmt(value: number | undefined, unit: string): string {
   if (value === undefined || !Number.isFinite(value)) return 'n/a';
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${unit}`;
+  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
+  return `${value.toFixed(digits)} ${unit}`;
 }
 
 /** Runs the three ways, alternating their order per repetition; returns the markdown section. */
