@@ -19,6 +19,8 @@ const CLOSE_TIMEOUT_MS = 10000;
 /** A refusal's body is read for its first line only. */
 const MAX_REASON_BODY = 4096;
 const MAX_REASON_CHARS = 200;
+/** How long the first line of a refusal's body may take. */
+const REASON_WAIT_MS = 1000;
 
 export interface DialRequest {
   readonly server: ServerUrl;
@@ -137,6 +139,8 @@ function firstLine(response: NodeJS.ReadableStream): Promise<string> {
     });
     response.once('end', done);
     response.once('error', done);
+    // A server that keeps the body open must not turn its refusal into a connect timeout.
+    setTimeout(done, REASON_WAIT_MS).unref();
   });
 }
 

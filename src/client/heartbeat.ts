@@ -1,7 +1,7 @@
 /**
  * --heartbeat: a ping every interval; a server that has sent nothing (no pong, no data) since the last
- * ping is dead. A ping still queued behind our own unsent data does not count as unanswered: a server that
- * is slow to read is congested, not gone.
+ * ping is dead. Silence does not count while the session is congested: a ping still queued behind our own
+ * unsent data, or an answer not read because the local side is not keeping up, says nothing about the server.
  */
 import type WebSocket from 'ws';
 
@@ -13,6 +13,8 @@ export class Heartbeat {
     private readonly ws: WebSocket,
     intervalMs: number,
     private readonly onSilent: () => void,
+    /** True while our reading from the server is paused for the local side. */
+    private readonly readingPaused: () => boolean,
   ) {
     this.timer = setInterval(() => this.tick(), intervalMs);
     this.timer.unref();
@@ -31,7 +33,7 @@ export class Heartbeat {
 
   private tick(): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    if (!this.heard && this.ws.bufferedAmount === 0) {
+    if (!this.heard && this.ws.bufferedAmount === 0 && !this.readingPaused()) {
       this.stop();
       this.onSilent();
       return;

@@ -75,7 +75,7 @@ export class ClientSession {
     ws.on('error', this.onServerError);
     ws.once('close', this.onClose);
     if (options.heartbeatMs) {
-      this.heartbeat = new Heartbeat(ws, options.heartbeatMs, this.onSilent);
+      this.heartbeat = new Heartbeat(ws, options.heartbeatMs, this.onSilent, () => this.wsPaused);
       ws.on('message', this.heartbeat.alive);
     }
     input.resume();

@@ -239,3 +239,25 @@ test('a local reset while the server floods a stalled reader ends the session pr
   assert.ok(Date.now() - resetAt < 3000, `closed ${Date.now() - resetAt} ms after the reset`);
   assert.equal(forward.lines.find((l) => l.event === 'forward.close')!.closer, 'local');
 });
+
+// Bug guarded against: with --heartbeat, a local reader that stopped for a while paused the WebSocket, the
+// pongs behind the data went unread, and a live server was declared dead.
+test('--heartbeat does not give up on a server whose answers wait behind a stalled local reader', async (t) => {
+  const data = randomBytes(64 * MiB);
+  const source = await startTcpServer((socket) => {
+    void writeAll(socket, data).then(() => socket.end());
+  });
+  t.after(() => source.close());
+  const bridge = await startBridge(['127.0.0.1:0', `127.0.0.1:${source.port}`]);
+  t.after(() => bridge.close());
+  const forward = await startForward(t, ['--heartbeat', '0.2', '0', bridge.url]);
+  const socket = await dial({ port: forward.ports[0]! });
+  socket.pause();
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assert.ok(!forward.lines.some((l) => l.event === 'forward.close'), 'the session is still open');
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  socket.resume();
+  await once(socket, 'end');
+  assert.equal(sha256(Buffer.concat(chunks)), sha256(data));
+});
