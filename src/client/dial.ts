@@ -4,23 +4,17 @@
  * the proxy, TLS and the handshake. Every failure becomes a ClientError with its exit code; a refused
  * handshake carries the HTTP status and the first line of the server's answer.
  */
+import type { ClientRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import WebSocket, { type ClientOptions } from 'ws';
 import { describeError } from '../errors.js';
-import { ClientError, ClientErrorCode, ExitCode, HandshakeRefusedError, printable } from './errors.js';
+import { ServerConnection } from './connection.js';
+import { ClientError, ClientErrorCode, ExitCode } from './errors.js';
+import { type HandshakeRequest, handshake } from './handshake.js';
 import type { ClientConfig } from './options.js';
 import type { ProxyAddress } from './proxy-choice.js';
 import { openTunnel } from './proxy-tunnel.js';
 import { type ServerUrl, serverName } from './server-url.js';
-
-/** How long a closing handshake may take before the connection is dropped. */
-const CLOSE_TIMEOUT_MS = 10000;
-/** A refusal's body is read for its first line only. */
-const MAX_REASON_BODY = 4096;
-const MAX_REASON_CHARS = 200;
-/** How long the first line of a refusal's body may take. */
-const REASON_WAIT_MS = 1000;
 
 export interface DialRequest {
   readonly server: ServerUrl;
@@ -29,119 +23,59 @@ export interface DialRequest {
   readonly proxy: ProxyAddress | undefined;
 }
 
-/** Opens the WebSocket; resolves once it is open, rejects with a ClientError. */
-export async function dial({ server, config, proxy }: DialRequest): Promise<WebSocket> {
+/** Opens the WebSocket; resolves with the connection (not yet reading), rejects with a ClientError. */
+export async function dial({ server, config, proxy }: DialRequest): Promise<ServerConnection> {
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), config.connectTimeoutMs);
+  let req: ClientRequest | undefined;
+  const onAbort = () => req?.destroy();
+  deadline.signal.addEventListener('abort', onAbort, { once: true });
   try {
     const tunnel = proxy ? await openTunnel(proxy, server.host, server.port, deadline.signal) : undefined;
-    return await handshake(server, config, tunnel, deadline.signal);
+    const upgraded = await handshake(handshakeRequest(server, config, tunnel), (r) => {
+      req = r;
+      if (deadline.signal.aborted) r.destroy();
+    });
+    return new ServerConnection(upgraded.socket, upgraded.protocol, upgraded.head);
+  } catch (err) {
+    if (deadline.signal.aborted) {
+      throw new ClientError(
+        ClientErrorCode.TIMEOUT,
+        ExitCode.UNREACHABLE,
+        `no WebSocket session with ${server.display} within --connect-timeout ${config.connectTimeoutMs / 1000} s`,
+      );
+    }
+    throw err instanceof ClientError ? err : classify(err as Error, server);
   } finally {
     clearTimeout(timer);
+    deadline.signal.removeEventListener('abort', onAbort);
   }
 }
 
-function wsOptions(server: ServerUrl, config: ClientConfig, tunnel: Socket | undefined): ClientOptions {
-  const headers: Record<string, string> = { ...config.headers };
-  const hasAuthorization = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
-  if (server.authorization && !hasAuthorization) headers.Authorization = server.authorization;
-  const { ca, cert, key, rejectUnauthorized } = config.tls;
-  const servername = serverName(server) ?? '';
-  const tls = server.secure ? { ca, cert, key, rejectUnauthorized, servername } : {};
-  const options: ClientOptions = {
-    ...tls,
-    perMessageDeflate: false,
-    followRedirects: false,
-    // Text frames are passed on as their bytes: whether they are valid UTF-8 is not ours to judge.
-    skipUTF8Validation: true,
-    headers,
-    origin: config.origin,
-  };
-  (options as { closeTimeout?: number }).closeTimeout = CLOSE_TIMEOUT_MS;
-  if (tunnel) {
-    options.createConnection = server.secure
-      ? () =>
-          tlsConnect({
-            socket: tunnel,
-            ca,
-            cert,
-            key,
-            rejectUnauthorized,
-            servername: servername || undefined,
-          })
-      : () => tunnel.resume();
-  }
-  return options;
-}
-
-function handshake(
+function handshakeRequest(
   server: ServerUrl,
   config: ClientConfig,
   tunnel: Socket | undefined,
-  signal: AbortSignal,
-): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const ws = new WebSocket(server.url, [...config.protocols], wsOptions(server, config, tunnel));
-    ws.binaryType = 'nodebuffer';
-    const settle = (err: ClientError | undefined) => {
-      if (settled) return;
-      settled = true;
-      signal.removeEventListener('abort', onAbort);
-      ws.off('open', onOpen);
-      if (err === undefined) {
-        ws.off('error', onError);
-        return resolve(ws);
-      }
-      // Errors after the verdict (the terminate below) have nothing left to tell.
-      ws.on('error', () => {});
-      ws.terminate();
-      tunnel?.destroy();
-      reject(err);
-    };
-    const onOpen = () => settle(undefined);
-    const onError = (err: Error) => settle(classify(err, server));
-    const onAbort = () =>
-      settle(
-        new ClientError(
-          ClientErrorCode.TIMEOUT,
-          ExitCode.UNREACHABLE,
-          `no WebSocket session with ${server.display} within --connect-timeout ${config.connectTimeoutMs / 1000} s`,
-        ),
-      );
-    ws.once('open', onOpen);
-    ws.on('error', onError);
-    ws.once('unexpected-response', (_request, response) => {
-      void firstLine(response).then((reason) =>
-        settle(new HandshakeRefusedError(response.statusCode ?? 0, response.statusMessage ?? '', reason)),
-      );
-    });
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** The first non-empty line of a refusal's body, without control characters, cut to a readable length. */
-function firstLine(response: NodeJS.ReadableStream): Promise<string> {
-  return new Promise((resolve) => {
-    let body = '';
-    const done = () => {
-      response.removeAllListeners('data');
-      // An HTML error page (nginx, an ingress) reads best as its text: its title comes first.
-      const text = /^\s*</.test(body) ? body.replace(/<[^>]*>/g, '\n') : body;
-      const line = text.split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
-      resolve(printable(line).slice(0, MAX_REASON_CHARS));
-    };
-    response.setEncoding('utf8');
-    response.on('data', (chunk: string) => {
-      body += chunk;
-      if (body.length >= MAX_REASON_BODY || body.includes('\n')) done();
-    });
-    response.once('end', done);
-    response.once('error', done);
-    // A server that keeps the body open must not turn its refusal into a connect timeout.
-    setTimeout(done, REASON_WAIT_MS).unref();
-  });
+): HandshakeRequest {
+  const headers: Record<string, string> = { ...config.headers };
+  const has = (name: string) => Object.keys(headers).some((h) => h.toLowerCase() === name);
+  if (server.authorization && !has('authorization')) headers.Authorization = server.authorization;
+  if (config.origin !== undefined && !has('origin')) headers.Origin = config.origin;
+  const { ca, cert, key, rejectUnauthorized } = config.tls;
+  const servername = serverName(server);
+  const tls = server.secure ? { ca, cert, key, rejectUnauthorized, servername: servername ?? '' } : {};
+  const options: HandshakeRequest['options'] = {
+    ...tls,
+    host: server.host,
+    port: server.port,
+    path: `${server.url.pathname}${server.url.search}`,
+  };
+  if (tunnel) {
+    options.createConnection = server.secure
+      ? () => tlsConnect({ socket: tunnel, ca, cert, key, rejectUnauthorized, servername })
+      : () => tunnel.resume();
+  }
+  return { secure: server.secure, options, headers, protocols: config.protocols };
 }
 
 const TLS_CODE = /CERT|SSL|TLS|SIGNATURE|ISSUER|EPROTO/;
@@ -166,15 +100,6 @@ function classify(err: Error, server: ServerUrl): ClientError {
       ClientErrorCode.TLS,
       ExitCode.UNREACHABLE,
       `TLS with ${server.display} failed: ${tlsProblem(err, code)}`,
-      { cause: err },
-    );
-  }
-  if (/^(Server sent|Invalid (Upgrade|Sec-WebSocket))/.test(err.message)) {
-    const hint = err.message.includes('subprotocol') ? " (try --subprotocol '' or another name)" : '';
-    return new ClientError(
-      ClientErrorCode.BAD_HANDSHAKE,
-      ExitCode.REFUSED,
-      `the server's answer to the handshake is not valid: ${err.message}${hint}`,
       { cause: err },
     );
   }

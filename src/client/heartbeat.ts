@@ -3,14 +3,14 @@
  * ping is dead. Silence does not count while the session is congested: a ping still queued behind our own
  * unsent data, or an answer not read because the local side is not keeping up, says nothing about the server.
  */
-import type WebSocket from 'ws';
+import type { ServerConnection } from './connection.js';
 
 export class Heartbeat {
   private readonly timer: NodeJS.Timeout;
   private heard = true;
 
   constructor(
-    private readonly ws: WebSocket,
+    private readonly ws: ServerConnection,
     intervalMs: number,
     private readonly onSilent: () => void,
     /** True while our reading from the server is paused for the local side. */
@@ -18,21 +18,19 @@ export class Heartbeat {
   ) {
     this.timer = setInterval(() => this.tick(), intervalMs);
     this.timer.unref();
-    ws.on('pong', this.alive);
   }
 
   /** Anything received from the server proves it is there. */
-  readonly alive = (): void => {
+  alive(): void {
     this.heard = true;
-  };
+  }
 
   stop(): void {
     clearInterval(this.timer);
-    this.ws.off('pong', this.alive);
   }
 
   private tick(): void {
-    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (!this.ws.open) return;
     if (!this.heard && this.ws.bufferedAmount === 0 && !this.readingPaused()) {
       this.stop();
       this.onSilent();

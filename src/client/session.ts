@@ -11,8 +11,9 @@
  *
  * `ended` resolves exactly once, after the WebSocket is closed and the local output is flushed.
  */
-import type WebSocket from 'ws';
+
 import { describeError } from '../errors.js';
+import type { ConnectionOwner, ServerConnection } from './connection.js';
 import { ExitCode, type ExitCodeValue, printable } from './errors.js';
 import { Heartbeat } from './heartbeat.js';
 import type { LocalSide } from './local-side.js';
@@ -44,7 +45,7 @@ const NORMAL = 1000;
 const NO_STATUS = 1005;
 const ABNORMAL = 1006;
 
-export class ClientSession {
+export class ClientSession implements ConnectionOwner {
   readonly ended: Promise<SessionEnd>;
   bytesUp = 0;
   bytesDown = 0;
@@ -52,14 +53,13 @@ export class ClientSession {
 
   private closer: SessionCloser | undefined;
   private localError: Error | undefined;
-  private serverError: Error | undefined;
   private outputOpen = true;
   private wsPaused = false;
   private readonly heartbeat: Heartbeat | undefined;
   private finish!: (end: SessionEnd) => void;
 
   constructor(
-    private readonly ws: WebSocket,
+    private readonly ws: ServerConnection,
     private readonly local: LocalSide,
     private readonly options: SessionOptions = {},
   ) {
@@ -71,13 +71,10 @@ export class ClientSession {
     input.once('end', this.onLocalEnd);
     input.on('error', this.onLocalError);
     output.on('error', this.onLocalError);
-    ws.on('message', this.onMessage);
-    ws.on('error', this.onServerError);
-    ws.once('close', this.onClose);
     if (options.heartbeatMs) {
       this.heartbeat = new Heartbeat(ws, options.heartbeatMs, this.onSilent, () => this.wsPaused);
-      ws.on('message', this.heartbeat.alive);
     }
+    ws.attach(this);
     input.resume();
   }
 
@@ -85,12 +82,12 @@ export class ClientSession {
   shutdown(): void {
     this.closer ??= 'shutdown';
     this.local.input.pause();
-    if (this.ws.readyState === this.ws.OPEN) this.ws.close(1001, 'client shutting down');
+    this.ws.close(1001, 'client shutting down');
   }
 
   private readonly onLocalData = (chunk: Buffer): void => {
     const ws = this.ws;
-    if (ws.readyState !== ws.OPEN) {
+    if (!ws.open) {
       this.bytesDropped += chunk.length;
       return;
     }
@@ -106,7 +103,7 @@ export class ClientSession {
   /** Runs when the message that paused the local end has reached the kernel (or failed). */
   private readonly onSentWhilePaused = (err?: Error | null): void => {
     // The socket's write callback passes null on success.
-    if (!err && this.ws.readyState === this.ws.OPEN && this.closer !== 'shutdown') {
+    if (!err && this.ws.open && this.closer !== 'shutdown') {
       this.local.input.resume();
     }
   };
@@ -114,7 +111,7 @@ export class ClientSession {
   private readonly onLocalEnd = (): void => {
     this.closer ??= 'local';
     // Queued after every message sent so far, so the server receives them all before the close.
-    if (this.ws.readyState === this.ws.OPEN) this.ws.close(NORMAL);
+    this.ws.close(NORMAL);
   };
 
   private readonly onLocalError = (err: Error): void => {
@@ -124,11 +121,11 @@ export class ClientSession {
     // Nothing will drain the output any more: read on, so the server's close frame is not stuck behind data.
     if (this.wsPaused) this.onOutputDrain();
     this.local.output.off('drain', this.onOutputDrain);
-    if (this.ws.readyState === this.ws.OPEN) this.ws.close(1001, 'local connection failed');
-    else if (this.ws.readyState === this.ws.CONNECTING) this.ws.terminate();
+    this.ws.close(1001, 'local connection failed');
   };
 
-  private readonly onMessage = (data: Buffer): void => {
+  serverData(data: Buffer): void {
+    this.heartbeat?.alive();
     if (!this.outputOpen) {
       this.bytesDropped += data.length;
       return;
@@ -139,15 +136,15 @@ export class ClientSession {
       this.ws.pause();
       this.local.output.once('drain', this.onOutputDrain);
     }
-  };
+  }
+
+  serverPong(): void {
+    this.heartbeat?.alive();
+  }
 
   private readonly onOutputDrain = (): void => {
     this.wsPaused = false;
     this.ws.resume();
-  };
-
-  private readonly onServerError = (err: Error): void => {
-    this.serverError ??= err;
   };
 
   private readonly onSilent = (): void => {
@@ -155,7 +152,7 @@ export class ClientSession {
     this.ws.terminate();
   };
 
-  private readonly onClose = (code: number, reason: Buffer): void => {
+  serverClosed(code: number, reason: string, error: Error | undefined): void {
     this.closer ??= 'server';
     this.heartbeat?.stop();
     this.local.output.off('drain', this.onOutputDrain);
@@ -163,11 +160,11 @@ export class ClientSession {
     this.outputOpen = false;
     void ending.then(() => {
       this.local.release();
-      this.finish(this.summary(code, printable(reason.toString('utf8'))));
+      this.finish(this.summary(code, printable(reason), error));
     });
-  };
+  }
 
-  private summary(code: number, reason: string): SessionEnd {
+  private summary(code: number, reason: string, error: Error | undefined): SessionEnd {
     const closer = this.closer ?? 'server';
     const base = {
       closer,
@@ -177,7 +174,7 @@ export class ClientSession {
       bytesDown: this.bytesDown,
       bytesDropped: this.bytesDropped,
     };
-    const { exitCode, problem } = this.verdict(closer, code, reason);
+    const { exitCode, problem } = this.verdict(closer, code, reason, error);
     return Object.freeze({ ...base, exitCode, problem });
   }
 
@@ -185,6 +182,7 @@ export class ClientSession {
     closer: SessionCloser,
     code: number,
     reason: string,
+    error: Error | undefined,
   ): { exitCode: ExitCodeValue; problem: string | undefined } {
     if (closer === 'heartbeat') {
       const seconds = (this.options.heartbeatMs ?? 0) / 1000;
@@ -203,7 +201,7 @@ export class ClientSession {
       return { exitCode: ExitCode.OK, problem: undefined };
     }
     if (code === ABNORMAL) {
-      const why = this.serverError ? ` (${describeError(this.serverError)})` : '';
+      const why = error ? ` (${describeError(error)})` : '';
       return {
         exitCode: ExitCode.SESSION_FAILED,
         problem: `the connection to the server was lost without a close frame${why}`,
