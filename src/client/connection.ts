@@ -96,6 +96,7 @@ export class ServerConnection implements FrameReaderSink {
   private error: Error | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private reported = false;
+  private attached = false;
   private head: Buffer | undefined;
 
   constructor(
@@ -119,8 +120,10 @@ export class ServerConnection implements FrameReaderSink {
     return this.socket.writableLength;
   }
 
-  /** Starts reading and reporting to `owner`. */
+  /** Starts reading and reporting to `owner` (once). */
   attach(owner: ConnectionOwner): void {
+    if (this.attached) return;
+    this.attached = true;
     this.owner = owner;
     this.socket.on('data', this.onData);
     this.socket.once('end', this.onEnd);
@@ -144,10 +147,11 @@ export class ServerConnection implements FrameReaderSink {
     if (this.open) this.socket.write(maskedFrame(Opcode.Ping, Buffer.alloc(0)));
   }
 
-  /** Starts the closing handshake (once). */
+  /** Starts the closing handshake (once); reads the server's answer even when nobody attached. */
   close(code: number, reason = ''): void {
     if (this.closeSent) return;
     this.closeSent = true;
+    this.attach(IGNORE);
     if (!this.socket.writable) return;
     this.socket.write(maskedFrame(Opcode.Close, closePayload(code, reason)));
     if (this.receivedCode !== undefined) this.socket.end();
