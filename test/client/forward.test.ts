@@ -139,12 +139,13 @@ test("the server's close delivers every byte to the local connection, then EOF",
   t.after(() => bridge.close());
   const forward = await startForward(t, ['0', bridge.url]);
   const socket = await dial({ port: forward.ports[0]! });
-  // A reader that starts late: the close frame arrives while the forward still holds bytes for it.
-  socket.pause();
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  // A slow reader: the close frame arrives while the forward still holds bytes for it.
   const chunks: Buffer[] = [];
-  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-  socket.resume();
+  socket.on('data', (chunk: Buffer) => {
+    chunks.push(chunk);
+    socket.pause();
+    setTimeout(() => socket.resume(), 2);
+  });
   await once(socket, 'end');
   assert.equal(sha256(Buffer.concat(chunks)), sha256(data));
   await waitFor(() => forward.lines.some((l) => l.event === 'forward.close'), 5000, 'the close line');
