@@ -13,6 +13,9 @@ import { FrameReader, type FrameReaderSink, Opcode } from './frame-reader.js';
 import { maskInto, newMaskKey } from './mask.js';
 
 export interface ConnectionOwner {
+  /** Bracket the `serverData` calls from one socket read, so that they can go out in one write. */
+  serverReadStart(): void;
+  serverReadEnd(): void;
   serverData(data: Buffer): void;
   serverPong(): void;
   /** Once, when the connection is gone. `error` is what broke it, if anything did. */
@@ -23,7 +26,13 @@ export interface ConnectionOwner {
 const CLOSE_TIMEOUT_MS = 10000;
 const NO_STATUS = 1005;
 const ABNORMAL = 1006;
-const IGNORE: ConnectionOwner = { serverData: () => {}, serverPong: () => {}, serverClosed: () => {} };
+const IGNORE: ConnectionOwner = {
+  serverReadStart: () => {},
+  serverReadEnd: () => {},
+  serverData: () => {},
+  serverPong: () => {},
+  serverClosed: () => {},
+};
 
 /**
  * Buffers for frames of up to one full socket read (64 KiB), reused once their write has completed: a fresh
@@ -198,7 +207,9 @@ export class ServerConnection implements FrameReaderSink {
   }
 
   private readonly onData = (chunk: Buffer): void => {
+    this.owner.serverReadStart();
     this.reader.push(chunk);
+    this.owner.serverReadEnd();
   };
 
   private readonly onEnd = (): void => {

@@ -124,6 +124,15 @@ export class ClientSession implements ConnectionOwner {
     this.ws.close(1001, 'local connection failed');
   };
 
+  serverReadStart(): void {
+    if (this.outputOpen) this.local.output.cork();
+  }
+
+  serverReadEnd(): void {
+    // A read often ends one frame and starts the next: their payload goes out in one writev.
+    if (this.local.output.writableCorked > 0) this.local.output.uncork();
+  }
+
   serverData(data: Buffer): void {
     this.heartbeat?.alive();
     if (!this.outputOpen) {
