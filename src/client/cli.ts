@@ -168,9 +168,10 @@ export async function clientCommand(
       const server = parseServerUrl(url, { host, port });
       const proxy = chooseProxy(server, config.httpProxy, io.env);
       warn(config, io);
+      const stop = stopOnSignals(['SIGINT', 'SIGTERM', 'SIGHUP']);
       return await runConnect(
         { server, config, proxy },
-        { input: io.stdin, output: io.stdout, report: io.report },
+        { input: io.stdin, output: io.stdout, report: io.report, stop },
       );
     }
     const specs: ForwardSpec[] = forwardPairs(parsed).map(([local, url]) => {
@@ -189,6 +190,24 @@ export async function clientCommand(
     }
     return err instanceof ClientError ? err.exitCode : ExitCode.SESSION_FAILED;
   }
+}
+
+/** How long a session stopped by a signal may take to close before the process exits anyway. */
+const STOP_GRACE_MS = 3000;
+
+/**
+ * The first of `signals` aborts the returned signal (the session closes gracefully: ssh sends SIGHUP to its
+ * ProxyCommand when it exits); a second one, or STOP_GRACE_MS later, exits at once.
+ */
+function stopOnSignals(signals: readonly NodeJS.Signals[]): AbortSignal {
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+    setTimeout(() => process.exit(ExitCode.SESSION_FAILED), STOP_GRACE_MS).unref();
+  };
+  for (const name of signals) process.on(name, onSignal);
+  return controller.signal;
 }
 
 async function runForward(specs: ForwardSpec[], config: ClientConfig, mode: number): Promise<number> {

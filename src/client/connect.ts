@@ -18,6 +18,8 @@ export interface ConnectIO {
   readonly output: Writable;
   /** One line for stderr (no newline). */
   report(line: string): void;
+  /** Ends the session early (a signal): pending data is sent, then close 1001. */
+  readonly stop?: AbortSignal;
 }
 
 export interface ConnectRequest {
@@ -34,8 +36,17 @@ export async function runConnect(request: ConnectRequest, io: ConnectIO): Promis
   }
   let session: ClientSession;
   try {
-    const ws = await dial(request);
+    const stopped = new Promise<undefined>((resolve) =>
+      io.stop?.addEventListener('abort', () => resolve(undefined), { once: true }),
+    );
+    const ws = await Promise.race([dial(request), stopped]);
+    if (ws === undefined || io.stop?.aborted) {
+      ws?.terminate();
+      io.report('wstcp: stopped before the session opened');
+      return ExitCode.SESSION_FAILED;
+    }
     session = new ClientSession(ws, stdioSide(io.input, io.output), { heartbeatMs: config.heartbeatMs });
+    io.stop?.addEventListener('abort', () => session.shutdown(), { once: true });
     if (config.verbose) io.report(`wstcp: connected${ws.protocol ? ` (subprotocol ${ws.protocol})` : ''}`);
   } catch (err) {
     io.report(`wstcp: ${err instanceof ClientError ? err.message : describeError(err)}`);

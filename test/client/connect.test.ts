@@ -237,3 +237,23 @@ test('usage errors exit 2; an unreachable server exits 3', async (t) => {
   await refused.close();
   assert.equal((await connectOnce(t, [`ws://127.0.0.1:${port}/`])).code, ExitCode.UNREACHABLE);
 });
+
+// Bug guarded against: ssh sends SIGHUP to its ProxyCommand when it exits; dying on it dropped the WebSocket
+// without a close frame (the server saw 1006) and lost whatever was still queued towards the server.
+test('SIGHUP or SIGTERM ends the session with a close frame (1001) and exit 0', async (t) => {
+  const { sink, received } = await startSink(t);
+  const bridge = await startBridge(['127.0.0.1:0', `127.0.0.1:${sink.port}`]);
+  t.after(() => bridge.close());
+  for (const signal of ['SIGHUP', 'SIGTERM'] as const) {
+    const run = runClient(t, ['connect', bridge.url]);
+    run.child.stdin!.write('queued before the signal');
+    await waitFor(() => received.length > 0 && bridge.bridge.sessions.size === 1, 5000, 'the session');
+    run.child.kill(signal);
+    assert.equal(await run.exited, ExitCode.OK, run.stderr());
+    await waitFor(() => bridge.bridge.sessions.size === 0, 5000, 'the session to close');
+    const close = bridge.logs.filter((line) => line.includes('session.close')).pop() ?? '';
+    assert.match(close, /code=1001/);
+    assert.match(close, /closed_by=client/);
+    received.length = 0;
+  }
+});
