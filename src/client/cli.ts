@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { ConfigError, describeError, WstcpError } from '../errors.js';
-import { Logger } from '../log.js';
+import { Logger } from '../observe/log.js';
 import { runConnect } from './connect.js';
 import { ClientError, ExitCode } from './errors.js';
 import { Forwarder, type ForwardSpec, type LocalAddress } from './forward.js';

@@ -7,7 +7,7 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { describeError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../observe/log.js';
 import { dial } from './dial.js';
 import { ClientError, ClientErrorCode, ExitCode, HandshakeRefusedError } from './errors.js';
 import { socketSide } from './local-side.js';

@@ -83,7 +83,7 @@ test('a close from the server delivers every byte on stdout, then exits 0', asyn
 test('a refused handshake (unknown token) exits 4 with the HTTP status on stderr', async (t) => {
   const echo = await startEcho();
   t.after(() => echo.close());
-  const tokens = join(tempDir(t), 'tokens');
+  const tokens = join(tempDir(t).dir, 'tokens');
   writeFileSync(tokens, `good: 127.0.0.1:${echo.port}\n`);
   const bridge = await startBridge(['--token-plugin', 'TokenFile', '--token-source', tokens, '127.0.0.1:0']);
   t.after(() => bridge.close());
@@ -99,7 +99,7 @@ test('a refused handshake (unknown token) exits 4 with the HTTP status on stderr
 test('%h and %p in the URL are filled from the HOST and PORT arguments', async (t) => {
   const echo = await startEcho();
   t.after(() => echo.close());
-  const tokens = join(tempDir(t), 'tokens');
+  const tokens = join(tempDir(t).dir, 'tokens');
   writeFileSync(tokens, `box-22: 127.0.0.1:${echo.port}\n`);
   const bridge = await startBridge(['--token-plugin', 'TokenFile', '--token-source', tokens, '127.0.0.1:0']);
   t.after(() => bridge.close());

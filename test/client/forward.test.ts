@@ -93,7 +93,7 @@ test('several forwards in one process: LOCAL URL pairs, --config lines and --uni
   t.after(() => echo.close());
   const bridge = await startBridge(['127.0.0.1:0', `127.0.0.1:${echo.port}`]);
   t.after(() => bridge.close());
-  const dir = tempDir(t);
+  const { dir } = tempDir(t);
   const config = join(dir, 'forwards');
   writeFileSync(config, `# one forward per line\n127.0.0.1:0 ${bridge.url}/from-config\n`);
   const pairs = await startForward(
@@ -112,7 +112,7 @@ test('several forwards in one process: LOCAL URL pairs, --config lines and --uni
 test('a refused handshake closes the local connection and logs the status', async (t) => {
   const echo = await startEcho();
   t.after(() => echo.close());
-  const tokens = join(tempDir(t), 'tokens');
+  const tokens = join(tempDir(t).dir, 'tokens');
   writeFileSync(tokens, `good: 127.0.0.1:${echo.port}\n`);
   const bridge = await startBridge(['--token-plugin', 'TokenFile', '--token-source', tokens, '127.0.0.1:0']);
   t.after(() => bridge.close());

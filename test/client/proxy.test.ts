@@ -9,17 +9,17 @@ import { type TestContext, test } from 'node:test';
 import { ExitCode } from '../../src/client/errors.js';
 import { startBridge, startEcho, waitFor } from '../helpers/bridge.js';
 import { cleanEnv, connectOnce, runClient } from '../helpers/client.js';
+import { makeCa } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
 import { startTinyproxy } from '../helpers/tinyproxy.js';
 import { tempDir } from '../helpers/tmp.js';
-import { makeCa } from '../tls/pki.js';
 
 async function echoBridge(t: TestContext, tls?: { cert: string; key: string }) {
   const echo = await startEcho();
   t.after(() => echo.close());
   const args = ['127.0.0.1:0', `127.0.0.1:${echo.port}`];
   if (tls) {
-    const dir = tempDir(t);
+    const { dir } = tempDir(t);
     writeFileSync(join(dir, 'cert.pem'), tls.cert);
     writeFileSync(join(dir, 'key.pem'), tls.key);
     args.unshift('--cert', join(dir, 'cert.pem'), '--key', join(dir, 'key.pem'));
@@ -34,7 +34,7 @@ test('--http-proxy: a wss:// session runs through tinyproxy (CONNECT), data inta
   if (!proxy) return;
   const ca = makeCa();
   const bridge = await echoBridge(t, ca.server());
-  const caFile = join(tempDir(t), 'ca.pem');
+  const caFile = join(tempDir(t).dir, 'ca.pem');
   writeFileSync(caFile, ca.cert);
   const data = randomBytes(4 * 1024 * 1024);
   const run = runClient(t, [

@@ -10,9 +10,9 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { startBridge } from '../helpers/bridge.js';
 import { cleanEnv } from '../helpers/client.js';
+import { makeCa } from '../helpers/pki.js';
 import { WSTCP_BIN } from '../helpers/process.js';
 import { startSshd } from '../helpers/sshd.js';
-import { makeCa } from '../tls/pki.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;

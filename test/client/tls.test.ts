@@ -10,7 +10,8 @@ import { WebSocketServer } from 'ws';
 import { ExitCode } from '../../src/client/errors.js';
 import { startBridge, startEcho } from '../helpers/bridge.js';
 import { connectOnce } from '../helpers/client.js';
-import { makeCa, tempDir } from '../tls/pki.js';
+import { makeCa } from '../helpers/pki.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const ca = makeCa();
 const server = ca.server();

@@ -99,7 +99,7 @@ test('refused handshakes do not keep their connections when the client never clo
   const echo = await startEcho();
   t.after(() => echo.close());
   const closedPort = await freePort();
-  const tokens = join(tempDir(t), 'tokens');
+  const tokens = join(tempDir(t).dir, 'tokens');
   writeFileSync(tokens, `echo: 127.0.0.1:${echo.port}\ndead: 127.0.0.1:${closedPort}\n`);
   const wstcp = await spawnWstcp([
     '127.0.0.1:0',

@@ -30,7 +30,7 @@ const SSHD = '/usr/sbin/sshd';
 export async function startSshd(t: TestContext): Promise<RunningSshd | undefined> {
   if (!requireProgram(t, SSHD, 'openssh-server') || !requireProgram(t, 'ssh', 'openssh-client'))
     return undefined;
-  const dir = tempDir(t, 'wstcp-sshd-');
+  const { dir } = tempDir(t, 'wstcp-sshd-');
   const hostKey = join(dir, 'host_key');
   const clientKey = join(dir, 'client_key');
   for (const key of [hostKey, clientKey]) {

@@ -34,7 +34,7 @@ export async function startTinyproxy(
 ): Promise<RunningProxy | undefined> {
   const program = requireProgram(t, 'tinyproxy');
   if (!program) return undefined;
-  const dir = tempDir(t, 'wstcp-tinyproxy-');
+  const { dir } = tempDir(t, 'wstcp-tinyproxy-');
   const logFile = join(dir, 'tinyproxy.log');
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
