@@ -3,8 +3,8 @@
  *
  * - local -> server: each chunk read becomes one binary message. When more than HIGH_WATER_BYTES wait to
  *   be written towards the server, the local end is paused until that message has reached the kernel.
- * - server -> local: each message's payload is written as it arrives (text frames too, as their bytes).
- *   When the local end does not keep up, the WebSocket is paused until it drains.
+ * - server -> local: frame payload is written as it is read (text frames too, as their bytes), the payload
+ *   of one read in one write. When the local end does not keep up, the WebSocket is paused until it drains.
  * - Closing: local EOF -> every byte read before it is sent, then close 1000 (the server's remaining data is
  *   still delivered until its close frame). A close from the server -> every byte received is written,
  *   then the local output ends. --heartbeat ends a session whose server went silent.
