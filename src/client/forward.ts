@@ -79,14 +79,15 @@ export class Forwarder {
   /** Stops listening, closes every session with 1001 after its pending data, and waits for them. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await Promise.all(
-        this.listening.map((l) => new Promise<void>((resolve) => l.server.close(() => resolve()))),
+      // A server's close() completes only once its connections have closed: start it, end them, then wait.
+      const unbound = this.listening.map(
+        (l) => new Promise<void>((resolve) => l.server.close(() => resolve())),
       );
       for (const socket of this.opening) socket.destroy();
       const ended = [...this.sessions].map((s) => s.ended);
       for (const session of this.sessions) session.shutdown();
       const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
-      await Promise.race([Promise.all(ended), grace]);
+      await Promise.race([Promise.all([...ended, ...unbound]), grace]);
     })();
     return this.closing;
   }

@@ -270,3 +270,24 @@ test('--heartbeat does not give up on a server whose answers wait behind a stall
   await once(socket, 'end');
   assert.equal(sha256(Buffer.concat(chunks)), sha256(data));
 });
+
+test('SIGTERM closes live sessions with 1001 after their data, ends the local connections, exits 0', async (t) => {
+  const echo = await startEcho();
+  t.after(() => echo.close());
+  const bridge = await startBridge(['127.0.0.1:0', `127.0.0.1:${echo.port}`]);
+  t.after(() => bridge.close());
+  const forward = await startForward(t, ['0', bridge.url]);
+  const socket = await dial({ port: forward.ports[0]! });
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  socket.write('before the signal');
+  await waitFor(() => Buffer.concat(chunks).length === 17, 5000, 'the echo');
+  const ended = once(socket, 'end');
+  const stoppedAt = Date.now();
+  assert.equal(await forward.stop(), 0);
+  await ended;
+  assert.ok(Date.now() - stoppedAt < 3000, `stopped after ${Date.now() - stoppedAt} ms`);
+  await waitFor(() => bridge.bridge.sessions.size === 0, 5000, 'the server session to close');
+  assert.match(bridge.logs.filter((l) => l.includes('session.close')).pop() ?? '', /code=1001/);
+  assert.equal(forward.lines.find((l) => l.event === 'forward.close')?.closer, 'shutdown');
+});
