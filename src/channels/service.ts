@@ -1,0 +1,297 @@
+/**
+ * The channel endpoints on a wstcp listener: `/pub/ID` (HTTP publishing and channel info, or a WebSocket
+ * publisher) and `/sub/ID[,ID...]` (a WebSocket, EventSource or long-poll subscriber, by request). It
+ * owns every subscriber connection and the store, and ends them all in close().
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { describeError, HttpError, refuse } from '../errors.js';
+import { abortHandshake, acceptUpgrade } from '../handshake.js';
+import type { Logger } from '../log.js';
+import { pathOf } from '../upgrade.js';
+import type { FirstMessage } from './buffer.js';
+import { channelIds, resumePosition } from './endpoint-path.js';
+import { EventSourceSubscriber } from './eventsource.js';
+import { LongPollSubscriber, longPollPosition } from './longpoll.js';
+import { checkPublisher, type PublishPolicy } from './publish-gate.js';
+import { handlePublisherRequest } from './publisher.js';
+import { answerError } from './respond.js';
+import { type ChannelStats, type ChannelStore, channelError } from './store.js';
+import { Subscription } from './subscription.js';
+import { servePublisherSocket } from './ws-publisher.js';
+import { type SubscriberLimits, WsSubscriber } from './ws-subscriber.js';
+
+export interface ChannelServiceOptions {
+  readonly store: ChannelStore;
+  readonly log: Logger;
+  /** `/pub` and `/sub` by default (--channel-pub-path, --channel-sub-path). */
+  readonly pubPath: string;
+  readonly subPath: string;
+  readonly first: FirstMessage;
+  readonly limits: SubscriberLimits;
+  readonly policy: PublishPolicy;
+  readonly maxMessageBytes: number;
+  /** The bridge's gates for subscribers (origin, basic auth, limits): rejects with an HttpError. */
+  readonly admitSubscriber?: (req: IncomingMessage) => Promise<void> | void;
+}
+
+const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
+/** Nchan's subprotocol for messages with their id and content type in front. */
+const META_PROTOCOL = 'ws+meta.nchan';
+
+/** Throws 400 unless `req` is a well-formed WebSocket handshake; returns the subprotocol to answer. */
+function checkChannelUpgrade(req: IncomingMessage): string {
+  if (req.method !== 'GET') throw refuse('BAD_HANDSHAKE', 'a WebSocket handshake must use GET');
+  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+    throw refuse('BAD_HANDSHAKE', 'the Upgrade header must be "websocket"');
+  }
+  const key = req.headers['sec-websocket-key'];
+  if (typeof key !== 'string' || !KEY_PATTERN.test(key.trim())) {
+    throw refuse('BAD_HANDSHAKE', 'missing or invalid Sec-WebSocket-Key header');
+  }
+  if (req.headers['sec-websocket-version'] !== '13') {
+    throw refuse('BAD_HANDSHAKE', 'unsupported Sec-WebSocket-Version (13 is required)', {
+      headers: { 'Sec-WebSocket-Version': '13' },
+    });
+  }
+  const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  return offered.includes(META_PROTOCOL) ? META_PROTOCOL : '';
+}
+
+function label(req: IncomingMessage): string {
+  const { remoteAddress, remotePort } = req.socket;
+  return remoteAddress?.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`;
+}
+
+function asRefusal(err: unknown, log: Logger, channels: readonly string[]): HttpError {
+  if (err instanceof HttpError) return err;
+  log.warn('channel.store_failed', { channel: channels.join(','), error: describeError(err) });
+  return channelError('STORE_UNAVAILABLE', 'the channel store is unavailable, try again later', {
+    cause: err,
+  });
+}
+
+export class ChannelService {
+  private readonly pubPrefix: string;
+  private readonly subPrefix: string;
+  /** Ends each open subscriber and publisher connection (close()). */
+  private readonly open = new Set<() => void>();
+  private readonly publisherSockets = new WebSocketServer({
+    noServer: true,
+    clientTracking: false,
+    perMessageDeflate: false,
+  });
+  private closing = false;
+
+  constructor(private readonly options: ChannelServiceOptions) {
+    this.pubPrefix = `${options.pubPath.replace(/\/+$/, '')}/`;
+    this.subPrefix = `${options.subPath.replace(/\/+$/, '')}/`;
+  }
+
+  matches(path: string): boolean {
+    return path.startsWith(this.pubPrefix) || path.startsWith(this.subPrefix);
+  }
+
+  stats(): ChannelStats {
+    return this.options.store.stats();
+  }
+
+  request(req: IncomingMessage, res: ServerResponse): void {
+    const path = pathOf(req);
+    if (path.startsWith(this.pubPrefix)) this.publisherRequest(req, res, path);
+    else void this.subscriberRequest(req, res, path);
+  }
+
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = pathOf(req);
+    if (path.startsWith(this.pubPrefix)) this.publisherUpgrade(req, socket, head, path);
+    else void this.subscriberUpgrade(req, socket as Socket, head, path);
+  }
+
+  /** Ends every subscriber (1001 for WebSockets) and closes the store. */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const end of [...this.open]) end();
+    this.open.clear();
+    await this.options.store.close();
+  }
+
+  private publisherRequest(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const ids = channelIds(path, this.pubPrefix, false);
+    const refusal = ids instanceof HttpError ? ids : checkPublisher(req, this.options.policy);
+    if (refusal) {
+      this.refused(req, refusal);
+      req.resume();
+      answerError(res, refusal);
+      return;
+    }
+    const { store, log, maxMessageBytes } = this.options;
+    void handlePublisherRequest(req, res, (ids as string[])[0] as string, { store, log, maxMessageBytes });
+  }
+
+  private publisherUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void {
+    const ids = channelIds(path, this.pubPrefix, false);
+    const refusal = ids instanceof HttpError ? ids : checkPublisher(req, this.options.policy);
+    if (refusal || this.closing) {
+      const err = refusal ?? refuse('SHUTTING_DOWN', 'shutting down');
+      this.refused(req, err);
+      abortHandshake(socket, err);
+      return;
+    }
+    const channel = (ids as string[])[0] as string;
+    this.publisherSockets.handleUpgrade(req, socket, head, (ws) => {
+      const end = () => ws.close(1001, 'server shutting down');
+      this.open.add(end);
+      ws.once('close', () => this.open.delete(end));
+      servePublisherSocket(ws, channel, this.options.store, this.options.log);
+    });
+  }
+
+  private async subscriberRequest(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const ids = channelIds(path, this.subPrefix, true);
+    if (ids instanceof HttpError) return this.refuseRequest(req, res, ids);
+    if (req.method !== 'GET') {
+      return this.refuseRequest(
+        req,
+        res,
+        channelError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on a subscriber endpoint`, {
+          headers: { Allow: 'GET' },
+        }),
+      );
+    }
+    try {
+      await this.options.admitSubscriber?.(req);
+    } catch (err) {
+      return this.refuseRequest(req, res, asRefusal(err, this.options.log, ids));
+    }
+    const eventSource = (req.headers.accept ?? '').includes('text/event-stream');
+    if (eventSource) await this.eventSource(req, res, ids);
+    else await this.longPoll(req, res, ids);
+  }
+
+  private async eventSource(req: IncomingMessage, res: ServerResponse, ids: string[]): Promise<void> {
+    const { store, limits, log, first } = this.options;
+    const sink = new EventSourceSubscriber(res, limits, log, label(req));
+    const subscription = new Subscription(store, ids, sink);
+    const end = () => sink.end();
+    const left = () => this.left(subscription, end, 'eventsource');
+    res.once('close', left);
+    try {
+      await subscription.start(resumePosition(req, ids.length), first);
+    } catch (err) {
+      res.removeListener('close', left);
+      subscription.close();
+      return this.refuseRequest(req, res, asRefusal(err, log, ids));
+    }
+    if (res.destroyed) return left();
+    this.joined(subscription, end, 'eventsource');
+    sink.begin();
+    subscription.open();
+  }
+
+  private async longPoll(req: IncomingMessage, res: ServerResponse, ids: string[]): Promise<void> {
+    const { store, log, first } = this.options;
+    const from =
+      longPollPosition(req.headers['if-modified-since'], req.headers['if-none-match'], ids.length) ??
+      resumePosition(req, ids.length);
+    let subscription: Subscription | undefined;
+    const sink = new LongPollSubscriber(res, () => subscription?.close());
+    subscription = new Subscription(store, ids, sink);
+    const end = () => sink.end();
+    const current = subscription;
+    const left = () => this.left(current, end, 'longpoll');
+    res.once('close', left);
+    try {
+      await subscription.start(from, first);
+    } catch (err) {
+      res.removeListener('close', left);
+      subscription.close();
+      return this.refuseRequest(req, res, asRefusal(err, log, ids));
+    }
+    if (res.destroyed) return left();
+    this.joined(subscription, end, 'longpoll');
+    subscription.open();
+  }
+
+  private async subscriberUpgrade(
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    path: string,
+  ): Promise<void> {
+    const { store, limits, log, first } = this.options;
+    let protocol: string;
+    try {
+      protocol = checkChannelUpgrade(req);
+      if (this.closing) throw refuse('SHUTTING_DOWN', 'shutting down');
+    } catch (err) {
+      return this.refuseUpgrade(req, socket, asRefusal(err, log, []));
+    }
+    const ids = channelIds(path, this.subPrefix, true);
+    if (ids instanceof HttpError) return this.refuseUpgrade(req, socket, ids);
+    try {
+      await this.options.admitSubscriber?.(req);
+    } catch (err) {
+      return this.refuseUpgrade(req, socket, asRefusal(err, log, ids));
+    }
+    const sink = new WsSubscriber(socket, protocol === META_PROTOCOL, limits, log, label(req));
+    const subscription = new Subscription(store, ids, sink);
+    const end = () => sink.end(1001, 'server shutting down');
+    const left = () => this.left(subscription, end, 'websocket');
+    socket.once('close', left);
+    socket.on('error', () => socket.destroy());
+    try {
+      await subscription.start(resumePosition(req, ids.length), first);
+    } catch (err) {
+      socket.removeListener('close', left);
+      subscription.close();
+      return this.refuseUpgrade(req, socket, asRefusal(err, log, ids));
+    }
+    if (socket.destroyed) return left();
+    acceptUpgrade(socket, req, protocol);
+    this.joined(subscription, end, 'websocket');
+    sink.attach(head);
+    subscription.open();
+  }
+
+  private joined(subscription: Subscription, end: () => void, transport: string): void {
+    this.open.add(end);
+    this.options.log.debug('channel.subscriber_joined', {
+      channel: subscription.channels.join(','),
+      transport,
+    });
+  }
+
+  private left(subscription: Subscription, end: () => void, transport: string): void {
+    subscription.close();
+    if (this.open.delete(end)) {
+      this.options.log.debug('channel.subscriber_left', {
+        channel: subscription.channels.join(','),
+        transport,
+      });
+    }
+  }
+
+  private refused(req: IncomingMessage, err: HttpError): void {
+    this.options.log.warn('channel.refused', {
+      client: label(req),
+      path: pathOf(req),
+      status: err.status,
+      code: err.code,
+      reason: err.message,
+    });
+  }
+
+  private refuseRequest(req: IncomingMessage, res: ServerResponse, err: HttpError): void {
+    this.refused(req, err);
+    req.resume();
+    answerError(res, err);
+  }
+
+  private refuseUpgrade(req: IncomingMessage, socket: Duplex, err: HttpError): void {
+    this.refused(req, err);
+    abortHandshake(socket, err);
+  }
+}
