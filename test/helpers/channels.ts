@@ -21,7 +21,7 @@ export interface ChannelServer {
 }
 
 export type ServiceOverrides = Partial<Omit<ChannelServiceOptions, 'log' | 'store'>> & {
-  store?: (log: Logger) => ChannelStore;
+  store?: (log: Logger) => ChannelStore | Promise<ChannelStore>;
   bufferLength?: number;
   ttlMs?: number;
   maxChannels?: number;
@@ -34,7 +34,7 @@ export async function startChannelServer(overrides: ServiceOverrides = {}): Prom
   const log = new Logger({ level: 'debug', format: 'json', sink: (line) => logs.push(line) });
   const maxBytes = overrides.maxBytes ?? 4 * 1024 * 1024;
   const store =
-    overrides.store?.(log) ??
+    (await overrides.store?.(log)) ??
     new MemoryChannelStore({
       maxMessages: overrides.bufferLength ?? 10,
       ttlMs: overrides.ttlMs ?? 3_600_000,

@@ -1,0 +1,145 @@
+/**
+ * Channels shared through one real redis-server by several wstcp instances: a publish on one reaches
+ * subscribers on all, replay works from another instance, the info counts subscribers everywhere, and a
+ * Redis restart gives publishers 503 while it is down, keeps subscribers, and heals by itself.
+ */
+import assert from 'node:assert/strict';
+import { type TestContext, test } from 'node:test';
+import { RedisChannelStore } from '../../src/channels/redis-store.js';
+import { parseRedisUrl } from '../../src/tokens/redis-source.js';
+import {
+  type ChannelServer,
+  EventStream,
+  infoFields,
+  logEvents,
+  publish,
+  send,
+  startChannelServer,
+  WsStream,
+} from '../helpers/channels.js';
+import { requireProgram } from '../helpers/programs.js';
+import { type RedisServer, startRedis } from '../tokens/helpers.js';
+
+async function instances(
+  t: TestContext,
+  count: number,
+): Promise<{ redis: RedisServer; servers: ChannelServer[] } | undefined> {
+  const program = requireProgram(t, 'redis-server');
+  if (!program) return undefined;
+  const redis = await startRedis(t, program);
+  const servers: ChannelServer[] = [];
+  for (let i = 0; i < count; i++) {
+    const server = await startChannelServer({
+      store: (log) =>
+        RedisChannelStore.open({
+          location: parseRedisUrl(`redis://127.0.0.1:${redis.port}/0?prefix=test`),
+          log,
+          maxMessages: 10,
+          ttlMs: 3_600_000,
+          timeoutMs: 1000,
+        }),
+    });
+    servers.push(server);
+    t.after(() => server.close());
+  }
+  return { redis, servers };
+}
+
+async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 8000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('three instances on one Redis: a publish on one reaches subscribers on all, counted across them', async (t) => {
+  const set = await instances(t, 3);
+  if (!set) return;
+  const [a, b, c] = set.servers as [ChannelServer, ChannelServer, ChannelServer];
+  const onA = new WsStream(`ws://${a.base}/sub/news`);
+  const onB = new EventStream(b.base, '/sub/news');
+  const onC = new WsStream(`ws://${c.base}/sub/news`);
+  await Promise.all([onA.opened, onB.waitForOpen(), onC.opened]);
+  t.after(() => {
+    onA.close();
+    onB.close();
+    onC.close();
+  });
+  const answer = await publish(b.base, 'news', 'hello everyone');
+  assert.equal(answer.status, 201);
+  assert.equal(infoFields(answer.text)['active subscribers'], '3');
+  const [fromA] = await onA.waitFor(1);
+  const [fromB] = await onB.waitFor(1);
+  const [fromC] = await onC.waitFor(1);
+  assert.equal(fromA?.data.toString(), 'hello everyone');
+  assert.equal(fromB?.data, 'hello everyone');
+  assert.equal(fromC?.data.toString(), 'hello everyone');
+  assert.equal(infoFields((await send(c.base, 'GET', '/pub/news')).text)['active subscribers'], '3');
+});
+
+test('replay from another instance: published on one, resumed by id on the other', async (t) => {
+  const set = await instances(t, 2);
+  if (!set) return;
+  const [a, b] = set.servers as [ChannelServer, ChannelServer];
+  for (const m of ['one', 'two', 'three']) assert.equal((await publish(a.base, 'log', m)).status, 202);
+  const all = new EventStream(b.base, '/sub/log');
+  const events = await all.waitFor(3);
+  all.close();
+  assert.deepEqual(
+    events.map((e) => e.data),
+    ['one', 'two', 'three'],
+  );
+  const resumed = new EventStream(b.base, `/sub/log?last_event_id=${events[0]?.id}`);
+  t.after(() => resumed.close());
+  assert.deepEqual(
+    (await resumed.waitFor(2)).map((e) => e.data),
+    ['two', 'three'],
+  );
+  // The ids come from Redis's clock and counter: the same on both instances.
+  const info = infoFields((await send(a.base, 'GET', '/pub/log')).text);
+  assert.equal(info['last message id'], events[2]?.id);
+  assert.equal(info['queued messages'], '3');
+});
+
+test('a DELETE on one instance ends the subscribers on the other', async (t) => {
+  const set = await instances(t, 2);
+  if (!set) return;
+  const [a, b] = set.servers as [ChannelServer, ChannelServer];
+  await publish(a.base, 'gone', 'x');
+  const ws = new WsStream(`ws://${b.base}/sub/gone`);
+  await ws.opened;
+  await ws.waitFor(1);
+  assert.equal((await send(a.base, 'DELETE', '/pub/gone')).status, 200);
+  assert.equal(await ws.waitForClose(), 1001);
+  assert.equal(ws.closeReason, '410 Gone');
+});
+
+test('Redis restarted mid-run: 503 for publishers while down, subscribers stay and receive again after', async (t) => {
+  const set = await instances(t, 2);
+  if (!set) return;
+  const { redis } = set;
+  const [a, b] = set.servers as [ChannelServer, ChannelServer];
+  const ws = new WsStream(`ws://${b.base}/sub/feed`);
+  await ws.opened;
+  t.after(() => ws.close());
+  await publish(a.base, 'feed', 'before');
+  await ws.waitFor(1);
+
+  await redis.stop();
+  const down = await publish(a.base, 'feed', 'during');
+  assert.equal(down.status, 503);
+  assert.equal(ws.closeCode, undefined, 'the subscriber stays connected');
+  assert.ok(logEvents(a.logs, 'channel.store_down').length >= 1);
+
+  await redis.start();
+  await eventually(
+    async () => (await publish(a.base, 'feed', 'after')).status === 202 || ws.messages.length > 1,
+    'publishing works again',
+  );
+  await eventually(
+    async () => ws.messages.some((m) => m.data.toString() === 'after'),
+    'the subscriber receives again',
+  );
+  assert.equal(ws.closeCode, undefined);
+});
