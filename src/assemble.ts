@@ -66,5 +66,7 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
 
 async function webHandler(config: Config, log: Logger): Promise<HttpHandler | undefined> {
   if (!config.web.dir && !config.web.novnc) return undefined;
-  return (await import('./web/index.js')).createWebHandler(config.web, log);
+  return (await import('./web/index.js')).createWebHandler(config.web, log, {
+    redactTokens: config.tokens !== undefined,
+  });
 }

@@ -91,6 +91,8 @@ export interface Config {
   readonly acceptTimeoutMs: number | undefined;
   readonly idleExitMs: number | undefined;
   readonly perMessageDeflate: boolean;
+  /** Text messages and close reasons must be valid UTF-8 (1007 otherwise); false: --no-utf8-check. */
+  readonly utf8Check: boolean;
   /** Bytes held per direction per session before the sending side is paused. */
   readonly maxBufferBytes: number;
   readonly workers: number | 'auto' | undefined;
@@ -364,6 +366,7 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     acceptTimeoutMs: seconds(raw, 'timeout'),
     idleExitMs: seconds(raw, 'idle-timeout'),
     perMessageDeflate: bool(raw, 'permessage-deflate'),
+    utf8Check: raw['utf8-check'] !== false,
     maxBufferBytes: Math.round(maxBufferMiB * 1024 * 1024),
     workers: workerCount,
     tls,

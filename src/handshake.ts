@@ -20,6 +20,7 @@ const ACCEPT_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 export function checkUpgradeRequest(req: IncomingMessage): 'binary' | '' {
   if (req.method !== 'GET')
     throw refuse('BAD_HANDSHAKE', `a WebSocket handshake must use GET, not ${req.method}`);
+  checkRequestFraming(req);
   if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
     throw refuse('BAD_HANDSHAKE', 'the Upgrade header must be "websocket"');
   }
@@ -34,6 +35,28 @@ export function checkUpgradeRequest(req: IncomingMessage): 'binary' | '' {
     });
   }
   return offeredSubprotocol(req) ?? '';
+}
+
+/**
+ * What Node's HTTP parser lets through but RFC 6455 section 4.1 and RFC 9112 do not: a request that is not
+ * HTTP/1.1, a target that is neither a path nor an absolute http(s) URL (`*`), no Host or two of them,
+ * and a body. A body matters most: the bytes after the head become the first WebSocket frames, so a
+ * chunked or Content-Length body would be read as frames that a front proxy took for HTTP (smuggling).
+ */
+function checkRequestFraming(req: IncomingMessage): void {
+  if (req.httpVersion !== '1.1')
+    throw refuse('BAD_HANDSHAKE', `a WebSocket handshake must be HTTP/1.1, not HTTP/${req.httpVersion}`);
+  const target = req.url ?? '';
+  if (!target.startsWith('/') && !/^https?:\/\//i.test(target))
+    throw refuse('BAD_HANDSHAKE', 'the request target must be a path (/...) or an http(s) URL');
+  let hosts = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts++;
+  if (hosts !== 1) throw refuse('BAD_HANDSHAKE', 'a WebSocket handshake needs exactly one Host header');
+  if (req.headers['transfer-encoding'] !== undefined)
+    throw refuse('BAD_HANDSHAKE', 'a WebSocket handshake cannot carry a body (Transfer-Encoding)');
+  const length = req.headers['content-length'];
+  if (length !== undefined && length !== '0')
+    throw refuse('BAD_HANDSHAKE', 'a WebSocket handshake cannot carry a body (Content-Length)');
 }
 
 /**

@@ -2,17 +2,20 @@
  * The listening socket and the first moments of every connection: binding (dual stack, unix socket),
  * telling TLS from plain HTTP by the first byte, and cutting off clients that do not complete a request
  * within the handshake timeout (slowloris). Each connection is then handed to the HTTP server, which calls
- * `settle()` once a complete request has arrived.
+ * `settle()` once a complete request has arrived. Refused connections come back here (`refuse()`): the
+ * listener owns them until they are gone.
  */
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { AcceptFailures } from './accept-failures.js';
 import { formatTarget, peerOf } from './address.js';
 import type { ListenSpec } from './config.js';
-import { describeError, refuse, WstcpError } from './errors.js';
+import { describeError, type HttpError, refuse, WstcpError } from './errors.js';
 import { abortHandshake } from './handshake.js';
 import type { Logger } from './log.js';
 import type { TlsTerminator } from './pipeline.js';
+import { hasLenientSpacing, readFirstRequestLine } from './request-line.js';
 
 export interface ListenerOptions {
   readonly tls: TlsTerminator | undefined;
@@ -22,22 +25,39 @@ export interface ListenerOptions {
   readonly onConnection: (socket: Duplex) => void;
   /** Called when a connection is cut off at the handshake timeout (for the refusal counter). */
   readonly onHandshakeTimeout: () => void;
+  /** Called when a connection's first request line is refused (for the refusal counter). */
+  readonly onBadRequestLine: () => void;
 }
 
 const TLS_RECORD_HANDSHAKE = 0x16;
+/**
+ * How long a refused connection is kept after its answer was written, for the client to read it and close:
+ * sockets are half-open (see the constructor), so one that never closes would otherwise be kept forever.
+ */
+const REFUSAL_LINGER_MS = 1000;
 
 export class Listener {
   private readonly server: Server;
   /** Connections without a complete request yet, with their handshake timers. */
   private readonly pending = new Map<Duplex, NodeJS.Timeout>();
+  /** Refused connections whose answer is written, with the timers that destroy them. */
+  private readonly refused = new Map<Duplex, NodeJS.Timeout>();
   private stopping: Promise<void> | undefined;
+  private closing = false;
   /** One 'close' listener shared by all pending connections (`this` is the socket); removed on settling. */
   private readonly settleOnClose: (this: Duplex) => void;
+  private readonly acceptFailures: AcceptFailures;
+  /** The same for refused connections. */
+  private readonly forgetOnClose: (this: Duplex) => void;
 
   constructor(private readonly options: ListenerOptions) {
+    this.acceptFailures = new AcceptFailures(options.log);
     const listener = this;
     this.settleOnClose = function (this: Duplex) {
       listener.settle(this);
+    };
+    this.forgetOnClose = function (this: Duplex) {
+      listener.forget(this);
     };
     this.server = createServer(
       // Half-open like Node's own HTTP server: a client that sends its request and then shuts down its
@@ -101,21 +121,48 @@ export class Listener {
     socket.removeListener('close', this.settleOnClose);
   }
 
+  /**
+   * Answers a refused connection with `err` and ends it. The connection stays readable, so that the
+   * client's FIN closes it, and is destroyed after REFUSAL_LINGER_MS (at once when the listener closes).
+   */
+  refuse(socket: Duplex, err: HttpError): void {
+    this.settle(socket);
+    abortHandshake(socket, err);
+    if (socket.destroyed || this.refused.has(socket)) return;
+    socket.resume();
+    const timer = setTimeout(destroyRefused.bind(socket), REFUSAL_LINGER_MS);
+    timer.unref();
+    // close() has already destroyed the others: this one goes as soon as its answer is written.
+    if (this.closing) socket.once('finish', destroyRefused);
+    this.refused.set(socket, timer);
+    socket.on('close', this.forgetOnClose);
+  }
+
   /** Stops accepting new connections (idempotent); resolves when the listening socket is closed. */
   stop(): Promise<void> {
     this.stopping ??= new Promise((resolve) => this.server.close(() => resolve()));
     return this.stopping;
   }
 
-  /** Stops accepting and destroys every connection that has not completed a request. */
+  /**
+   * Stops accepting and destroys every connection that has not completed a request or was refused: the
+   * listening socket closes only when every connection it accepted is gone.
+   */
   close(): Promise<void> {
+    this.closing = true;
     const stopped = this.stop();
     for (const [socket, timer] of this.pending) {
       clearTimeout(timer);
       socket.destroy();
     }
     this.pending.clear();
+    for (const socket of [...this.refused.keys()]) socket.destroy();
     return stopped;
+  }
+
+  private forget(socket: Duplex): void {
+    clearTimeout(this.refused.get(socket));
+    this.refused.delete(socket);
   }
 
   private bind(
@@ -137,10 +184,8 @@ export class Listener {
       this.server.once('error', onError);
       this.server.listen(options, () => {
         this.server.removeListener('error', onError);
-        // After bind, errors are per accept (EMFILE): log them and keep serving.
-        this.server.on('error', (err: NodeJS.ErrnoException) =>
-          this.options.log.error('accept.failed', { error: describeError(err) }),
-        );
+        // After bind, errors are per accept (EMFILE, when libuv does not swallow it): log and keep serving.
+        this.server.on('error', (err: NodeJS.ErrnoException) => this.acceptFailures.report(err));
         resolve();
       });
     });
@@ -151,11 +196,12 @@ export class Listener {
       raw.destroy();
       return;
     }
-    const { tls, log, onConnection } = this.options;
+    this.acceptFailures.checkHeadroom();
+    const { tls, log } = this.options;
     raw.on('error', (err) => log.debug('connection.error', { error: describeError(err) }));
     this.track(raw);
     if (!tls) {
-      onConnection(raw);
+      this.handOver(raw);
       return;
     }
     // The first byte tells TLS (a ClientHello record) from plain HTTP. It is put back before anyone reads:
@@ -170,21 +216,37 @@ export class Listener {
         );
         this.settle(raw);
         this.track(secure);
-        onConnection(secure);
+        this.handOver(secure);
         return;
       }
       if (tls.sslOnly) {
         log.warn('connection.refused', { client: peerOf(raw), reason: 'plain connection while --ssl-only' });
-        abortHandshake(raw, refuse('FORBIDDEN', 'this endpoint requires TLS (wss:// or https://)'));
-        // A paused socket never sees the client's FIN and never closes (close() would wait forever):
-        // drain it, and leave the handshake timer to destroy it if the client keeps it open.
-        raw.resume();
+        this.refuse(raw, refuse('FORBIDDEN', 'this endpoint requires TLS (wss:// or https://)'));
         return;
       }
-      onConnection(raw);
-      raw.resume();
+      this.handOver(raw);
     });
     raw.resume();
+  }
+
+  /** Hands `socket` to the HTTP server once its first request line is known to be spaced as RFC 9112 says. */
+  private handOver(socket: Duplex): void {
+    readFirstRequestLine(socket, (line) => {
+      if (line === undefined || !hasLenientSpacing(line)) {
+        this.options.onConnection(socket);
+        socket.resume();
+        return;
+      }
+      this.options.onBadRequestLine();
+      const refusal = refuse('BAD_HANDSHAKE', 'malformed request line: one space between its parts');
+      this.options.log.warn('handshake.refused', {
+        client: peerOf(socket as Socket),
+        status: refusal.status,
+        code: refusal.code,
+        reason: refusal.message,
+      });
+      this.refuse(socket, refusal);
+    });
   }
 
   private track(socket: Duplex): void {
@@ -200,9 +262,12 @@ export class Listener {
       client: peerOf(socket as Socket),
       seconds: this.options.handshakeTimeoutMs / 1000,
     });
-    abortHandshake(socket, refuse('HANDSHAKE_TIMEOUT', 'the request did not arrive in time'));
-    setTimeout(() => socket.destroy(), 1000).unref();
+    this.refuse(socket, refuse('HANDSHAKE_TIMEOUT', 'the request did not arrive in time'));
   }
+}
+
+function destroyRefused(this: Duplex): void {
+  this.destroy();
 }
 
 function removeStaleSocket(path: string): void {

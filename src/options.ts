@@ -62,6 +62,12 @@ export const optionSpecs = {
     group: G_CORE,
     describe: 'Offer WebSocket compression (off: VNC data is compressed already)',
   },
+  'utf8-check': {
+    type: 'boolean',
+    default: true,
+    group: G_CORE,
+    describe: 'Close text frames that are not valid UTF-8 with 1007 (--no-utf8-check: pass them on)',
+  },
   'max-buffer': {
     type: 'number',
     default: 4,

@@ -2,13 +2,18 @@
  * One session: a WebSocket client and a target socket, relayed both ways.
  *
  * - client -> target: the payload of data frames is written as raw bytes, as it is read (messages are not
- *   reassembled; what one client read holds goes out in one write). When more than `maxBufferBytes` wait
- *   in the target socket, reading from the client is paused until the target drains.
+ *   reassembled; the small frames of one client read are joined into one write: frame-parser.ts). When
+ *   more than `maxBufferBytes` wait in the target socket, counting each queued write's own cost as well as
+ *   its bytes, reading from the client is paused until the target drains.
  * - target -> client: each chunk read becomes one binary frame (plain targets are read without a buffer
  *   per read: target-feed.ts). When more than `maxBufferBytes` (at most 1 MiB for a TLS client) wait towards the
  *   client, the target is paused until the client socket drains.
- * - Closing: target EOF -> everything queued reaches the client, then close 1000. Client close -> everything
- *   queued reaches the target, then FIN. A reset on either side closes the other promptly (1011 / destroy).
+ * - Closing: target EOF -> FIN to the target after what is queued for it; once its socket has closed,
+ *   everything queued reaches the client, then close 1000 (1011 if the target reset meanwhile, or did not
+ *   take what was queued within the linger time). Client close -> everything queued reaches the target,
+ *   then FIN. A reset on either side closes the other promptly (1011 / destroy).
+ * - bytes_to_target counts what the target socket took: writes that failed (a reset, a destroy) are
+ *   counted as dropped instead.
  *
  * The session ends exactly once, when both sides are closed; `onEnd` then runs and the close line is logged.
  */
@@ -47,6 +52,12 @@ export interface SessionOptions {
 
 const TARGET_LINGER_MS = 5000;
 /**
+ * What a queued write costs beyond its bytes: the write request, the Buffer and its backing store
+ * (measured at about 200 bytes; counted generously). Without it a client sending one tiny frame per read
+ * to a target that does not read queued millions of 1-byte writes (hundreds of MiB) under a 4 MiB limit.
+ */
+const WRITE_OVERHEAD_BYTES = 512;
+/**
  * Towards a TLS client at most this much is queued, whatever `maxBufferBytes` says: Node encrypts a queue
  * in one piece and hands the kernel one write of that size, and multi-megabyte writes cost the kernel far
  * more than they save (measured: TLS target->client 600 -> 880-1070 MB/s at 1 MiB instead of 4).
@@ -70,7 +81,10 @@ export class Session implements LinkOwner, FeedOwner {
   readonly recorder: Recorder | undefined;
   bytesToTarget = 0;
   bytesToClient = 0;
-  /** Bytes that arrived after the other side had closed, so could not be delivered (logged on close). */
+  /**
+   * Bytes that could not be delivered (logged on close): they arrived after the other side had closed, or
+   * their write to the target failed.
+   */
   bytesDropped = 0;
   readonly startedAt = Date.now();
   /** Set when a ping is sent, cleared by the pong (heartbeat). */
@@ -82,7 +96,11 @@ export class Session implements LinkOwner, FeedOwner {
   private clientIsClosed = false;
   private targetClosed = false;
   private ended = false;
+  /** The target sent EOF and its socket is closing: the close code (1000) waits for how it closes. */
+  private targetEnding = false;
   private lingerTimer: NodeJS.Timeout | undefined;
+  /** Writes to the target since its queue was last seen empty (their overhead counts against the limit). */
+  private writesQueued = 0;
 
   constructor(
     init: SessionInit,
@@ -100,13 +118,10 @@ export class Session implements LinkOwner, FeedOwner {
     (targetSocket as Duplex & Tagged)[kSession] = this;
     link.attach(this);
     const feed = TargetFeed.of(targetSocket);
-    if (feed) {
-      feed.attach(this);
-      // A feed's socket reports EOF whether or not anyone listens: it may have come before the session.
-      if (targetSocket.readableEnded) queueMicrotask(() => this.targetEnd());
-    } else {
-      targetSocket.on('data', targetOnData);
-    }
+    if (feed) feed.attach(this);
+    else targetSocket.on('data', targetOnData);
+    // EOF may have come before the session (a feed's socket reports it whether or not anyone listens).
+    if (targetSocket.readableEnded) queueMicrotask(() => this.targetEnd());
     targetSocket.on('drain', targetOnDrain);
     targetSocket.on('end', targetOnEnd);
     targetSocket.on('error', targetOnError);
@@ -186,14 +201,25 @@ export class Session implements LinkOwner, FeedOwner {
   clientData(data: Buffer): void {
     if (this.options.traffic)
       this.options.log.debug('frame', { session: this.id, dir: 'client>target', bytes: data.length });
-    if (this.targetClosed) {
+    if (this.targetClosed || this.targetSocket.writableEnded) {
       this.bytesDropped += data.length;
       return;
     }
     this.bytesToTarget += data.length;
     if (this.recorder) this.recorder.fromClient(data);
-    this.targetSocket.write(data);
-    if (this.targetSocket.writableLength > this.options.maxBufferBytes) this.link.pause();
+    const socket = this.targetSocket;
+    const bytes = data.length;
+    if (socket.writableLength === 0) this.writesQueued = 0;
+    this.writesQueued++;
+    const cost = socket.writableLength + bytes + this.writesQueued * WRITE_OVERHEAD_BYTES;
+    if (cost <= this.options.maxBufferBytes) {
+      socket.write(data, (err) => err && this.notWritten(bytes));
+      return;
+    }
+    // Over the limit with little in bytes the socket may never emit 'drain': this write's completion
+    // resumes the client instead (the writes before it are done by then too).
+    socket.write(data, (err) => (err ? this.notWritten(bytes) : this.targetDrained()));
+    this.link.pause();
   }
 
   /** @internal FeedOwner (and 'data' events): returns true when it kept given bytes (see TargetFeed). */
@@ -221,15 +247,20 @@ export class Session implements LinkOwner, FeedOwner {
 
   /** @internal */
   targetEnd(): void {
-    // The target will send nothing more; what it sent is already queued ahead of the close frame.
-    this.initiate('target', 1000, '');
-    if (this.link.open) this.link.close(1000, '');
+    if (!this.initiate('target', 1000, '')) return;
+    // The target will send nothing more. The client hears of it once the target socket has closed: a
+    // reset that races the last writes must read as one (1011), not as the 1000 this EOF promises.
+    this.targetEnding = true;
+    // A TLS target socket (not half-open) has ended its side by itself.
+    if (!this.targetSocket.writableEnded) this.targetSocket.end();
+    this.armLinger(this.options.lingerMs ?? TARGET_LINGER_MS);
   }
 
   /** @internal */
   targetError(err: NodeJS.ErrnoException): void {
-    const reason = `target connection ${err.code === 'ECONNRESET' ? 'reset' : 'failed'} (${err.code ?? err.message})`;
-    this.initiate('target', 1011, reason);
+    const reset = err.code === 'ECONNRESET' || err.code === 'EPIPE';
+    const reason = `target connection ${reset ? 'reset' : 'failed'} (${err.code ?? err.message})`;
+    if (!this.initiate('target', 1011, reason) && this.targetEnding) this.failEnding(reason);
     if (this.link.open) this.link.close(1011, reason);
   }
 
@@ -237,7 +268,13 @@ export class Session implements LinkOwner, FeedOwner {
   targetClose(): void {
     this.targetClosed = true;
     clearTimeout(this.lingerTimer);
-    if (!this.clientIsClosed) {
+    // Nothing waits for the target any more: read the client again, to see its close frame or its FIN.
+    if (this.link.paused) this.link.resume();
+    if (this.targetEnding) {
+      // Everything the target sent is queued ahead of the close frame.
+      this.targetEnding = false;
+      if (this.link.open) this.link.close(this.closeCode ?? 1000, this.closeReason);
+    } else if (!this.clientIsClosed) {
       // Closed without EOF or error, e.g. destroyed by the TLS layer: the client must still hear of it.
       this.initiate('target', 1011, 'target connection closed');
       if (this.link.open) this.link.close(1011, 'target connection closed');
@@ -264,10 +301,34 @@ export class Session implements LinkOwner, FeedOwner {
     // take the rest within the linger time gets its socket destroyed.
     if (this.link.paused) this.link.resume();
     this.targetSocket.resume();
-    this.targetSocket.end();
+    if (!this.targetSocket.writableEnded) this.targetSocket.end();
     const linger =
       code === 1006 && this.closer === 'client' ? 1000 : (this.options.lingerMs ?? TARGET_LINGER_MS);
-    this.lingerTimer = setTimeout(() => this.targetSocket.destroy(), linger);
+    this.armLinger(linger);
+  }
+
+  /** @internal The linger time is over: a target that has not taken what was queued for it is dropped. */
+  lingerOver(): void {
+    const left = this.targetSocket.writableLength;
+    if (this.targetEnding && left > 0) this.failEnding(`target ended without taking the last ${left} bytes`);
+    this.targetSocket.destroy();
+  }
+
+  /** A write to the target failed: its bytes were not delivered after all. */
+  private notWritten(bytes: number): void {
+    this.bytesToTarget -= bytes;
+    this.bytesDropped += bytes;
+  }
+
+  /** The target's EOF turned out not to be a clean close. */
+  private failEnding(reason: string): void {
+    this.closeCode = 1011;
+    this.closeReason = reason;
+  }
+
+  private armLinger(ms: number): void {
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = setTimeout(targetLingerOver, ms, this);
     this.lingerTimer.unref();
   }
 
@@ -319,4 +380,7 @@ function targetOnError(this: unknown, err: NodeJS.ErrnoException): void {
 }
 function targetOnClose(this: unknown): void {
   sessionOf(this).targetClose();
+}
+function targetLingerOver(session: Session): void {
+  session.lingerOver();
 }

@@ -13,13 +13,13 @@ import { formatTarget, peerOf, type Target } from './address.js';
 import { assembleParts, type BridgeParts } from './assemble.js';
 import type { Config } from './config.js';
 import { describeError, refuse } from './errors.js';
-import { abortHandshake, acceptUpgrade, offersDeflate } from './handshake.js';
+import { acceptUpgrade, offersDeflate } from './handshake.js';
 import { Listener } from './listener.js';
 import { type Logger, silentLogger } from './log.js';
 import { Recorder } from './record.js';
 import { Session, type SessionOptions } from './relay.js';
-import { redactPathToken } from './tokens/token-from-request.js';
-import { type Admitted, admit, pathOf, type Refused } from './upgrade.js';
+import { loggedPath } from './request-url.js';
+import { type Admitted, admit, type Refused } from './upgrade.js';
 import { FrameLink } from './websocket/frame-link.js';
 import type { ClientLink } from './websocket/link.js';
 import { WsLink } from './websocket/ws-link.js';
@@ -78,8 +78,8 @@ export class Bridge extends EventEmitter {
           clientTracking: false,
           perMessageDeflate: true,
           maxPayload: config.limits.maxMessageBytes,
-          // Text frames are forwarded as their bytes, so there is nothing to validate.
-          skipUTF8Validation: true,
+          // Valid text is forwarded as its bytes; invalid text and close reasons are refused with 1007.
+          skipUTF8Validation: !config.utf8Check,
           handleProtocols: (offered) => (offered.has('binary') ? 'binary' : false),
         })
       : undefined;
@@ -91,6 +91,7 @@ export class Bridge extends EventEmitter {
     this.http.emit('listening');
     this.http.on('request', (req, res) => this.onRequest(req, res));
     this.http.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket, head));
+    this.http.on('connect', (req, socket) => this.onConnect(req, socket));
     this.http.on('clientError', (err, socket) => this.onClientError(err as NodeJS.ErrnoException, socket));
     this.listener = new Listener({
       tls: parts.tls,
@@ -98,6 +99,7 @@ export class Bridge extends EventEmitter {
       log,
       onConnection: (socket) => this.http.emit('connection', socket),
       onHandshakeTimeout: () => this.stats.refused++,
+      onBadRequestLine: () => this.stats.refused++,
     });
   }
 
@@ -235,7 +237,27 @@ export class Bridge extends EventEmitter {
       code: refusal.code,
       reason: tooLarge ? refusal.message : `${refusal.message} (${err.code ?? err.message})`,
     });
-    abortHandshake(socket, refusal);
+    this.listener.refuse(socket, refusal);
+  }
+
+  /** A proxy tunnel request: Node drops it without a word unless someone listens. This is no proxy. */
+  private onConnect(req: IncomingMessage, socket: Duplex): void {
+    this.listener.settle(socket);
+    const refusal = refuse(
+      'METHOD_NOT_ALLOWED',
+      'CONNECT is not allowed: this is a WebSocket endpoint (wstcp)',
+      {
+        headers: { Allow: this.parts.http ? 'GET, HEAD' : 'GET' },
+      },
+    );
+    this.stats.refused++;
+    this.log.warn('handshake.refused', {
+      client: peerOf(req.socket),
+      status: refusal.status,
+      code: refusal.code,
+      reason: refusal.message,
+    });
+    this.listener.refuse(socket, refusal);
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -259,7 +281,7 @@ export class Bridge extends EventEmitter {
   private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     this.listener.settle(socket);
     if (this.closing) {
-      abortHandshake(socket, refuse('SHUTTING_DOWN', 'the server is shutting down'));
+      this.listener.refuse(socket, refuse('SHUTTING_DOWN', 'the server is shutting down'));
       return;
     }
     const result = await admit(req, socket, this.parts, this.config);
@@ -274,7 +296,8 @@ export class Bridge extends EventEmitter {
     if (socket.destroyed || this.closing) {
       targetSocket.destroy();
       releaseAll();
-      if (!socket.destroyed) abortHandshake(socket, refuse('SHUTTING_DOWN', 'the server is shutting down'));
+      if (!socket.destroyed)
+        this.listener.refuse(socket, refuse('SHUTTING_DOWN', 'the server is shutting down'));
       this.log.info('handshake.abandoned', {
         client: peerOf(req.socket),
         target: formatTarget(result.target),
@@ -286,7 +309,8 @@ export class Bridge extends EventEmitter {
       return;
     }
     acceptUpgrade(socket, req, result.protocol);
-    const link = new FrameLink(socket as Socket, result.protocol, this.config.limits.maxMessageBytes, head);
+    const { limits, utf8Check } = this.config;
+    const link = new FrameLink(socket as Socket, result.protocol, limits.maxMessageBytes, head, utf8Check);
     this.startSession(link, result);
   }
 
@@ -333,12 +357,12 @@ export class Bridge extends EventEmitter {
     if (unexpected !== undefined)
       this.log.error('handshake.failed', { ...fields, error: describeError(unexpected) });
     else this.log.warn('handshake.refused', fields);
-    abortHandshake(socket, error);
+    this.listener.refuse(socket, error);
   }
 
-  /** The request path for log lines: no query, and no token in its last segment when tokens route. */
+  /** The request path for log lines: no query, and no token in it when tokens route. */
   private logPath(req: IncomingMessage): string {
-    return this.config.tokens ? redactPathToken(pathOf(req)) : pathOf(req);
+    return loggedPath(req.url, this.config.tokens !== undefined);
   }
 
   private startSession(link: ClientLink, admitted: Admitted): void {

@@ -12,6 +12,7 @@ import { connectTarget } from './connect.js';
 import { HttpError, refuse } from './errors.js';
 import { checkUpgradeRequest } from './handshake.js';
 import type { HandshakeContext, Release } from './pipeline.js';
+import { parseRequestUrl } from './request-url.js';
 
 export interface Admitted {
   readonly ok: true;
@@ -77,12 +78,8 @@ export async function admit(
 }
 
 function handshakeContext(req: IncomingMessage, socket: Duplex): HandshakeContext {
-  let url: URL;
-  try {
-    url = new URL(req.url ?? '/', 'http://wstcp.invalid');
-  } catch {
-    throw refuse('BAD_HANDSHAKE', 'malformed request URL');
-  }
+  const url = parseRequestUrl(req.url);
+  if (!url) throw refuse('BAD_HANDSHAKE', 'malformed request URL');
   const raw = req.socket;
   return {
     req,
@@ -92,11 +89,4 @@ function handshakeContext(req: IncomingMessage, socket: Duplex): HandshakeContex
     secure: (raw as { encrypted?: boolean }).encrypted === true,
     socket: socket as Socket,
   };
-}
-
-/** The request path without its query string: queries carry tokens, which never reach the logs. */
-export function pathOf(req: IncomingMessage): string {
-  const url = req.url ?? '/';
-  const query = url.indexOf('?');
-  return query < 0 ? url : url.slice(0, query);
 }

@@ -44,3 +44,10 @@ export function resumePosition(req: IncomingMessage, count: number): ResumeFrom 
   const id = parseMessageId(text);
   return id ? [id] : undefined;
 }
+
+/** The request path without the query. */
+export function requestPath(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+}

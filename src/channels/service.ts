@@ -10,9 +10,9 @@ import { WebSocketServer } from 'ws';
 import { describeError, HttpError, refuse } from '../errors.js';
 import { abortHandshake, acceptUpgrade } from '../handshake.js';
 import type { Logger } from '../log.js';
-import { pathOf } from '../upgrade.js';
+
 import type { FirstMessage } from './buffer.js';
-import { channelIds, resumePosition } from './endpoint-path.js';
+import { channelIds, requestPath as pathOf, resumePosition } from './endpoint-path.js';
 import { EventSourceSubscriber } from './eventsource.js';
 import { LongPollSubscriber, longPollPosition } from './longpoll.js';
 import { checkPublisher, type PublishPolicy } from './publish-gate.js';

@@ -91,6 +91,7 @@ class Terminator implements TlsTerminator {
     tlsSocket.once('error', onHandshakeError);
     tlsSocket.once('secure', () => {
       tlsSocket.off('error', onHandshakeError);
+      releaseErrors(tlsSocket);
       if (verify) this.enforceClientCertificate(tlsSocket, client);
     });
     return tlsSocket;
@@ -157,4 +158,13 @@ export function createTlsTerminator(
   options: TerminatorOptions = {},
 ): TlsTerminator & { reload(): void } {
   return new Terminator(config, log, options);
+}
+
+/**
+ * A TLSSocket keeps the errors of an established connection (a corrupt record, a bad alert) to itself
+ * until its owner takes control of them, which tls.Server does on 'secure': without this, such an error is
+ * never emitted and the connection is neither closed nor logged.
+ */
+function releaseErrors(tlsSocket: TLSSocket): void {
+  (tlsSocket as unknown as { _releaseControl?: () => void })._releaseControl?.();
 }

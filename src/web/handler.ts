@@ -7,6 +7,7 @@ import type { WebConfig } from '../config.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { HttpHandler } from '../pipeline.js';
+import { loggedPath } from '../request-url.js';
 import { BuiltInViewer } from './builtin-viewer.js';
 import { FileRoot } from './file-root.js';
 import { parseRequestPath } from './request-path.js';
@@ -18,8 +19,14 @@ import { sendRefusal } from './respond.js';
  *
  * @example
  * const http = createWebHandler({ dir: '/usr/share/novnc', listing: false, novnc: false }, log);
+ *
+ * With `redactTokens` (a token store routes sessions), request paths are logged with tokens redacted.
  */
-export function createWebHandler(web: WebConfig, log: Logger): HttpHandler | undefined {
+export function createWebHandler(
+  web: WebConfig,
+  log: Logger,
+  options: { readonly redactTokens: boolean } = { redactTokens: false },
+): HttpHandler | undefined {
   if (!web.dir && !web.novnc) return undefined;
   const viewer = web.novnc ? new BuiltInViewer() : undefined;
   const site = web.dir ? new FileRoot(web.dir, { listing: web.listing }) : undefined;
@@ -37,6 +44,7 @@ export function createWebHandler(web: WebConfig, log: Logger): HttpHandler | und
     return sendRefusal(res, 'NOT_FOUND');
   }
 
+  const loggablePath = (url: string | undefined) => loggedPath(url, options.redactTokens);
   return (req, res) => {
     if (log.debugEnabled) {
       res.once('close', () =>
@@ -52,12 +60,4 @@ export function createWebHandler(web: WebConfig, log: Logger): HttpHandler | und
       sendRefusal(res, 'READ_FAILED');
     });
   };
-}
-
-const LOGGED_PATH_CHARS = 200;
-
-/** The path without the query (which may carry a token), cut short so a huge URL cannot flood the log. */
-function loggablePath(url: string | undefined): string {
-  const path = (url ?? '').replace(/[?#].*$/s, '');
-  return path.length > LOGGED_PATH_CHARS ? `${path.slice(0, LOGGED_PATH_CHARS)}...` : path;
 }

@@ -87,12 +87,14 @@ export type ClosePayload =
   | { readonly ok: true; readonly code: number; readonly reason: string }
   | { readonly ok: false; readonly code: 1002 | 1007; readonly message: string };
 
-export function parseClosePayload(payload: Buffer): ClosePayload {
+/** `checkUtf8` false (--no-utf8-check) lets a reason that is not UTF-8 through. */
+export function parseClosePayload(payload: Buffer, checkUtf8 = true): ClosePayload {
   if (payload.length === 0) return { ok: true, code: 1005, reason: '' };
   if (payload.length === 1) return { ok: false, code: 1002, message: 'close frame with a 1-byte payload' };
   const code = payload.readUInt16BE(0);
   if (!isValidCloseCode(code)) return { ok: false, code: 1002, message: `invalid close code ${code}` };
   const text = payload.subarray(2);
-  if (!isUtf8(text)) return { ok: false, code: 1007, message: 'close reason is not valid UTF-8' };
+  if (checkUtf8 && !isUtf8(text))
+    return { ok: false, code: 1007, message: 'close reason is not valid UTF-8' };
   return { ok: true, code, reason: text.toString('utf8') };
 }

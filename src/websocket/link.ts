@@ -7,7 +7,7 @@
 
 /** What a link reports to its session. Each is called synchronously, from the socket's own events. */
 export interface LinkOwner {
-  /** Payload bytes of data frames, in order (text frames too: they are passed on as their bytes). */
+  /** Payload bytes of data frames, in order (valid text too: it is passed on as its bytes). */
   clientData(data: Buffer): void;
   /**
    * Bracket the `clientData` calls that come from one read of the client socket (a read can hold many
@@ -19,7 +19,7 @@ export interface LinkOwner {
   clientPong(): void;
   /** Everything queued towards the client has been written. */
   clientDrained(): void;
-  /** The client broke the protocol or a limit; the link is closing with `code` by itself. */
+  /** The client broke the protocol, sent invalid UTF-8 text or broke a limit; the link is closing with `code`. */
   clientError(code: number, message: string): void;
   /**
    * The connection is closed (once): `code` is what the client's close frame said (1005 if it gave none),

@@ -9,7 +9,12 @@ import type { WebSocket } from 'ws';
 import { MAX_CLOSE_REASON, truncateUtf8 } from './frames.js';
 import type { ClientLink, LinkOwner } from './link.js';
 
+/** As in frame-link.ts: while paused, an unsolicited pong tells whether the client is still there. */
+const PAUSED_PROBE_MS = 1000;
+
 export class WsLink implements ClientLink {
+  private probeTimer: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly ws: WebSocket,
     /** The socket under `ws`: watched for 'drain'. */
@@ -40,7 +45,10 @@ export class WsLink implements ClientLink {
     this.ws.on('message', (data: Buffer) => owner.clientData(data));
     this.ws.on('pong', () => owner.clientPong());
     this.ws.on('error', (err) => owner.clientError(wsStatusCode(err), err.message));
-    this.ws.on('close', (code, reason) => owner.clientClosed(code, reason.toString('utf8')));
+    this.ws.on('close', (code, reason) => {
+      clearInterval(this.probeTimer);
+      owner.clientClosed(code, reason.toString('utf8'));
+    });
     this.socket.on('drain', () => owner.clientDrained());
   }
 
@@ -74,10 +82,20 @@ export class WsLink implements ClientLink {
 
   pause(): void {
     this.ws.pause();
+    if (this.probeTimer !== undefined) return;
+    this.probeTimer = setInterval(() => this.probe(), PAUSED_PROBE_MS);
+    this.probeTimer.unref();
   }
 
   resume(): void {
     this.ws.resume();
+    clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
+  }
+
+  /** A failed write is what reveals a client that has gone (a pending one reports it by itself). */
+  private probe(): void {
+    if (this.open && this.socket.writableLength === 0) this.ws.pong();
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * The secrets used by the TLS, auth and limits tests, and the check that none of them (nor the base64
+ * The secrets used by the TLS, auth, limits and token tests, and the check that none of them (nor the base64
  * Authorization value that carries them) ever appears in a log line or an error message.
  */
 import assert from 'node:assert/strict';
@@ -10,6 +10,7 @@ export const SECRETS = {
   htpasswdPassword: 'pw-Otter-2288',
   pluginPassword: 'pw-Lynx-6619',
   wrongPassword: 'pw-Wrong-5150',
+  token: 'tk-Narwhal-7723',
 } as const;
 
 const forbidden = new Set<string>(Object.values(SECRETS));
