@@ -36,9 +36,9 @@ export class EventSourceSubscriber implements SubscriberSink {
     private readonly label: string,
   ) {}
 
-  /** Sends the headers and the opening comment. */
-  begin(): void {
-    this.res.writeHead(200, EVENTSOURCE_HEADERS);
+  /** Sends the headers (with `extra`: CORS) and the opening comment. */
+  begin(extra: Record<string, string>): void {
+    this.res.writeHead(200, { ...EVENTSOURCE_HEADERS, ...extra });
     this.res.write(': hi\n\n');
   }
 

@@ -34,6 +34,8 @@ export class LongPollSubscriber implements SubscriberSink {
 
   constructor(
     private readonly res: ServerResponse,
+    /** Headers every answer carries (CORS). */
+    private readonly extra: Record<string, string>,
     /** Called once the answer is sent (the subscription ends). */
     private readonly finished: () => void,
   ) {}
@@ -46,6 +48,7 @@ export class LongPollSubscriber implements SubscriberSink {
     if (this.done) return;
     this.done = true;
     const headers: Record<string, string> = {
+      ...this.extra,
       'Last-Modified': new Date(message.id.time * 1000).toUTCString(),
       Etag: single ? String(message.id.tag) : id,
       Vary: 'If-None-Match, If-Modified-Since',
@@ -58,7 +61,7 @@ export class LongPollSubscriber implements SubscriberSink {
   deleted(): void {
     if (this.done) return;
     this.done = true;
-    answer(this.res, 410, {});
+    answer(this.res, 410, this.extra);
     this.finished();
   }
 

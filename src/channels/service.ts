@@ -12,6 +12,7 @@ import { abortHandshake, acceptUpgrade } from '../handshake.js';
 import type { Logger } from '../log.js';
 
 import type { FirstMessage } from './buffer.js';
+import { corsHeaders, longPollCorsHeaders, preflightHeaders } from './cors.js';
 import { channelIds, requestPath as pathOf, resumePosition } from './endpoint-path.js';
 import { EventSourceSubscriber } from './eventsource.js';
 import { LongPollSubscriber, longPollPosition } from './longpoll.js';
@@ -152,6 +153,11 @@ export class ChannelService {
   private async subscriberRequest(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const ids = channelIds(path, this.subPrefix, true);
     if (ids instanceof HttpError) return this.refuseRequest(req, res, ids);
+    if (req.method === 'OPTIONS') {
+      req.resume();
+      res.writeHead(200, { ...preflightHeaders(req), 'Content-Length': 0 }).end();
+      return;
+    }
     if (req.method !== 'GET') {
       return this.refuseRequest(
         req,
@@ -187,7 +193,7 @@ export class ChannelService {
     }
     if (res.destroyed) return left();
     this.joined(subscription, end, 'eventsource');
-    sink.begin();
+    sink.begin(corsHeaders(req));
     subscription.open();
   }
 
@@ -197,7 +203,7 @@ export class ChannelService {
       longPollPosition(req.headers['if-modified-since'], req.headers['if-none-match'], ids.length) ??
       resumePosition(req, ids.length);
     let subscription: Subscription | undefined;
-    const sink = new LongPollSubscriber(res, () => subscription?.close());
+    const sink = new LongPollSubscriber(res, longPollCorsHeaders(req), () => subscription?.close());
     subscription = new Subscription(store, ids, sink);
     const end = () => sink.end();
     const current = subscription;

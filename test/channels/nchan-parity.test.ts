@@ -282,3 +282,25 @@ test('multiplexed /sub/a,b delivers both channels in publish order', async (t) =
   assert.deepEqual(r.wstcp, r.nchan);
   assert.deepEqual(r.wstcp, ['one', 'two', 'three']);
 });
+
+test('CORS: subscribers with an Origin get it echoed, long-poll exposes its headers, OPTIONS is a preflight', async (t) => {
+  const r = await both(t, async (base, channel) => {
+    await publish(base, channel, 'x');
+    const origin = { Origin: 'http://page.test' };
+    const poll = await send(base, 'GET', `/sub/${channel}`, undefined, origin);
+    const stream = new EventStream(base, `/sub/${channel}`, origin);
+    await stream.waitFor(1);
+    stream.close();
+    const preflight = await send(base, 'OPTIONS', `/sub/${channel}`, undefined, origin);
+    const pick = (h: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(h).filter(([k]) => k.startsWith('access-control-') || k === 'allow'));
+    return {
+      poll: pick(poll.headers),
+      stream: pick(stream.headers),
+      preflight: { status: preflight.status, ...pick(preflight.headers) },
+    };
+  });
+  if (!r) return;
+  assert.deepEqual(r.wstcp, r.nchan);
+  assert.equal(r.wstcp.poll['access-control-allow-origin'], 'http://page.test');
+});

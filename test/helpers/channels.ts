@@ -26,6 +26,8 @@ export type ServiceOverrides = Partial<Omit<ChannelServiceOptions, 'log' | 'stor
   ttlMs?: number;
   maxChannels?: number;
   maxBytes?: number;
+  /** Plain files served on other paths (a test page, a client library), by path. */
+  files?: Record<string, { type: string; body: string | Buffer }>;
 };
 
 /** A ChannelService with wstcp's defaults (buffer 10, ttl 1 h, /pub and /sub) on a loopback port. */
@@ -44,10 +46,11 @@ export async function startChannelServer(overrides: ServiceOverrides = {}): Prom
     });
   const {
     store: _store,
-    bufferLength,
-    ttlMs,
-    maxChannels,
+    bufferLength: _bufferLength,
+    ttlMs: _ttlMs,
+    maxChannels: _maxChannels,
     maxBytes: _maxBytes,
+    files = {},
     ...serviceOverrides
   } = overrides;
   const service = new ChannelService({
@@ -63,7 +66,9 @@ export async function startChannelServer(overrides: ServiceOverrides = {}): Prom
   });
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const file = files[path];
     if (service.matches(path)) service.request(req, res);
+    else if (file) res.writeHead(200, { 'Content-Type': file.type }).end(file.body);
     else res.writeHead(404).end();
   });
   server.on('upgrade', (req, socket, head) => {
