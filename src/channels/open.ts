@@ -9,7 +9,7 @@ import type { ChannelConfig } from './config.js';
 import { ChannelFeed } from './feed.js';
 import { MemoryChannelStore } from './memory-store.js';
 import { RedisChannelStore } from './redis-store.js';
-import { ChannelService } from './service.js';
+import { ChannelService, type Release } from './service.js';
 import type { ChannelStats, ChannelStore } from './store.js';
 
 /** How long opening a Redis store waits for the first connection (it keeps retrying after). */
@@ -26,7 +26,7 @@ export interface ChannelEndpoints {
 export async function openChannels(
   config: ChannelConfig,
   log: Logger,
-  admitSubscriber?: (req: IncomingMessage) => Promise<void> | void,
+  admitSubscriber?: (req: IncomingMessage) => Promise<Release | undefined>,
 ): Promise<ChannelEndpoints> {
   const limits = { maxMessages: config.bufferLength, ttlMs: config.ttlMs, maxBytes: config.maxBytes };
   const store: ChannelStore = config.store

@@ -20,9 +20,13 @@ import { checkPublisher, type PublishPolicy } from './publish-gate.js';
 import { handlePublisherRequest } from './publisher.js';
 import { answerError } from './respond.js';
 import { type ChannelStats, type ChannelStore, channelError } from './store.js';
-import { Subscription } from './subscription.js';
+import { type ResumeFrom, Subscription } from './subscription.js';
+
 import { servePublisherSocket } from './ws-publisher.js';
 import { type SubscriberLimits, WsSubscriber } from './ws-subscriber.js';
+
+/** Undoes what a gate counted (a live connection). */
+export type Release = () => void;
 
 export interface ChannelServiceOptions {
   readonly store: ChannelStore;
@@ -34,8 +38,11 @@ export interface ChannelServiceOptions {
   readonly limits: SubscriberLimits;
   readonly policy: PublishPolicy;
   readonly maxMessageBytes: number;
-  /** The bridge's gates for subscribers (origin, basic auth, limits): rejects with an HttpError. */
-  readonly admitSubscriber?: (req: IncomingMessage) => Promise<void> | void;
+  /**
+   * The bridge's gates for subscribers (origin, basic auth, limits): rejects with an HttpError, or
+   * resolves to a release to run once when the subscriber leaves.
+   */
+  readonly admitSubscriber?: (req: IncomingMessage) => Promise<Release | undefined>;
 }
 
 const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
@@ -167,58 +174,37 @@ export class ChannelService {
         }),
       );
     }
+    let release: Release | undefined;
     try {
-      await this.options.admitSubscriber?.(req);
+      release = await this.admit(req);
     } catch (err) {
       return this.refuseRequest(req, res, asRefusal(err, this.options.log, ids));
     }
-    const eventSource = (req.headers.accept ?? '').includes('text/event-stream');
-    if (eventSource) await this.eventSource(req, res, ids);
-    else await this.longPoll(req, res, ids);
-  }
-
-  private async eventSource(req: IncomingMessage, res: ServerResponse, ids: string[]): Promise<void> {
-    const { store, limits, log, first } = this.options;
-    const sink = new EventSourceSubscriber(res, limits, log, label(req));
-    const subscription = new Subscription(store, ids, sink);
-    const end = () => sink.end();
-    const left = () => this.left(subscription, end, 'eventsource');
-    res.once('close', left);
-    try {
-      await subscription.start(resumePosition(req, ids.length), first);
-    } catch (err) {
-      res.removeListener('close', left);
-      subscription.close();
-      return this.refuseRequest(req, res, asRefusal(err, log, ids));
+    const { store, limits, log } = this.options;
+    const refuse = (err: HttpError) => this.refuseRequest(req, res, err);
+    if ((req.headers.accept ?? '').includes('text/event-stream')) {
+      const sink = new EventSourceSubscriber(res, limits, log, label(req));
+      const subscription = new Subscription(store, ids, sink);
+      await this.attach(subscription, 'eventsource', resumePosition(req, ids.length), res, {
+        end: () => sink.end(),
+        refuse,
+        accept: () => sink.begin(corsHeaders(req)),
+        release,
+      });
+      return;
     }
-    if (res.destroyed) return left();
-    this.joined(subscription, end, 'eventsource');
-    sink.begin(corsHeaders(req));
-    subscription.open();
-  }
-
-  private async longPoll(req: IncomingMessage, res: ServerResponse, ids: string[]): Promise<void> {
-    const { store, log, first } = this.options;
     const from =
       longPollPosition(req.headers['if-modified-since'], req.headers['if-none-match'], ids.length) ??
       resumePosition(req, ids.length);
     let subscription: Subscription | undefined;
     const sink = new LongPollSubscriber(res, longPollCorsHeaders(req), () => subscription?.close());
     subscription = new Subscription(store, ids, sink);
-    const end = () => sink.end();
-    const current = subscription;
-    const left = () => this.left(current, end, 'longpoll');
-    res.once('close', left);
-    try {
-      await subscription.start(from, first);
-    } catch (err) {
-      res.removeListener('close', left);
-      subscription.close();
-      return this.refuseRequest(req, res, asRefusal(err, log, ids));
-    }
-    if (res.destroyed) return left();
-    this.joined(subscription, end, 'longpoll');
-    subscription.open();
+    await this.attach(subscription, 'longpoll', from, res, {
+      end: () => sink.end(),
+      refuse,
+      accept: () => {},
+      release,
+    });
   }
 
   private async subscriberUpgrade(
@@ -227,7 +213,7 @@ export class ChannelService {
     head: Buffer,
     path: string,
   ): Promise<void> {
-    const { store, limits, log, first } = this.options;
+    const { store, limits, log } = this.options;
     let protocol: string;
     try {
       protocol = checkChannelUpgrade(req);
@@ -237,28 +223,73 @@ export class ChannelService {
     }
     const ids = channelIds(path, this.subPrefix, true);
     if (ids instanceof HttpError) return this.refuseUpgrade(req, socket, ids);
+    let release: Release | undefined;
     try {
-      await this.options.admitSubscriber?.(req);
+      release = await this.admit(req);
     } catch (err) {
       return this.refuseUpgrade(req, socket, asRefusal(err, log, ids));
     }
     const sink = new WsSubscriber(socket, protocol === META_PROTOCOL, limits, log, label(req));
     const subscription = new Subscription(store, ids, sink);
-    const end = () => sink.end(1001, 'server shutting down');
-    const left = () => this.left(subscription, end, 'websocket');
-    socket.once('close', left);
     socket.on('error', () => socket.destroy());
+    await this.attach(subscription, 'websocket', resumePosition(req, ids.length), socket, {
+      end: () => sink.end(1001, 'server shutting down'),
+      refuse: (err) => this.refuseUpgrade(req, socket, err),
+      accept: () => {
+        acceptUpgrade(socket, req, protocol);
+        sink.attach(head);
+      },
+      release,
+    });
+  }
+
+  /** Runs the gates for a subscriber; the release (limits count live connections) runs when it leaves. */
+  private async admit(req: IncomingMessage): Promise<Release | undefined> {
+    if (this.closing) throw refuse('SHUTTING_DOWN', 'shutting down');
+    return (await this.options.admitSubscriber?.(req)) ?? undefined;
+  }
+
+  /**
+   * Starts `subscription` from `from`; on success the transport accepts (`accept`: headers or the 101)
+   * and the buffered messages follow; when the store fails the client is refused (503). The connection's
+   * close ends the subscription and runs `release` once.
+   */
+  private async attach(
+    subscription: Subscription,
+    transport: string,
+    from: ResumeFrom | undefined,
+    connection: {
+      once(event: 'close', f: () => void): unknown;
+      removeListener(event: 'close', f: () => void): unknown;
+      readonly destroyed: boolean;
+    },
+    how: {
+      end: () => void;
+      refuse: (err: HttpError) => void;
+      accept: () => void;
+      release: Release | undefined;
+    },
+  ): Promise<void> {
+    const { end, release } = how;
+    let released = false;
+    const left = () => {
+      this.left(subscription, end, transport);
+      if (!released) {
+        released = true;
+        release?.();
+      }
+    };
+    connection.once('close', left);
     try {
-      await subscription.start(resumePosition(req, ids.length), first);
+      await subscription.start(from, this.options.first);
     } catch (err) {
-      socket.removeListener('close', left);
-      subscription.close();
-      return this.refuseUpgrade(req, socket, asRefusal(err, log, ids));
+      connection.removeListener('close', left);
+      left();
+      return how.refuse(asRefusal(err, this.options.log, subscription.channels));
     }
-    if (socket.destroyed) return left();
-    acceptUpgrade(socket, req, protocol);
-    this.joined(subscription, end, 'websocket');
-    sink.attach(head);
+    if (connection.destroyed) return left();
+    this.joined(subscription, end, transport);
+    how.accept();
     subscription.open();
   }
 

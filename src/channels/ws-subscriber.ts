@@ -29,6 +29,7 @@ export const SLOW_CLOSE_CODE = 1013;
 const GONE_CLOSE = closeFrame(1001, '410 Gone');
 /** A subscriber's close frame gets an answer; the socket is destroyed if the client never ends it. */
 const LINGER_MS = 5000;
+const SHUTDOWN_LINGER_MS = 1000;
 const MAX_CLIENT_MESSAGE = 64 * 1024;
 
 export class WsSubscriber implements SubscriberSink, FrameSink {
@@ -51,6 +52,9 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
   /** Starts reading the client (after the 101 is written); `head` is what came with the handshake. */
   attach(head: Buffer): void {
     this.socket.on('data', (chunk: Buffer) => this.parser.push(chunk));
+    // Upgraded sockets allow half-open connections: a client that goes away without a close frame only
+    // ends its side, and the socket would stay open (and subscribed) until written to.
+    this.socket.once('end', () => this.clientEnded());
     if (head.length > 0) this.parser.push(head);
   }
 
@@ -77,9 +81,9 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
     this.close(GONE_CLOSE);
   }
 
-  /** Ends the connection with `code` (1001 when the server shuts down). */
+  /** Ends the connection with `code` (1001 when the server shuts down, which waits less for the client). */
   end(code: number, reason: string): void {
-    this.close(closeFrame(code, reason));
+    this.close(closeFrame(code, reason), SHUTDOWN_LINGER_MS);
   }
 
   frameData(): void {
@@ -102,6 +106,12 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
 
   frameError(code: number, message: string): void {
     this.close(closeFrame(code, message));
+  }
+
+  private clientEnded(): void {
+    this.ended = true;
+    this.parser.stop();
+    this.socket.destroy();
   }
 
   private tooSlow(): void {
@@ -127,14 +137,14 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
   }
 
   /** Sends `closing` (once) and ends the socket; a client that never reads is destroyed after a while. */
-  private close(closing: Buffer): void {
+  private close(closing: Buffer, lingerMs = LINGER_MS): void {
     if (this.ended) return;
     this.ended = true;
     this.parser.stop();
     const socket = this.socket;
     if (socket.destroyed) return;
     socket.end(closing);
-    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    const timer = setTimeout(() => socket.destroy(), lingerMs);
     timer.unref();
     socket.once('close', () => clearTimeout(timer));
   }

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { test } from 'node:test';
+import { HttpError } from '../../src/errors.js';
 import {
   EventStream,
   infoFields,
@@ -204,4 +205,31 @@ test('closing the service ends WebSocket subscribers with 1001', async () => {
   const closing = server.close();
   assert.equal(await ws.waitForClose(), 1001);
   await closing;
+});
+
+test('subscribers pass the admission gates: a refusal keeps its status, a counted connection is released when it leaves', async (t) => {
+  let live = 0;
+  const server = await startChannelServer({
+    admitSubscriber: async (req) => {
+      if (req.headers.origin === 'http://evil.test') {
+        throw new HttpError('WSTCP_FORBIDDEN', 403, 'origin not allowed');
+      }
+      live++;
+      return () => {
+        live--;
+      };
+    },
+  });
+  t.after(() => server.close());
+  const refused = await send(server.base, 'GET', '/sub/g', undefined, { Origin: 'http://evil.test' });
+  assert.equal(refused.status, 403);
+  const ws = new WsStream(`ws://${server.base}/sub/g`);
+  const stream = new EventStream(server.base, '/sub/g');
+  await Promise.all([ws.opened, stream.waitForOpen()]);
+  assert.equal(live, 2);
+  ws.close();
+  stream.close();
+  const deadline = Date.now() + 5000;
+  while (live > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(live, 0);
 });
