@@ -29,6 +29,8 @@ export interface ChannelConfig {
   readonly feeds: readonly FeedSpec[];
   readonly feedMode: FeedMode;
   readonly store: RedisLocation | undefined;
+  /** `?cluster=1` on the store URL: a Redis Cluster (the URL names one of its nodes). */
+  readonly storeCluster: boolean;
 }
 
 /** The raw values as yargs gives them (see options.ts). */
@@ -72,6 +74,17 @@ export function parseFirstMessage(text: string): FirstMessage {
   throw new ConfigError('--channel-first must be oldest, newest, N or -N');
 }
 
+/** Takes `cluster=1` out of a store URL (the token store's parser knows only its own parameters). */
+function withoutClusterFlag(text: string): { url: string; cluster: boolean } {
+  const match = /([?&])cluster=(1|true|yes)(&|$)/.exec(text);
+  if (!match) return { url: text, cluster: false };
+  const url =
+    text.slice(0, match.index) +
+    (match[3] === '&' ? match[1] : '') +
+    text.slice(match.index + match[0].length);
+  return { url, cluster: true };
+}
+
 /** undefined when --channels is not given. */
 export function buildChannelConfig(raw: RawChannelOptions): ChannelConfig | undefined {
   if (raw.channels === undefined) {
@@ -93,9 +106,12 @@ export function buildChannelConfig(raw: RawChannelOptions): ChannelConfig | unde
     throw new ConfigError('--channel-feed-mode must be lines or chunks');
   }
   let store: RedisLocation | undefined;
+  let storeCluster = false;
   if (raw['channel-store'] !== undefined) {
     try {
-      store = parseRedisUrl(raw['channel-store']);
+      const { url, cluster } = withoutClusterFlag(raw['channel-store']);
+      storeCluster = cluster;
+      store = parseRedisUrl(url);
     } catch (err) {
       // The token store's parser names its own flag; the message never holds the URL (a password).
       if (err instanceof ConfigError)
@@ -129,6 +145,7 @@ export function buildChannelConfig(raw: RawChannelOptions): ChannelConfig | unde
     feeds: (raw['channel-feed'] ?? []).map(parseFeedSpec),
     feedMode,
     store,
+    storeCluster,
   };
   return Object.freeze(config);
 }

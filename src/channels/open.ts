@@ -30,7 +30,13 @@ export async function openChannels(
 ): Promise<ChannelEndpoints> {
   const limits = { maxMessages: config.bufferLength, ttlMs: config.ttlMs, maxBytes: config.maxBytes };
   const store: ChannelStore = config.store
-    ? await RedisChannelStore.open({ location: config.store, log, timeoutMs: REDIS_TIMEOUT_MS, ...limits })
+    ? await RedisChannelStore.open({
+        location: config.store,
+        cluster: config.storeCluster,
+        log,
+        timeoutMs: REDIS_TIMEOUT_MS,
+        ...limits,
+      })
     : new MemoryChannelStore({ ...limits, maxChannels: config.maxChannels, log });
   const service = new ChannelService({
     store,

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { ConfigError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { describeRedisLocation, type RedisLocation } from '../tokens/redis-source.js';
@@ -31,6 +31,8 @@ import type {
 
 export interface RedisChannelStoreOptions {
   readonly location: RedisLocation;
+  /** A Redis Cluster reached through `location` (one node; the others are discovered). */
+  readonly cluster?: boolean;
   readonly log: Logger;
   readonly maxMessages: number;
   readonly ttlMs: number;
@@ -100,8 +102,8 @@ function infoFrom(values: number[]): ChannelInfo {
 
 export class RedisChannelStore implements ChannelStore {
   readonly description: string;
-  private readonly client: Redis;
-  private readonly subscriber: Redis;
+  private readonly client: Connection;
+  private readonly subscriber: Connection;
   private readonly hub = new LocalHub();
   /** The newest id delivered here per channel: pub/sub and gap-filling never deliver a message twice. */
   private readonly lastSeen = new Map<string, MessageId>();
@@ -134,8 +136,8 @@ export class RedisChannelStore implements ChannelStore {
       autoResendUnfulfilledCommands: false,
       retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2000),
     };
-    this.client = new Redis({ ...connection, commandTimeout: timeoutMs });
-    this.subscriber = new Redis(connection);
+    this.client = connect(options.cluster === true, { ...connection, commandTimeout: timeoutMs });
+    this.subscriber = connect(options.cluster === true, connection);
     this.client.defineCommand('wstcpPublish', { numberOfKeys: 3, lua: PUBLISH });
     this.client.defineCommand('wstcpInfo', { numberOfKeys: 3, lua: INFO });
     this.client.defineCommand('wstcpDelete', { numberOfKeys: 3, lua: DELETE });
@@ -257,7 +259,7 @@ export class RedisChannelStore implements ChannelStore {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.refresher);
-    const quit = async (redis: Redis) => {
+    const quit = async (redis: Connection) => {
       if (redis.status === 'ready') {
         const timer = new Promise((resolve) => setTimeout(resolve, 1000).unref());
         await Promise.race([redis.quit().catch(() => {}), timer]);
@@ -338,11 +340,11 @@ export class RedisChannelStore implements ChannelStore {
     write.catch(() => {});
   }
 
-  private async command<T>(run: (client: ScriptClient & Redis) => Promise<T>): Promise<T> {
+  private async command<T>(run: (client: ScriptClient & Connection) => Promise<T>): Promise<T> {
     if (this.client.status !== 'ready')
       throw new ChannelStoreUnavailable(`${this.description} is not connected`);
     try {
-      return await run(this.client as ScriptClient & Redis);
+      return await run(this.client as ScriptClient & Connection);
     } catch (err) {
       throw new ChannelStoreUnavailable(`${this.description}: ${describeError(err)}`, { cause: err });
     }
@@ -366,7 +368,28 @@ export class RedisChannelStore implements ChannelStore {
   }
 }
 
-function waitReady(redis: Redis, timeoutMs: number): Promise<void> {
+/** One server, or a Cluster: the same commands (each channel's keys share a hash slot). */
+type Connection = Redis | Cluster;
+
+function connect(cluster: boolean, options: RedisOptions): Connection {
+  if (!cluster) return new Redis(options);
+  const {
+    host = '127.0.0.1',
+    port = 6379,
+    enableOfflineQueue,
+    retryStrategy,
+    db: _db,
+    ...redisOptions
+  } = options;
+  return new Cluster([{ host, port }], {
+    redisOptions,
+    enableOfflineQueue,
+    clusterRetryStrategy: retryStrategy ? (attempt) => retryStrategy(attempt) ?? null : undefined,
+    slotsRefreshTimeout: options.connectTimeout,
+  });
+}
+
+function waitReady(redis: Connection, timeoutMs: number): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {

@@ -1,12 +1,14 @@
 /**
  * Channels shared through one real redis-server by several wstcp instances: a publish on one reaches
  * subscribers on all, replay works from another instance, the info counts subscribers everywhere, and a
- * Redis restart gives publishers 503 while it is down, keeps subscribers, and heals by itself.
+ * Redis restart gives publishers 503 while it is down, keeps subscribers, and heals by itself; and the
+ * same through a three-node Redis Cluster.
  */
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
+import { buildChannelConfig } from '../../src/channels/config.js';
 import { RedisChannelStore } from '../../src/channels/redis-store.js';
-import { parseRedisUrl } from '../../src/tokens/redis-source.js';
+import { parseRedisUrl, type RedisLocation } from '../../src/tokens/redis-source.js';
 import {
   type ChannelServer,
   EventStream,
@@ -18,6 +20,7 @@ import {
   WsStream,
 } from '../helpers/channels.js';
 import { requireProgram } from '../helpers/programs.js';
+import { startRedisCluster } from '../helpers/redis-cluster.js';
 import { type RedisServer, startRedis } from '../tokens/helpers.js';
 
 async function instances(
@@ -142,4 +145,43 @@ test('Redis restarted mid-run: 503 for publishers while down, subscribers stay a
     'the subscriber receives again',
   );
   assert.equal(ws.closeCode, undefined);
+});
+
+test('a Redis Cluster (?cluster=1): two instances share channels whose keys live on different nodes', async (t) => {
+  const program = requireProgram(t, 'redis-server');
+  if (!program) return;
+  const cluster = await startRedisCluster(t, program);
+  const servers: ChannelServer[] = [];
+  for (const port of cluster.ports.slice(0, 2)) {
+    const config = buildChannelConfig({
+      channels: '',
+      'channel-store': `redis://127.0.0.1:${port}/0?cluster=1`,
+    });
+    const server = await startChannelServer({
+      store: (log) =>
+        RedisChannelStore.open({
+          location: config?.store as RedisLocation,
+          cluster: config?.storeCluster,
+          log,
+          maxMessages: 10,
+          ttlMs: 3_600_000,
+          timeoutMs: 3000,
+        }),
+    });
+    servers.push(server);
+    t.after(() => server.close());
+  }
+  const [a, b] = servers as [ChannelServer, ChannelServer];
+  // Enough channels that their hash slots fall on every node.
+  const channels = Array.from({ length: 6 }, (_, i) => `spread${i}`);
+  const streams = channels.map((c) => new EventStream(b.base, `/sub/${c}`));
+  t.after(() => {
+    for (const s of streams) s.close();
+  });
+  await Promise.all(streams.map((s) => s.waitForOpen()));
+  for (const c of channels) assert.equal((await publish(a.base, c, `to ${c}`)).status, 201);
+  for (const [i, s] of streams.entries()) assert.equal((await s.waitFor(1))[0]?.data, `to ${channels[i]}`);
+  const info = infoFields((await send(b.base, 'GET', '/pub/spread0')).text);
+  assert.equal(info['queued messages'], '1');
+  assert.equal(info['active subscribers'], '1');
 });
