@@ -7,6 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import type { ChannelMessage } from './message.js';
+import { formatMessageId } from './message-id.js';
 import type { SubscriberSink } from './subscription.js';
 import type { SubscriberLimits } from './ws-subscriber.js';
 
@@ -42,12 +43,12 @@ export class EventSourceSubscriber implements SubscriberSink {
     this.res.write(': hi\n\n');
   }
 
-  send(message: ChannelMessage, id: string, single: boolean): void {
+  send(message: ChannelMessage, multiId: string | undefined): void {
     if (this.ended) return;
-    let data = single ? events.get(message) : undefined;
+    let data = multiId === undefined ? events.get(message) : undefined;
     if (!data) {
-      data = renderEvent(message, id);
-      if (single) events.set(message, data);
+      data = renderEvent(message, multiId ?? formatMessageId(message.id));
+      if (multiId === undefined) events.set(message, data);
     }
     if (this.res.writableLength + data.length > this.limits.queueBytes) {
       if (this.limits.slow === 'skip') {

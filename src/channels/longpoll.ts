@@ -44,13 +44,13 @@ export class LongPollSubscriber implements SubscriberSink {
     return this.done;
   }
 
-  send(message: ChannelMessage, id: string, single: boolean): void {
+  send(message: ChannelMessage, multiId: string | undefined): void {
     if (this.done) return;
     this.done = true;
     const headers: Record<string, string> = {
       ...this.extra,
       'Last-Modified': new Date(message.id.time * 1000).toUTCString(),
-      Etag: single ? String(message.id.tag) : id,
+      Etag: multiId ?? String(message.id.tag),
       Vary: 'If-None-Match, If-Modified-Since',
     };
     if (message.contentType) headers['Content-Type'] = message.contentType;

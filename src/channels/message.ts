@@ -37,7 +37,8 @@ export function wsFrame(message: ChannelMessage): Buffer {
  * The frame for a subscriber that asked for Nchan's `ws+meta.nchan` subprotocol: the id and content type
  * in front of the data, the form NchanSubscriber reads (`id: ...\ncontent-type: ...\n\n`).
  */
-export function wsMetaFrame(message: ChannelMessage, id: string = formatMessageId(message.id)): Buffer {
+export function wsMetaFrame(message: ChannelMessage, multiId: string | undefined): Buffer {
+  const id = multiId ?? formatMessageId(message.id);
   const type = message.contentType ? `content-type: ${message.contentType}\n` : '';
   const head = Buffer.from(`id: ${id}\n${type}\n`);
   return frame(isBinary(message) ? Opcode.Binary : Opcode.Text, Buffer.concat([head, message.data]));

@@ -6,13 +6,16 @@
  */
 import { type FirstMessage, firstMessages } from './buffer.js';
 import type { ChannelMessage } from './message.js';
-import { compareMessageIds, formatMessageId, formatMultiId, type MessageId } from './message-id.js';
+import { compareMessageIds, formatMultiId, type MessageId } from './message-id.js';
 import type { ChannelListener, ChannelStore } from './store.js';
 
 /** Where a subscriber sends what it receives: one per transport (WebSocket, EventSource, long-poll). */
 export interface SubscriberSink {
-  /** `id` is the message id as the client will see it (a multi-channel position when multiplexed). */
-  send(message: ChannelMessage, id: string, single: boolean): void;
+  /**
+   * `multiId` is the multi-channel position the client sees when multiplexed; undefined for one channel,
+   * whose id is the message's own (formatted only by sinks that send it: fan-out stays allocation-free).
+   */
+  send(message: ChannelMessage, multiId: string | undefined): void;
   /** One of the channels was deleted. */
   deleted(channel: string): void;
 }
@@ -94,7 +97,6 @@ export class Subscription implements ChannelListener {
     const seen = this.positions[i];
     if (seen && compareMessageIds(message.id, seen) <= 0) return;
     this.positions[i] = message.id;
-    if (this.channels.length === 1) this.sink.send(message, formatMessageId(message.id), true);
-    else this.sink.send(message, formatMultiId(this.positions, i), false);
+    this.sink.send(message, this.channels.length === 1 ? undefined : formatMultiId(this.positions, i));
   }
 }

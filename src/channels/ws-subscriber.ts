@@ -62,9 +62,9 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
     return !this.ended;
   }
 
-  send(message: ChannelMessage, id: string): void {
+  send(message: ChannelMessage, multiId: string | undefined): void {
     if (this.ended) return;
-    const data = this.meta ? wsMetaFrame(message, id) : wsFrame(message);
+    const data = this.meta ? wsMetaFrame(message, multiId) : wsFrame(message);
     if (this.socket.writableLength + data.length > this.limits.queueBytes) {
       this.tooSlow();
       return;
