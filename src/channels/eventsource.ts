@@ -67,10 +67,10 @@ export class EventSourceSubscriber implements SubscriberSink {
   }
 
   deleted(): void {
-    this.end();
+    this.shutdown();
   }
 
-  end(): void {
+  shutdown(): void {
     if (this.ended) return;
     this.ended = true;
     this.res.end();

@@ -66,7 +66,7 @@ export class LongPollSubscriber implements SubscriberSink {
   }
 
   /** The server shuts down: the client will poll again. */
-  end(): void {
+  shutdown(): void {
     if (this.done) return;
     this.done = true;
     answer(this.res, 503, { 'Retry-After': 1 });

@@ -20,7 +20,7 @@ import { checkPublisher, type PublishPolicy } from './publish-gate.js';
 import { handlePublisherRequest } from './publisher.js';
 import { answerError } from './respond.js';
 import { type ChannelStats, type ChannelStore, channelError } from './store.js';
-import { type ResumeFrom, Subscription } from './subscription.js';
+import { type ResumeFrom, type SubscriberSink, Subscription } from './subscription.js';
 
 import { servePublisherSocket } from './ws-publisher.js';
 import { type SubscriberLimits, WsSubscriber } from './ws-subscriber.js';
@@ -68,6 +68,11 @@ function checkChannelUpgrade(req: IncomingMessage): string {
   return offered.includes(META_PROTOCOL) ? META_PROTOCOL : '';
 }
 
+/** Shared by every subscriber socket: a closure here would keep the whole handshake (req) alive. */
+function destroyOnError(this: Socket): void {
+  this.destroy();
+}
+
 function label(req: IncomingMessage): string {
   const { remoteAddress, remotePort } = req.socket;
   return remoteAddress?.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`;
@@ -85,7 +90,7 @@ export class ChannelService {
   private readonly pubPrefix: string;
   private readonly subPrefix: string;
   /** Ends each open subscriber and publisher connection (close()). */
-  private readonly open = new Set<() => void>();
+  private readonly open = new Set<{ shutdown(): void }>();
   private readonly publisherSockets = new WebSocketServer({
     noServer: true,
     clientTracking: false,
@@ -121,7 +126,7 @@ export class ChannelService {
   /** Ends every subscriber (1001 for WebSockets) and closes the store. */
   async close(): Promise<void> {
     this.closing = true;
-    for (const end of [...this.open]) end();
+    for (const connection of [...this.open]) connection.shutdown();
     this.open.clear();
     await this.options.store.close();
   }
@@ -150,9 +155,9 @@ export class ChannelService {
     }
     const channel = (ids as string[])[0] as string;
     this.publisherSockets.handleUpgrade(req, socket, head, (ws) => {
-      const end = () => ws.close(1001, 'server shutting down');
-      this.open.add(end);
-      ws.once('close', () => this.open.delete(end));
+      const connection = { shutdown: () => ws.close(1001, 'server shutting down') };
+      this.open.add(connection);
+      ws.once('close', () => this.open.delete(connection));
       servePublisherSocket(ws, channel, this.options.store, this.options.log);
     });
   }
@@ -185,8 +190,7 @@ export class ChannelService {
     if ((req.headers.accept ?? '').includes('text/event-stream')) {
       const sink = new EventSourceSubscriber(res, limits, log, label(req));
       const subscription = new Subscription(store, ids, sink);
-      await this.attach(subscription, 'eventsource', resumePosition(req, ids.length), res, {
-        end: () => sink.end(),
+      await this.attach(subscription, sink, 'eventsource', resumePosition(req, ids.length), res, {
         refuse,
         accept: () => sink.begin(corsHeaders(req)),
         release,
@@ -199,8 +203,7 @@ export class ChannelService {
     let subscription: Subscription | undefined;
     const sink = new LongPollSubscriber(res, longPollCorsHeaders(req), () => subscription?.close());
     subscription = new Subscription(store, ids, sink);
-    await this.attach(subscription, 'longpoll', from, res, {
-      end: () => sink.end(),
+    await this.attach(subscription, sink, 'longpoll', from, res, {
       refuse,
       accept: () => {},
       release,
@@ -231,9 +234,8 @@ export class ChannelService {
     }
     const sink = new WsSubscriber(socket, protocol === META_PROTOCOL, limits, log, label(req));
     const subscription = new Subscription(store, ids, sink);
-    socket.on('error', () => socket.destroy());
-    await this.attach(subscription, 'websocket', resumePosition(req, ids.length), socket, {
-      end: () => sink.end(1001, 'server shutting down'),
+    socket.on('error', destroyOnError);
+    await this.attach(subscription, sink, 'websocket', resumePosition(req, ids.length), socket, {
       refuse: (err) => this.refuseUpgrade(req, socket, err),
       accept: () => {
         acceptUpgrade(socket, req, protocol);
@@ -256,6 +258,7 @@ export class ChannelService {
    */
   private async attach(
     subscription: Subscription,
+    sink: SubscriberSink,
     transport: string,
     from: ResumeFrom | undefined,
     connection: {
@@ -264,16 +267,15 @@ export class ChannelService {
       readonly destroyed: boolean;
     },
     how: {
-      end: () => void;
       refuse: (err: HttpError) => void;
       accept: () => void;
       release: Release | undefined;
     },
   ): Promise<void> {
-    const { end, release } = how;
+    const { release } = how;
     let released = false;
     const left = () => {
-      this.left(subscription, end, transport);
+      this.left(subscription, sink, transport);
       if (!released) {
         released = true;
         release?.();
@@ -288,22 +290,22 @@ export class ChannelService {
       return how.refuse(asRefusal(err, this.options.log, subscription.channels));
     }
     if (connection.destroyed) return left();
-    this.joined(subscription, end, transport);
+    this.joined(subscription, sink, transport);
     how.accept();
     subscription.open();
   }
 
-  private joined(subscription: Subscription, end: () => void, transport: string): void {
-    this.open.add(end);
+  private joined(subscription: Subscription, sink: SubscriberSink, transport: string): void {
+    this.open.add(sink);
     this.options.log.debug('channel.subscriber_joined', {
       channel: subscription.channels.join(','),
       transport,
     });
   }
 
-  private left(subscription: Subscription, end: () => void, transport: string): void {
+  private left(subscription: Subscription, sink: SubscriberSink, transport: string): void {
     subscription.close();
-    if (this.open.delete(end)) {
+    if (this.open.delete(sink)) {
       this.options.log.debug('channel.subscriber_left', {
         channel: subscription.channels.join(','),
         transport,

@@ -18,6 +18,8 @@ export interface SubscriberSink {
   send(message: ChannelMessage, multiId: string | undefined): void;
   /** One of the channels was deleted. */
   deleted(channel: string): void;
+  /** The server is closing: end the connection. */
+  shutdown(): void;
 }
 
 /** A client's resume point: one id (one channel) or a position per channel (`-` entries undefined). */
@@ -25,7 +27,6 @@ export type ResumeFrom = readonly (MessageId | undefined)[];
 
 export class Subscription implements ChannelListener {
   private readonly positions: (MessageId | undefined)[];
-  private readonly index = new Map<string, number>();
   /** Live messages that came while starting; undefined once started. */
   private pending: { channel: string; message: ChannelMessage }[] | undefined = [];
   private subscribed: string[] = [];
@@ -37,7 +38,6 @@ export class Subscription implements ChannelListener {
     private readonly sink: SubscriberSink,
   ) {
     this.positions = channels.map(() => undefined);
-    for (const [i, channel] of channels.entries()) this.index.set(channel, i);
   }
 
   /**
@@ -92,8 +92,9 @@ export class Subscription implements ChannelListener {
 
   private forward(channel: string, message: ChannelMessage): void {
     if (this.closed) return;
-    const i = this.index.get(channel);
-    if (i === undefined) return;
+    // At most 255 channels, nearly always one: a scan costs less than a Map per subscriber.
+    const i = this.channels.length === 1 ? 0 : this.channels.indexOf(channel);
+    if (i < 0) return;
     const seen = this.positions[i];
     if (seen && compareMessageIds(message.id, seen) <= 0) return;
     this.positions[i] = message.id;

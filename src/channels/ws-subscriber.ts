@@ -81,9 +81,9 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
     this.close(GONE_CLOSE);
   }
 
-  /** Ends the connection with `code` (1001 when the server shuts down, which waits less for the client). */
-  end(code: number, reason: string): void {
-    this.close(closeFrame(code, reason), SHUTDOWN_LINGER_MS);
+  /** Ends the connection with 1001, waiting less for the client's close frame. */
+  shutdown(): void {
+    this.close(closeFrame(1001, 'server shutting down'), SHUTDOWN_LINGER_MS);
   }
 
   frameData(): void {
