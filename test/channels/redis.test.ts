@@ -185,3 +185,32 @@ test('a Redis Cluster (?cluster=1): two instances share channels whose keys live
   assert.equal(info['queued messages'], '1');
   assert.equal(info['active subscribers'], '1');
 });
+
+test('through Redis a message keeps its bytes, content type and event name', async (t) => {
+  const set = await instances(t, 2);
+  if (!set) return;
+  const [a, b] = set.servers as [ChannelServer, ChannelServer];
+  const ws = new WsStream(`ws://${b.base}/sub/raw`, 'ws+meta.nchan');
+  const plain = new WsStream(`ws://${b.base}/sub/raw`);
+  await Promise.all([ws.opened, plain.opened]);
+  t.after(() => {
+    ws.close();
+    plain.close();
+  });
+  const bytes = Buffer.from([0, 10, 13, 255, 10, 0x6d]);
+  await publish(a.base, 'raw', bytes, { 'Content-Type': 'application/octet-stream' });
+  await publish(a.base, 'raw', 'named', { 'X-EventSource-Event': 'update' });
+  const [binary] = await plain.waitFor(1);
+  assert.equal(binary?.binary, true);
+  assert.deepEqual(binary?.data, bytes);
+  const [meta] = await ws.waitFor(1);
+  assert.match(
+    meta?.data.toString('latin1') ?? '',
+    /^id: \d+:0\ncontent-type: application\/octet-stream\n\n/,
+  );
+  const stream = new EventStream(b.base, '/sub/raw');
+  t.after(() => stream.close());
+  const events = await stream.waitFor(2);
+  assert.equal(events[1]?.event, 'update');
+  assert.equal(events[1]?.data, 'named');
+});
