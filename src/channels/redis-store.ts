@@ -12,13 +12,15 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { ConfigError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { describeRedisLocation, type RedisLocation } from '../tokens/redis-source.js';
 import { LocalHub } from './hub.js';
 import type { ChannelMessage } from './message.js';
 import { compareMessageIds, type MessageId } from './message-id.js';
+import { type Connection, connect, waitReady } from './redis-connection.js';
+import { decodeEntry, encodePayload } from './redis-entry.js';
 import { COUNT_REFRESH_MS, DELETE, INFO, PUBLISH, SUBSCRIBE } from './redis-scripts.js';
 import type {
   ChannelInfo,
@@ -67,32 +69,6 @@ interface ScriptClient {
 /** Thrown when Redis cannot be used now: the endpoints answer 503. */
 export class ChannelStoreUnavailable extends Error {
   readonly code = 'WSTCP_STORE_UNAVAILABLE';
-}
-
-const NEWLINE = 0x0a;
-
-/** Decodes a buffer entry (redis-scripts.ts); undefined for anything else. */
-export function decodeEntry(entry: Buffer): ChannelMessage | undefined {
-  if (entry[0] !== 0x6d) return undefined;
-  const headEnd = entry.indexOf(NEWLINE);
-  const metaEnd = headEnd < 0 ? -1 : entry.indexOf(NEWLINE, headEnd + 1);
-  if (metaEnd < 0) return undefined;
-  const [time, tag, ms] = entry.subarray(1, headEnd).toString('latin1').split(':').map(Number);
-  let meta: { c?: string; e?: string };
-  try {
-    meta = JSON.parse(entry.subarray(headEnd + 1, metaEnd).toString('utf8')) as { c?: string; e?: string };
-  } catch {
-    return undefined;
-  }
-  if (time === undefined || tag === undefined || ms === undefined || Number.isNaN(time + tag + ms))
-    return undefined;
-  return {
-    id: { time, tag },
-    data: entry.subarray(metaEnd + 1),
-    contentType: meta.c,
-    event: meta.e,
-    publishedAt: ms,
-  };
 }
 
 function infoFrom(values: number[]): ChannelInfo {
@@ -179,8 +155,7 @@ export class RedisChannelStore implements ChannelStore {
   }
 
   async publish(channel: string, input: PublishInput): Promise<Published> {
-    const meta = JSON.stringify({ c: input.contentType, e: input.event });
-    const payload = Buffer.concat([Buffer.from(`${meta}\n`), input.data]);
+    const payload = encodePayload(input.data, input.contentType, input.event);
     const k = this.keys(channel);
     const [time = 0, tag = 0, ms = 0, messages = 0, subscribers = 0, requested = 0] = await this.command(
       (c) => c.wstcpPublish(k.m, k.i, k.s, payload, this.options.maxMessages, this.options.ttlMs, k.channel),
@@ -366,38 +341,4 @@ export class RedisChannelStore implements ChannelStore {
     this.down = true;
     this.options.log.warn('channel.store_down', { store: this.description, reconnecting: true });
   }
-}
-
-/** One server, or a Cluster: the same commands (each channel's keys share a hash slot). */
-type Connection = Redis | Cluster;
-
-function connect(cluster: boolean, options: RedisOptions): Connection {
-  if (!cluster) return new Redis(options);
-  const {
-    host = '127.0.0.1',
-    port = 6379,
-    enableOfflineQueue,
-    retryStrategy,
-    db: _db,
-    ...redisOptions
-  } = options;
-  return new Cluster([{ host, port }], {
-    redisOptions,
-    enableOfflineQueue,
-    clusterRetryStrategy: retryStrategy ? (attempt) => retryStrategy(attempt) ?? null : undefined,
-    slotsRefreshTimeout: options.connectTimeout,
-  });
-}
-
-function waitReady(redis: Connection, timeoutMs: number): Promise<void> {
-  if (redis.status === 'ready') return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      redis.off('ready', done);
-      resolve();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    redis.on('ready', done);
-  });
 }
