@@ -4,9 +4,8 @@
  * Last-Event-ID header.
  */
 import type { IncomingMessage } from 'node:http';
-import type { HttpError } from '../errors.js';
+import { type HttpError, refuse } from '../errors.js';
 import { parseMessageId, parseMultiId } from './message-id.js';
-import { channelError } from './store.js';
 import type { ResumeFrom } from './subscription.js';
 
 /** Nchan's default nchan_max_channel_id_length. */
@@ -19,17 +18,17 @@ export function channelIds(path: string, prefix: string, multiple: boolean): str
   try {
     text = decodeURIComponent(path.slice(prefix.length));
   } catch {
-    return channelError('BAD_ID', 'the channel id is not valid percent-encoding');
+    return refuse('CHANNEL_BAD_ID', 'the channel id is not valid percent-encoding');
   }
   if (text.length > MAX_CHANNEL_ID_LENGTH) {
-    return channelError('BAD_ID', `a channel id is at most ${MAX_CHANNEL_ID_LENGTH} characters`);
+    return refuse('CHANNEL_BAD_ID', `a channel id is at most ${MAX_CHANNEL_ID_LENGTH} characters`);
   }
   const ids = multiple ? [...new Set(text.split(','))] : [text];
   if (ids.some((id) => id === '' || (!multiple && id.includes(',')))) {
-    return channelError('BAD_ID', 'a channel id must not be empty or contain ","');
+    return refuse('CHANNEL_BAD_ID', 'a channel id must not be empty or contain ","');
   }
   if (ids.length > MAX_MULTIPLEXED) {
-    return channelError('TOO_MANY_CHANNELS_IN_PATH', `at most ${MAX_MULTIPLEXED} channels per subscriber`);
+    return refuse('CHANNEL_TOO_MANY_IDS', `at most ${MAX_MULTIPLEXED} channels per subscriber`);
   }
   return ids;
 }

@@ -5,7 +5,7 @@
  * Slow subscribers are handled as WebSocket ones (ws-subscriber.ts), the connection simply ending.
  */
 import type { ServerResponse } from 'node:http';
-import type { Logger } from '../log.js';
+import type { Logger } from '../observe/log.js';
 import type { ChannelMessage } from './message.js';
 import { formatMessageId } from './message-id.js';
 import type { SubscriberSink } from './subscription.js';

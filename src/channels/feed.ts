@@ -9,16 +9,17 @@
  * in pieces of at most that size.
  */
 import { connect, type Socket } from 'node:net';
-import { AddressError, formatTarget, parseTarget, type Target } from '../address.js';
+import { AddressError } from '../address.js';
 import { ConfigError, describeError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../observe/log.js';
+import { formatTarget, parseSocketTarget, type SocketTarget } from '../targets/registry.js';
 import type { ChannelStore } from './store.js';
 
 export type FeedMode = 'lines' | 'chunks';
 
 export interface FeedSpec {
   readonly channel: string;
-  readonly target: Target;
+  readonly target: SocketTarget;
 }
 
 export interface FeedOptions extends FeedSpec {
@@ -44,7 +45,7 @@ export function parseFeedSpec(text: string): FeedSpec {
   const channel = text.slice(0, eq);
   if (channel.includes(',')) throw new ConfigError('--channel-feed: a channel id must not contain ","');
   try {
-    return { channel, target: parseTarget(text.slice(eq + 1)) };
+    return { channel, target: parseSocketTarget(text.slice(eq + 1)) };
   } catch (err) {
     if (err instanceof AddressError) throw new ConfigError(`--channel-feed ${channel}: ${err.message}`);
     throw err;

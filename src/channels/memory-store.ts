@@ -3,19 +3,19 @@
  * messages and bytes; a sweep drops expired messages and forgets channels nobody has used for a ttl.
  * A deleted channel stays as an empty stub (answering 200 with its last id, as Nchan does) until swept.
  */
-import type { Logger } from '../log.js';
+import { refuse } from '../errors.js';
+import type { Logger } from '../observe/log.js';
 import { type BufferLimits, MessageBuffer } from './buffer.js';
 import { LocalHub } from './hub.js';
 import type { ChannelMessage } from './message.js';
 import { type MessageId, nextMessageId } from './message-id.js';
-import {
-  type ChannelInfo,
-  type ChannelListener,
-  type ChannelStats,
-  type ChannelStore,
-  channelError,
-  type Published,
-  type PublishInput,
+import type {
+  ChannelInfo,
+  ChannelListener,
+  ChannelStats,
+  ChannelStore,
+  Published,
+  PublishInput,
 } from './store.js';
 
 export interface MemoryStoreOptions extends BufferLimits {
@@ -51,8 +51,8 @@ export class MemoryChannelStore implements ChannelStore {
 
   async publish(channel: string, input: PublishInput): Promise<Published> {
     if (input.data.length > this.options.maxBytes) {
-      throw channelError(
-        'MESSAGE_TOO_LARGE',
+      throw refuse(
+        'CHANNEL_MESSAGE_TOO_LARGE',
         `the message is larger than a channel holds (${this.options.maxBytes} bytes)`,
       );
     }
@@ -136,7 +136,7 @@ export class MemoryChannelStore implements ChannelStore {
     if (this.channels.size >= this.options.maxChannels) {
       this.sweep(Date.now());
       if (this.channels.size >= this.options.maxChannels) {
-        throw channelError('TOO_MANY_CHANNELS', `too many channels (at most ${this.options.maxChannels})`);
+        throw refuse('CHANNEL_LIMIT', `too many channels (at most ${this.options.maxChannels})`);
       }
     }
     state = {

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Logger } from '../log.js';
+import type { Logger } from '../observe/log.js';
 import type { ChannelConfig } from './config.js';
 import { ChannelFeed } from './feed.js';
 import { MemoryChannelStore } from './memory-store.js';

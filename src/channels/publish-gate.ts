@@ -8,7 +8,6 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { parseBasicAuthorization } from '../auth/basic.js';
 import type { CredentialCheck } from '../auth/htpasswd.js';
 import { ConfigError, type HttpError, refuse } from '../errors.js';
-import { channelError } from './store.js';
 
 export interface PublishPolicy {
   /** Networks allowed besides loopback (--publish-allow). */
@@ -52,7 +51,7 @@ export function checkPublisher(req: IncomingMessage, policy: PublishPolicy): Htt
   const { credentials, allow } = policy;
   if (!credentials || allow) {
     if (!addressAllowed(address, allow)) {
-      return channelError(
+      return refuse(
         'PUBLISH_FORBIDDEN',
         allow
           ? 'publishing is not allowed from this address (--publish-allow)'

@@ -5,11 +5,12 @@
  * The info comes as text, JSON or XML per Accept (info.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { describeError, HttpError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { describeError, HttpError, refuse } from '../errors.js';
+import { answerRefusal } from '../front/refusal.js';
+import type { Logger } from '../observe/log.js';
 import { renderChannelInfo } from './info.js';
-import { answer, answerError } from './respond.js';
-import { type ChannelInfo, type ChannelStore, channelError } from './store.js';
+import { answer } from './respond.js';
+import type { ChannelInfo, ChannelStore } from './store.js';
 
 export interface PublisherContext {
   readonly store: ChannelStore;
@@ -30,7 +31,7 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > max) {
-      reject(channelError('MESSAGE_TOO_LARGE', `the message is larger than ${max} bytes`));
+      reject(refuse('CHANNEL_MESSAGE_TOO_LARGE', `the message is larger than ${max} bytes`));
       return;
     }
     const chunks: Buffer[] = [];
@@ -40,7 +41,7 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
       if (length > max) {
         req.removeAllListeners('data');
         req.resume();
-        reject(channelError('MESSAGE_TOO_LARGE', `the message is larger than ${max} bytes`));
+        reject(refuse('CHANNEL_MESSAGE_TOO_LARGE', `the message is larger than ${max} bytes`));
         return;
       }
       chunks.push(chunk);
@@ -54,7 +55,7 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 function unavailable(err: unknown, ctx: PublisherContext, channel: string): HttpError {
   if (err instanceof HttpError) return err;
   ctx.log.warn('channel.store_failed', { channel, error: describeError(err) });
-  return channelError('STORE_UNAVAILABLE', 'the channel store is unavailable, try again later', {
+  return refuse('STORE_UNAVAILABLE', 'the channel store is unavailable, try again later', {
     cause: err,
   });
 }
@@ -96,14 +97,14 @@ export async function handlePublisherRequest(
         answer(res, 200, { Allow: ALLOW });
         return;
       default:
-        answerError(
+        answerRefusal(
           res,
-          channelError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on a publisher endpoint`, {
+          refuse('METHOD_NOT_ALLOWED', `${req.method} is not allowed on a publisher endpoint`, {
             headers: { Allow: ALLOW },
           }),
         );
     }
   } catch (err) {
-    answerError(res, unavailable(err, ctx, channel));
+    answerRefusal(res, unavailable(err, ctx, channel));
   }
 }

@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { RedisOptions } from 'ioredis';
 import { ConfigError, describeError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../observe/log.js';
 import { describeRedisLocation, type RedisLocation } from '../tokens/redis-source.js';
 import { LocalHub } from './hub.js';
 import type { ChannelMessage } from './message.js';

@@ -1,21 +1,5 @@
-/** Plain HTTP answers of the channel endpoints. */
+/** Plain HTTP answers of the channel endpoints (refusals go through front/refusal.ts). */
 import type { ServerResponse } from 'node:http';
-import type { HttpError } from '../errors.js';
-
-/** Answers a refusal: its status, headers, and its reason as a text body. */
-export function answerError(res: ServerResponse, err: HttpError): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const body = `${err.message}\n`;
-  res.writeHead(err.status, {
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    ...err.headers,
-  });
-  res.end(body);
-}
 
 /** Answers with `status` and an optional body. */
 export function answer(

@@ -8,9 +8,9 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { describeError, HttpError, refuse } from '../errors.js';
-import { abortHandshake, acceptUpgrade } from '../handshake.js';
-import type { Logger } from '../log.js';
-
+import { acceptUpgrade } from '../front/handshake.js';
+import { answerRefusal } from '../front/refusal.js';
+import type { Logger } from '../observe/log.js';
 import type { FirstMessage } from './buffer.js';
 import { corsHeaders, longPollCorsHeaders, preflightHeaders } from './cors.js';
 import { channelIds, requestPath as pathOf, resumePosition } from './endpoint-path.js';
@@ -18,10 +18,8 @@ import { EventSourceSubscriber } from './eventsource.js';
 import { LongPollSubscriber, longPollPosition } from './longpoll.js';
 import { checkPublisher, type PublishPolicy } from './publish-gate.js';
 import { handlePublisherRequest } from './publisher.js';
-import { answerError } from './respond.js';
-import { type ChannelStats, type ChannelStore, channelError } from './store.js';
+import type { ChannelStats, ChannelStore } from './store.js';
 import { type ResumeFrom, type SubscriberSink, Subscription } from './subscription.js';
-
 import { servePublisherSocket } from './ws-publisher.js';
 import { type SubscriberLimits, WsSubscriber } from './ws-subscriber.js';
 
@@ -81,7 +79,7 @@ function label(req: IncomingMessage): string {
 function asRefusal(err: unknown, log: Logger, channels: readonly string[]): HttpError {
   if (err instanceof HttpError) return err;
   log.warn('channel.store_failed', { channel: channels.join(','), error: describeError(err) });
-  return channelError('STORE_UNAVAILABLE', 'the channel store is unavailable, try again later', {
+  return refuse('STORE_UNAVAILABLE', 'the channel store is unavailable, try again later', {
     cause: err,
   });
 }
@@ -137,7 +135,7 @@ export class ChannelService {
     if (refusal) {
       this.refused(req, refusal);
       req.resume();
-      answerError(res, refusal);
+      answerRefusal(res, refusal);
       return;
     }
     const { store, log, maxMessageBytes } = this.options;
@@ -150,7 +148,7 @@ export class ChannelService {
     if (refusal || this.closing) {
       const err = refusal ?? refuse('SHUTTING_DOWN', 'shutting down');
       this.refused(req, err);
-      abortHandshake(socket, err);
+      answerRefusal(socket, err);
       return;
     }
     const channel = (ids as string[])[0] as string;
@@ -174,7 +172,7 @@ export class ChannelService {
       return this.refuseRequest(
         req,
         res,
-        channelError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on a subscriber endpoint`, {
+        refuse('METHOD_NOT_ALLOWED', `${req.method} is not allowed on a subscriber endpoint`, {
           headers: { Allow: 'GET' },
         }),
       );
@@ -186,12 +184,12 @@ export class ChannelService {
       return this.refuseRequest(req, res, asRefusal(err, this.options.log, ids));
     }
     const { store, limits, log } = this.options;
-    const refuse = (err: HttpError) => this.refuseRequest(req, res, err);
+    const refuseWith = (err: HttpError) => this.refuseRequest(req, res, err);
     if ((req.headers.accept ?? '').includes('text/event-stream')) {
       const sink = new EventSourceSubscriber(res, limits, log, label(req));
       const subscription = new Subscription(store, ids, sink);
       await this.attach(subscription, sink, 'eventsource', resumePosition(req, ids.length), res, {
-        refuse,
+        refuse: refuseWith,
         accept: () => sink.begin(corsHeaders(req)),
         release,
       });
@@ -204,7 +202,7 @@ export class ChannelService {
     const sink = new LongPollSubscriber(res, longPollCorsHeaders(req), () => subscription?.close());
     subscription = new Subscription(store, ids, sink);
     await this.attach(subscription, sink, 'longpoll', from, res, {
-      refuse,
+      refuse: refuseWith,
       accept: () => {},
       release,
     });
@@ -326,11 +324,11 @@ export class ChannelService {
   private refuseRequest(req: IncomingMessage, res: ServerResponse, err: HttpError): void {
     this.refused(req, err);
     req.resume();
-    answerError(res, err);
+    answerRefusal(res, err);
   }
 
   private refuseUpgrade(req: IncomingMessage, socket: Duplex, err: HttpError): void {
     this.refused(req, err);
-    abortHandshake(socket, err);
+    answerRefusal(socket, err);
   }
 }

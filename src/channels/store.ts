@@ -2,7 +2,6 @@
  * Where channels live: in this process (memory-store.ts) or in Redis, shared by every wstcp pointed at it
  * (redis-store.ts). Both hand messages to this process's subscribers through a LocalHub (hub.ts).
  */
-import { HttpError } from '../errors.js';
 import type { ChannelMessage } from './message.js';
 import type { MessageId } from './message-id.js';
 
@@ -62,25 +61,4 @@ export interface ChannelStore {
   messages(channel: string): Promise<readonly ChannelMessage[]>;
   stats(): ChannelStats;
   close(): Promise<void>;
-}
-
-/** Stable codes of channel refusals, with the status each answers. */
-export const ChannelRefusal = {
-  NOT_FOUND: { code: 'WSTCP_CHANNEL_NOT_FOUND', status: 404 },
-  BAD_ID: { code: 'WSTCP_CHANNEL_BAD_ID', status: 403 },
-  TOO_MANY_CHANNELS: { code: 'WSTCP_CHANNEL_LIMIT', status: 503 },
-  MESSAGE_TOO_LARGE: { code: 'WSTCP_CHANNEL_MESSAGE_TOO_LARGE', status: 413 },
-  PUBLISH_FORBIDDEN: { code: 'WSTCP_PUBLISH_FORBIDDEN', status: 403 },
-  STORE_UNAVAILABLE: { code: 'WSTCP_STORE_UNAVAILABLE', status: 503 },
-  METHOD_NOT_ALLOWED: { code: 'WSTCP_METHOD_NOT_ALLOWED', status: 405 },
-  TOO_MANY_CHANNELS_IN_PATH: { code: 'WSTCP_CHANNEL_TOO_MANY', status: 403 },
-} as const;
-
-export function channelError(
-  kind: keyof typeof ChannelRefusal,
-  reason: string,
-  options?: { cause?: unknown; headers?: Record<string, string> },
-): HttpError {
-  const { code, status } = ChannelRefusal[kind];
-  return new HttpError(code, status, reason, options);
 }

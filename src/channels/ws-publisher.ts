@@ -5,7 +5,7 @@
  */
 import type WebSocket from 'ws';
 import { describeError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../observe/log.js';
 import { renderChannelInfo } from './info.js';
 import type { ChannelStore } from './store.js';
 

@@ -9,7 +9,7 @@
  * (it may reconnect from its last id) or, with --channel-slow skip, misses messages until it catches up.
  */
 import type { Socket } from 'node:net';
-import type { Logger } from '../log.js';
+import type { Logger } from '../observe/log.js';
 import { FrameParser, type FrameSink } from '../websocket/frame-parser.js';
 import { closeFrame, frame, Opcode, parseClosePayload } from '../websocket/frames.js';
 import { type ChannelMessage, wsFrame, wsMetaFrame } from './message.js';

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { ChannelFeed, parseFeedSpec } from '../../src/channels/feed.js';
 import { MemoryChannelStore } from '../../src/channels/memory-store.js';
 import { ConfigError } from '../../src/errors.js';
-import { Logger } from '../../src/log.js';
+import { Logger } from '../../src/observe/log.js';
 import { logEvents } from '../helpers/channels.js';
 
 function setup(t: { after(fn: () => unknown): void }, mode: 'lines' | 'chunks', port: number) {

@@ -21,7 +21,7 @@ import {
 } from '../helpers/channels.js';
 import { requireProgram } from '../helpers/programs.js';
 import { startRedisCluster } from '../helpers/redis-cluster.js';
-import { type RedisServer, startRedis } from '../tokens/helpers.js';
+import { type RedisServer, startRedis } from '../helpers/tokens.js';
 
 async function instances(
   t: TestContext,

@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { MemoryChannelStore } from '../../src/channels/memory-store.js';
 import { ChannelService, type ChannelServiceOptions } from '../../src/channels/service.js';
 import type { ChannelStore } from '../../src/channels/store.js';
-import { Logger } from '../../src/log.js';
+import { Logger } from '../../src/observe/log.js';
 
 export interface ChannelServer {
   readonly port: number;

@@ -17,7 +17,7 @@ export interface RedisCluster {
 }
 
 export async function startRedisCluster(t: TestContext, program: string): Promise<RedisCluster> {
-  const dir = tempDir(t, 'wstcp-cluster-');
+  const { dir } = tempDir(t, 'wstcp-cluster-');
   const ports: number[] = [];
   const children: ChildProcess[] = [];
   t.after(async () => {
