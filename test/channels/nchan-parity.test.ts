@@ -6,25 +6,21 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import {
-  type ChannelServer,
-  EventStream,
-  infoFields,
-  publish,
-  send,
-  startChannelServer,
-  WsStream,
-} from '../helpers/channels.js';
+import { type RunningBridge, startBridge } from '../helpers/bridge.js';
+import { EventStream, infoFields, publish, send, WsStream } from '../helpers/channels.js';
 import { launchNchan, NCHAN_MODULE, type NchanPeer } from '../helpers/nchan.js';
 import { findProgram } from '../helpers/programs.js';
 
 const ID = /^\d{10}:\d+$/;
 let nchan: NchanPeer | undefined;
-let wstcp: ChannelServer;
+/** The real wstcp: `wstcp --channels 127.0.0.1:0`, through the command line and the front door. */
+let wstcp: RunningBridge;
+let wstcpBase: string;
 let counter = 0;
 
 before(async () => {
-  wstcp = await startChannelServer();
+  wstcp = await startBridge(['--channels', '127.0.0.1:0']);
+  wstcpBase = `127.0.0.1:${wstcp.port}`;
   const nginx = findProgram('nginx');
   if (nginx && existsSync(NCHAN_MODULE)) nchan = await launchNchan(nginx);
   else if (process.env.CI === 'true')
@@ -46,7 +42,7 @@ async function both<T>(
   }
   counter++;
   const [ours, theirs] = await Promise.all([
-    scenario(wstcp.base, `c${counter}-${process.pid}`),
+    scenario(wstcpBase, `c${counter}-${process.pid}`),
     scenario(nchan.base, `c${counter}-${process.pid}`),
   ]);
   return { wstcp: ours, nchan: theirs };
