@@ -20,13 +20,15 @@ import { launchNchan } from '../test/helpers/nchan.js';
 import { findProgram } from '../test/helpers/programs.js';
 import { Swarm } from '../test/helpers/swarm.js';
 import { freePort } from './bridges.js';
-import { start, stop, treeMemory, waitForPort } from './procs.js';
+import { start, stop, treeCpuSeconds, treeMemory, waitForPort } from './procs.js';
 
 export interface ChannelBenchOptions {
   readonly root: string;
   readonly seconds: number;
   readonly counts: readonly number[];
   readonly sizes: readonly number[];
+  /** Runs of everything; the table shows the median of each figure. */
+  readonly reps: number;
   progress(line: string): void;
 }
 
@@ -42,6 +44,8 @@ interface Row {
   subscribers: number;
   size: number;
   deliveredPerS: number;
+  /** Server CPU (user + system) per 100,000 deliveries in the throughput phase. */
+  cpuMsPer100k: number;
   p50: number;
   p99: number;
   memoryPerSubKb: number;
@@ -49,11 +53,9 @@ interface Row {
 
 async function startWstcp(root: string): Promise<Server> {
   const port = await freePort();
-  const child = start(
-    process.execPath,
-    [join(root, 'bin', 'wstcp'), '--channels', `127.0.0.1:${port}`, '--log-level', 'warn'],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
+  const child = start(process.execPath, [join(root, 'bin', 'wstcp'), '--channels', `127.0.0.1:${port}`], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
   await waitForPort(port, 30_000);
   return { name: 'wstcp', port, pid: child.pid as number, close: () => stop(child) };
 }
@@ -112,6 +114,7 @@ async function measure(
       for (const size of sizes) {
         await swarm.stats();
         const startStats = await swarm.stats();
+        const cpuBefore = treeCpuSeconds(server.pid);
         const started = performance.now();
         let published = 0;
         while (performance.now() - started < opts.seconds * 1000) {
@@ -134,6 +137,9 @@ async function measure(
         }
         const delivered = stats.messages - startStats.messages;
         const deliveredPerS = delivered / ((lastAt - started) / 1000);
+        const cpuAfter = treeCpuSeconds(server.pid);
+        const cpuSeconds = cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system;
+        const cpuMsPer100k = delivered > 0 ? (cpuSeconds * 1000 * 100_000) / delivered : Number.NaN;
         await sleep(200);
         await swarm.stats();
         const intervalMs = count / 20;
@@ -152,12 +158,13 @@ async function measure(
           subscribers: count,
           size,
           deliveredPerS,
+          cpuMsPer100k,
           p50: latency.p50,
           p99: latency.p99,
           memoryPerSubKb,
         });
         opts.progress(
-          `${server.name} ${count} subs ${size} B: ${Math.round(deliveredPerS)} msg/s delivered, p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms, ${memoryPerSubKb.toFixed(1)} KB/sub`,
+          `${server.name} ${count} subs ${size} B: ${Math.round(deliveredPerS)} msg/s delivered (${Math.round(cpuMsPer100k)} ms CPU/100k), p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms, ${memoryPerSubKb.toFixed(1)} KB/sub`,
         );
       }
     } finally {
@@ -169,15 +176,47 @@ async function measure(
   return rows;
 }
 
+function medianOf(values: number[]): number {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** One row per server, subscriber count and size: the median of each figure over the runs. */
+function medianRows(rows: readonly Row[]): Row[] {
+  const groups = new Map<string, Row[]>();
+  for (const row of rows) {
+    const key = `${row.server}/${row.subscribers}/${row.size}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  return [...groups.values()].map((group) => {
+    const first = group[0] as Row;
+    const m = (pick: (r: Row) => number) => medianOf(group.map(pick));
+    return {
+      server: first.server,
+      subscribers: first.subscribers,
+      size: first.size,
+      deliveredPerS: m((r) => r.deliveredPerS),
+      cpuMsPer100k: m((r) => r.cpuMsPer100k),
+      p50: m((r) => r.p50),
+      p99: m((r) => r.p99),
+      memoryPerSubKb: m((r) => r.memoryPerSubKb),
+    };
+  });
+}
+
 function table(rows: readonly Row[]): string {
   const lines = [
-    '| subscribers | message | server | delivered msgs/s | latency p50 | latency p99 | memory per idle subscriber |',
-    '|---:|---:|---|---:|---:|---:|---:|',
+    '| subscribers | message | server | delivered msgs/s | server CPU per 100k deliveries | latency p50 | latency p99 | memory per idle subscriber |',
+    '|---:|---:|---|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     lines.push(
       `| ${r.subscribers.toLocaleString('en')} | ${r.size >= 1024 ? `${r.size / 1024} KiB` : `${r.size} B`} | ${r.server} | ` +
-        `${Math.round(r.deliveredPerS).toLocaleString('en')} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.memoryPerSubKb.toFixed(1)} KB |`,
+        `${Math.round(r.deliveredPerS).toLocaleString('en')} | ${Math.round(r.cpuMsPer100k)} ms | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.memoryPerSubKb.toFixed(1)} KB |`,
     );
   }
   return lines.join('\n');
@@ -186,24 +225,31 @@ function table(rows: readonly Row[]): string {
 /** Runs the fan-out figures for wstcp and (when installed) Nchan; returns the markdown section. */
 export async function channelFanout(opts: ChannelBenchOptions): Promise<string> {
   const rows: Row[] = [];
-  for (const count of opts.counts) {
-    for (const launch of [() => startWstcp(opts.root), startNchan]) {
-      const server = await launch();
-      if (!server) {
-        opts.progress('Nchan is not installed (apt-get install nginx libnginx-mod-nchan): wstcp only');
-        continue;
-      }
-      try {
-        rows.push(...(await measure(server, count, opts.sizes, opts)));
-      } finally {
-        await server.close();
+  for (let rep = 0; rep < opts.reps; rep++) {
+    for (const count of opts.counts) {
+      // Alternate which server goes first, so drift on the machine hits both alike.
+      const launchers = [() => startWstcp(opts.root), startNchan];
+      for (const launch of rep % 2 === 0 ? launchers : launchers.reverse()) {
+        const server = await launch();
+        if (!server) {
+          opts.progress('Nchan is not installed (apt-get install nginx libnginx-mod-nchan): wstcp only');
+          continue;
+        }
+        try {
+          rows.push(...(await measure(server, count, opts.sizes, opts)));
+        } finally {
+          await server.close();
+        }
       }
     }
   }
-  rows.sort((a, b) => a.subscribers - b.subscribers || a.size - b.size || a.server.localeCompare(b.server));
+  const medians = medianRows(rows);
+  medians.sort(
+    (a, b) => a.subscribers - b.subscribers || a.size - b.size || a.server.localeCompare(b.server),
+  );
   return (
     `Channel fan-out (one publisher posting back to back for ${opts.seconds} s; latency at 20,000 deliveries/s; ` +
-    'WebSocket subscribers in one client process, the same for both servers):\n\n' +
-    table(rows)
+    `WebSocket subscribers in one client process, the same for both servers; medians of ${opts.reps} run(s)):\n\n` +
+    table(medians)
   );
 }
