@@ -83,6 +83,8 @@ export class RedisChannelStore implements ChannelStore {
   private readonly hub = new LocalHub();
   /** The newest id delivered here per channel: pub/sub and gap-filling never deliver a message twice. */
   private readonly lastSeen = new Map<string, MessageId>();
+  /** SUBSCRIBE commands under way, by channel. */
+  private readonly subscribing = new Map<string, Promise<unknown>>();
   private readonly instance = randomUUID();
   private readonly prefix: string;
   private readonly refresher: NodeJS.Timeout;
@@ -186,7 +188,14 @@ export class RedisChannelStore implements ChannelStore {
     const first = this.hub.add(channel, listener);
     const k = this.keys(channel);
     try {
-      if (first) await this.subscriber.subscribe(k.channel);
+      // Every subscriber waits until pub/sub is on, so none reads the buffer before live messages flow.
+      if (first) {
+        const subscribing = this.subscriber
+          .subscribe(k.channel)
+          .finally(() => this.subscribing.delete(channel));
+        this.subscribing.set(channel, subscribing);
+      }
+      await this.subscribing.get(channel);
       const entries = await this.command((c) =>
         c.wstcpSubscribeBuffer(
           k.m,
@@ -198,11 +207,9 @@ export class RedisChannelStore implements ChannelStore {
           '1',
         ),
       );
-      const messages = this.decodeFresh(entries);
-      const last = messages[messages.length - 1];
-      const seen = this.lastSeen.get(channel);
-      if (last && (!seen || compareMessageIds(last.id, seen) > 0)) this.lastSeen.set(channel, last.id);
-      return messages;
+      // lastSeen is not moved here: a message read from the buffer may still be on its way to the
+      // subscribers already here, over pub/sub. Each subscription drops what it has already seen.
+      return this.decodeFresh(entries);
     } catch (err) {
       this.unsubscribe(channel, listener);
       throw err;

@@ -60,15 +60,19 @@ test('lines mode: each line is one message, CRLF or LF, a line split across read
 });
 
 test('chunks mode publishes each read as it comes', async (t) => {
+  const sockets: Socket[] = [];
   const server = createServer((socket) => {
+    sockets.push(socket);
     socket.write('abc');
-    setTimeout(() => socket.write('def'), 50);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.after(() => server.close());
   const { feed, store } = setup(t, 'chunks', (server.address() as { port: number }).port);
   feed.start();
+  // The second chunk is sent once the first is published, so the two can never arrive in one read.
+  await eventually(async () => (await store.messages('ticks')).length >= 1);
+  sockets[0]?.write('def');
   await eventually(async () => (await store.messages('ticks')).length >= 2);
   assert.deepEqual(
     (await store.messages('ticks')).map((m) => m.data.toString()),
