@@ -11,8 +11,12 @@ import { refuse } from '../errors.js';
 import { answerRefusal } from '../front/refusal.js';
 import type { Route, RouteContext } from '../front/routes.js';
 import type { ChannelEndpoints } from './open.js';
+import type { ChannelStats } from './store.js';
 
-export function channelRoute(ctx: RouteContext): Route | undefined {
+/** The channel route; `stats()` gives the channel counts (channels, subscribers, published, delivered). */
+export type ChannelRoute = Route & { stats(): ChannelStats | undefined };
+
+export function channelRoute(ctx: RouteContext): ChannelRoute | undefined {
   const config = ctx.config.channels;
   if (!config) return undefined;
   const prefixes = [`${config.pubPath}/`, `${config.subPath}/`];
@@ -65,5 +69,6 @@ export function channelRoute(ctx: RouteContext): Route | undefined {
     close: async () => {
       await (await opening.catch(() => undefined))?.close();
     },
+    stats: () => endpoints?.stats(),
   };
 }

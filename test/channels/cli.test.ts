@@ -106,3 +106,15 @@ test('channel flags are checked at startup with messages naming the flag', () =>
     );
   }
 });
+
+test('a channel store that cannot be opened stops the start (the bridge does not listen without its channels)', async () => {
+  await assert.rejects(
+    startBridge([
+      '--channels',
+      '127.0.0.1:0',
+      '--channel-store',
+      'rediss://127.0.0.1:1/0?ca=/nonexistent/ca.pem',
+    ]),
+    (err: unknown) => err instanceof ConfigError && /--channel-store: Redis CA file/.test(err.message),
+  );
+});
