@@ -89,14 +89,17 @@ export class ChannelService {
   private readonly subPrefix: string;
   /** Ends each open subscriber and publisher connection (close()). */
   private readonly open = new Set<{ shutdown(): void }>();
-  private readonly publisherSockets = new WebSocketServer({
-    noServer: true,
-    clientTracking: false,
-    perMessageDeflate: false,
-  });
+  private readonly publisherSockets: WebSocketServer;
   private closing = false;
 
   constructor(private readonly options: ChannelServiceOptions) {
+    // A publisher's message larger than a channel holds is refused by ws with 1009 before it is buffered.
+    this.publisherSockets = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: options.maxMessageBytes,
+    });
     this.pubPrefix = `${options.pubPath.replace(/\/+$/, '')}/`;
     this.subPrefix = `${options.subPath.replace(/\/+$/, '')}/`;
   }

@@ -233,3 +233,13 @@ test('subscribers pass the admission gates: a refusal keeps its status, a counte
   while (live > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.equal(live, 0);
 });
+
+test('a WebSocket publisher sending more than a channel holds is closed with 1009, nothing published', async (t) => {
+  const server = await startChannelServer({ maxBytes: 1000 });
+  t.after(() => server.close());
+  const ws = new WsStream(`ws://${server.base}/pub/big`);
+  await ws.opened;
+  ws.ws.send(Buffer.alloc(2000));
+  assert.equal(await ws.waitForClose(), 1009);
+  assert.equal((await send(server.base, 'GET', '/pub/big')).status, 404);
+});
