@@ -243,3 +243,29 @@ test('a WebSocket publisher sending more than a channel holds is closed with 100
   assert.equal(await ws.waitForClose(), 1009);
   assert.equal((await send(server.base, 'GET', '/pub/big')).status, 404);
 });
+
+test('bad input gets a status and the server carries on: bad encoding, ids, dates, sizes and handshakes', async (t) => {
+  const server = await startChannelServer({ maxBytes: 1000 });
+  t.after(() => server.close());
+  await publish(server.base, 'ok', 'first');
+  assert.equal((await send(server.base, 'GET', '/sub/%ZZ')).status, 403);
+  assert.equal((await send(server.base, 'GET', '/pub/%ZZ')).status, 403);
+  const garbageId = await send(server.base, 'GET', '/sub/ok', undefined, { 'Last-Event-ID': 'not:an:id' });
+  assert.equal(garbageId.text, 'first');
+  const garbageDate = await send(server.base, 'GET', '/sub/ok', undefined, {
+    'If-Modified-Since': 'yesterday',
+    'If-None-Match': 'x',
+  });
+  assert.equal(garbageDate.text, 'first');
+  const huge = await send(server.base, 'POST', '/pub/ok', undefined, { 'Content-Length': '99999999999' });
+  assert.equal(huge.status, 413);
+  const badKey = await send(server.base, 'GET', '/sub/ok', undefined, {
+    Connection: 'Upgrade',
+    Upgrade: 'websocket',
+    'Sec-WebSocket-Key': 'short',
+    'Sec-WebSocket-Version': '13',
+  });
+  assert.equal(badKey.status, 400);
+  assert.equal((await publish(server.base, 'ok', 'still serving')).status, 202);
+  assert.ok(logEvents(server.logs, 'channel.refused').length >= 3);
+});
