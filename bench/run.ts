@@ -7,6 +7,7 @@
  *   npm run bench -- --quick           ~1.5 minutes: one 1 s run per figure, 2,000 idle sessions
  *   npm run bench -- --write-docs      also update docs/performance.md
  *   npm run bench -- --no-wss --no-workers --reps 5 --seconds 3 --hold 8000
+ *   npm run bench -- --channels-only  only the channel fan-out (wstcp and Nchan, ~3 minutes)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BridgeKind } from './bridges.js';
+import { channelFanout } from './channels.js';
 import { type Context, memoryFigure, type Settings, wireFigures, workerScaling } from './figures.js';
 import { machineDescription, updateDocs } from './machine.js';
 import { killAllNow, start, stopAll, waitForLine } from './procs.js';
@@ -30,6 +32,8 @@ function options() {
       'no-wss': { type: 'boolean', default: false },
       'no-workers': { type: 'boolean', default: false },
       'no-memory': { type: 'boolean', default: false },
+      'no-channels': { type: 'boolean', default: false },
+      'channels-only': { type: 'boolean', default: false },
       reps: { type: 'string' },
       seconds: { type: 'string' },
       hold: { type: 'string' },
@@ -91,13 +95,30 @@ async function main(): Promise<void> {
         return fallback;
       }
     };
-    const figures: Figure[] = await attempt('ws://', () => wireFigures(ctx, false), []);
-    if (!values['no-memory'])
+    const channelsOnly = values['channels-only'] === true;
+    const figures: Figure[] = channelsOnly ? [] : await attempt('ws://', () => wireFigures(ctx, false), []);
+    if (!values['no-memory'] && !channelsOnly)
       figures.push(...(await attempt('memory', async () => [await memoryFigure(ctx)], [])));
-    if (wss) figures.push(...(await attempt('wss://', () => wireFigures(ctx, true), [])));
+    if (wss && !channelsOnly) figures.push(...(await attempt('wss://', () => wireFigures(ctx, true), [])));
     let scaling: ScalingRow[] = [];
-    if (!values['no-workers']) scaling = await attempt('--workers', () => workerScaling(ctx), []);
+    if (!values['no-workers'] && !channelsOnly)
+      scaling = await attempt('--workers', () => workerScaling(ctx), []);
 
+    const channels = values['no-channels']
+      ? ''
+      : await attempt(
+          'channels',
+          () =>
+            channelFanout({
+              root: ROOT,
+              seconds: quick ? 1 : 3,
+              reps: quick ? 1 : 3,
+              counts: [1000, 10_000],
+              sizes: [64, 4096],
+              progress,
+            }),
+          '',
+        );
     const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
     const minutes = ((Date.now() - startedAt) / 60000).toFixed(1);
     const report = [
@@ -106,7 +127,7 @@ async function main(): Promise<void> {
       '',
       machineDescription(),
       '',
-      markdownTable(figures),
+      figures.length ? markdownTable(figures) : '',
       scaling.length
         ? `\nwstcp \`--workers\` scaling (8 echo sessions x 64 KiB; ${settings.rateThreads} session-opening threads):\n\n${scalingTable(scaling)}`
         : '',
@@ -116,9 +137,14 @@ async function main(): Promise<void> {
         : '',
     ].join('\n');
     if (failures.length) process.exitCode = 1;
-    process.stdout.write(`${report}\n`);
+    if (!channelsOnly) process.stdout.write(`${report}\n`);
+    const channelReport = channels
+      ? `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${command}\`.\n\n${channels}`
+      : '';
+    if (channelReport) process.stdout.write(`\n${channelReport}\n`);
     if (values['write-docs']) {
-      updateDocs(join(ROOT, 'docs', 'performance.md'), report);
+      if (!channelsOnly) updateDocs(join(ROOT, 'docs', 'performance.md'), report);
+      if (channelReport) updateDocs(join(ROOT, 'docs', 'performance.md'), channelReport, 'bench-channels');
       progress('docs/performance.md updated');
     }
   } finally {
