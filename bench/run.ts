@@ -7,7 +7,8 @@
  *   npm run bench -- --quick           ~1.5 minutes: one 1 s run per figure, 2,000 idle sessions
  *   npm run bench -- --write-docs      also update docs/performance.md
  *   npm run bench -- --no-wss --no-workers --reps 5 --seconds 3 --hold 8000
- *   npm run bench -- --client-only     only the client side (wstcp forward), ~1 minute
+ *   npm run bench -- --channels-only  only the channel fan-out (wstcp and Nchan, ~3 minutes)
+ *   npm run bench -- --client-only    only the client side (wstcp forward), ~1.5 minutes
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BridgeKind } from './bridges.js';
+import { channelFanout } from './channels.js';
 import { clientFigures } from './client.js';
 import { type Context, memoryFigure, type Settings, wireFigures, workerScaling } from './figures.js';
 import { machineDescription, updateDocs } from './machine.js';
@@ -32,6 +34,8 @@ function options() {
       'no-wss': { type: 'boolean', default: false },
       'no-workers': { type: 'boolean', default: false },
       'no-memory': { type: 'boolean', default: false },
+      'no-channels': { type: 'boolean', default: false },
+      'channels-only': { type: 'boolean', default: false },
       'no-client': { type: 'boolean', default: false },
       'client-only': { type: 'boolean', default: false },
       reps: { type: 'string' },
@@ -95,16 +99,35 @@ async function main(): Promise<void> {
         return fallback;
       }
     };
-    const serverSide = !values['client-only'];
+    const channelsOnly = values['channels-only'] === true;
+    const clientOnly = values['client-only'] === true;
+    const serverSide = !channelsOnly && !clientOnly;
     const figures: Figure[] = serverSide ? await attempt('ws://', () => wireFigures(ctx, false), []) : [];
-    if (serverSide && !values['no-memory'])
+    if (!values['no-memory'] && serverSide)
       figures.push(...(await attempt('memory', async () => [await memoryFigure(ctx)], [])));
-    if (serverSide && wss) figures.push(...(await attempt('wss://', () => wireFigures(ctx, true), [])));
+    if (wss && serverSide) figures.push(...(await attempt('wss://', () => wireFigures(ctx, true), [])));
     let scaling: ScalingRow[] = [];
-    if (serverSide && !values['no-workers'])
+    if (!values['no-workers'] && serverSide)
       scaling = await attempt('--workers', () => workerScaling(ctx), []);
-    const client = values['no-client'] ? '' : await attempt('client side', () => clientFigures(ctx), '');
+    const client =
+      values['no-client'] || channelsOnly ? '' : await attempt('client side', () => clientFigures(ctx), '');
 
+    const channels =
+      values['no-channels'] || clientOnly
+        ? ''
+        : await attempt(
+            'channels',
+            () =>
+              channelFanout({
+                root: ROOT,
+                seconds: quick ? 1 : 3,
+                reps: quick ? 1 : 3,
+                counts: [1000, 10_000],
+                sizes: [64, 4096],
+                progress,
+              }),
+            '',
+          );
     const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
     const minutes = ((Date.now() - startedAt) / 60000).toFixed(1);
     const report = [
@@ -124,6 +147,10 @@ async function main(): Promise<void> {
     ].join('\n');
     if (failures.length) process.exitCode = 1;
     if (serverSide) process.stdout.write(`${report}\n`);
+    const channelReport = channels
+      ? `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${command}\`.\n\n${channels}`
+      : '';
+    if (channelReport) process.stdout.write(`\n${channelReport}\n`);
     const clientReport = client
       ? [
           `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${command}\` (${settings.reps} run(s) per figure, ${settings.seconds} s each; medians).`,
@@ -135,9 +162,9 @@ async function main(): Promise<void> {
       : '';
     if (clientReport) process.stdout.write(`\n${clientReport}\n`);
     if (values['write-docs']) {
-      const docs = join(ROOT, 'docs', 'performance.md');
-      if (serverSide) updateDocs(docs, report);
-      if (clientReport) updateDocs(docs, clientReport, 'bench-client');
+      if (serverSide) updateDocs(join(ROOT, 'docs', 'performance.md'), report);
+      if (channelReport) updateDocs(join(ROOT, 'docs', 'performance.md'), channelReport, 'bench-channels');
+      if (clientReport) updateDocs(join(ROOT, 'docs', 'performance.md'), clientReport, 'bench-client');
       progress('docs/performance.md updated');
     }
   } finally {

@@ -16,7 +16,7 @@ import { describeError, refuse } from './errors.js';
 import { type DoneReason, ExitPolicy } from './exit-policy.js';
 import { WebSocketAcceptor } from './front/accept.js';
 import { FrontDoor } from './front/front-door.js';
-import { buildRoutes } from './front/routes.js';
+import { buildRoutes, type Route } from './front/routes.js';
 import { type Logger, silentLogger } from './observe/log.js';
 import { Recorder } from './observe/record.js';
 import { type BridgeStats, StatsTally } from './observe/stats.js';
@@ -42,6 +42,8 @@ export class Bridge extends EventEmitter {
   readonly sessions = new Set<Session>();
 
   private readonly front: FrontDoor;
+  /** Endpoints besides sessions (front/routes.ts), readied before listening and closed in close(). */
+  private readonly routes: readonly Route[];
   private readonly acceptor: WebSocketAcceptor;
   private readonly tally = new StatsTally();
   private readonly exitPolicy: ExitPolicy;
@@ -61,6 +63,7 @@ export class Bridge extends EventEmitter {
     private readonly log: Logger,
   ) {
     super();
+    this.routes = buildRoutes({ config, log, stats: () => this.stats, gates: parts.gates });
     this.sessionOptions = { maxBufferBytes: config.maxBufferBytes, log, traffic: config.traffic };
     this.handshakes = new HandshakeLog(log, config.tokens !== undefined);
     this.acceptor = new WebSocketAcceptor({
@@ -73,7 +76,7 @@ export class Bridge extends EventEmitter {
       handshakeTimeoutMs: config.limits.handshakeTimeoutMs,
       tls: parts.tls,
       log,
-      routes: buildRoutes({ config, log, stats: () => this.stats }),
+      routes: this.routes,
       web: parts.http,
       upgrade: (req, socket, head) => void this.onUpgrade(req, socket, head),
       refused: () => this.tally.refused(),
@@ -92,8 +95,10 @@ export class Bridge extends EventEmitter {
     const parts = options.parts ?? (await assembleParts(config, log));
     const bridge = new Bridge(config, parts, log);
     try {
+      await Promise.all(bridge.routes.map((route) => route.ready?.()));
       await bridge.front.listen(config.listen, config.unixListenMode);
     } catch (err) {
+      await closeRoutes(bridge.routes, log);
       await closeParts(parts, log);
       throw err;
     }
@@ -144,6 +149,7 @@ export class Bridge extends EventEmitter {
       await drained;
       clearTimeout(grace);
     }
+    await closeRoutes(this.routes, this.log);
     // The listening socket closes only when every connection it accepted is gone, keep-alive ones included.
     this.front.closeAll();
     await Promise.all(this.recordings);
@@ -231,6 +237,14 @@ export class Bridge extends EventEmitter {
     this.tally.closed(session);
     this.emit('session-close', session);
     this.exitPolicy.sessionEnded();
+  }
+}
+
+async function closeRoutes(routes: readonly Route[], log: Logger): Promise<void> {
+  const results = await Promise.allSettled(routes.map((route) => route.close?.()));
+  for (const result of results) {
+    if (result.status === 'rejected')
+      log.warn('bridge.close_failed', { error: describeError(result.reason) });
   }
 }
 

@@ -7,6 +7,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { authGates } from '../auth/gates.js';
 import { guardHttp } from '../auth/http-guard.js';
 import type { Config } from '../config/config.js';
+import { refuse } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import type { Target } from '../targets/target.js';
 import { createTargetPolicy } from './allow-target.js';
@@ -26,6 +27,16 @@ export interface BridgeParts {
 /** The resolver for a single fixed target (`wstcp 6080 host:5900`, `--unix-target`). */
 export function fixedTarget(target: Target): TargetResolver {
   return { resolve: async () => target, close: async () => {} };
+}
+
+/** Without a target or tokens (`--channels` alone) only the channel routes serve: handshakes get 404. */
+function noTarget(): TargetResolver {
+  return {
+    resolve: async () => {
+      throw refuse('NO_TARGET');
+    },
+    close: async () => {},
+  };
 }
 
 /**
@@ -48,7 +59,9 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
   try {
     resolver = config.tokens
       ? await (await import('../tokens/index.js')).createTokenResolver(config.tokens, log)
-      : fixedTarget(config.target!);
+      : config.target
+        ? fixedTarget(config.target)
+        : noTarget();
   } catch (err) {
     await tls?.close();
     throw err;

@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { AddressError, type ListenAddress, parseHostPort, parseListen } from '../address.js';
+import { buildChannelConfig, type ChannelConfig, type RawChannelOptions } from '../channels/config.js';
 import { ConfigError } from '../errors.js';
 import type { LogFormat, LogLevel } from '../observe/log.js';
 import { parseTarget } from '../targets/registry.js';
@@ -75,8 +76,10 @@ export type ListenSpec = ListenAddress | { readonly kind: 'fd'; readonly fd: num
 export interface Config {
   readonly listen: ListenSpec;
   readonly unixListenMode: number;
-  /** The one fixed target; undefined when tokens route sessions. */
+  /** The one fixed target; undefined when tokens route sessions (or only channels are served). */
   readonly target: Target | undefined;
+  /** --channels: publish/subscribe endpoints (channels/). */
+  readonly channels: ChannelConfig | undefined;
   readonly tokens: TokenConfig | undefined;
   readonly allowTargets: readonly string[];
   readonly connectTimeoutMs: number;
@@ -268,6 +271,17 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
   const inetd = bool(raw, 'inetd');
   const daemon = bool(raw, 'daemon');
   const workerCount = workers(raw);
+  const channels = buildChannelConfig(raw as RawChannelOptions);
+  if (channels && workerCount !== undefined && !channels.store) {
+    throw new ConfigError(
+      '--channels with --workers needs --channel-store: each worker would hold channels of its own',
+    );
+  }
+  if (channels?.listen && (inetd || unixListen)) {
+    throw new ConfigError(
+      `--channels ${channels.listen} names a listen address: with --${inetd ? 'inetd' : 'unix-listen'} give --channels without one`,
+    );
+  }
 
   let listen: ListenSpec;
   let rest: string[];
@@ -285,7 +299,13 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     listen = { kind: 'unix', path: unixListen };
     rest = positional;
   } else {
-    const [first, ...others] = positional;
+    // `--channels [host:]port` is the listen address; the positional arguments then name only a target.
+    if (channels?.listen && positional.length > 1) {
+      throw new ConfigError(
+        `--channels ${channels.listen} is the listen address: give at most a target after it`,
+      );
+    }
+    const [first, ...others] = channels?.listen ? [channels.listen, ...positional] : positional;
     if (first === undefined) {
       throw new ConfigError(
         'missing listen port: wstcp [options] [listen_host:]listen_port target_host:target_port',
@@ -306,9 +326,9 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     if (tokens) throw new ConfigError('--unix-target cannot be combined with a token store');
     const unix: UnixTarget = { kind: 'unix', path: unixTarget };
     target = unix;
-  } else if (!tokens) {
+  } else if (!tokens && !channels) {
     throw new ConfigError(
-      'missing target: give target_host:target_port, --unix-target FILE, or a token store (--token-plugin/--tokens)',
+      'missing target: give target_host:target_port, --unix-target FILE, a token store (--token-plugin/--tokens) or --channels',
     );
   }
 
@@ -355,6 +375,7 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     listen,
     unixListenMode: Number.parseInt(modeText, 8),
     target,
+    channels,
     tokens,
     allowTargets: list(raw, 'allow-target'),
     connectTimeoutMs: Math.round((num(raw, 'connect-timeout', { positive: true }) ?? 10) * 1000),

@@ -3,6 +3,7 @@
  * their command lines); native options come after them. Validation beyond types lives in config.ts.
  */
 import type { Options } from 'yargs';
+import { channelOptionSpecs } from '../channels/options.js';
 
 const G_CORE = 'Bridge:';
 const G_TOKENS = 'Token routing:';
@@ -218,6 +219,8 @@ export const optionSpecs = {
     describe:
       'The listening socket is stdin (inetd "wait", systemd StandardInput=socket); no listen argument',
   },
+
+  ...channelOptionSpecs,
 
   // websockify options that wstcp refuses with an explanation (see config.ts)
   'wrap-mode': { type: 'string', hidden: true },
