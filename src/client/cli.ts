@@ -24,7 +24,7 @@ export type ClientCommand = 'connect' | 'forward';
 const CONNECT_USAGE = `wstcp connect [options] URL [HOST [PORT]]
 
 Relays stdin and stdout through one WebSocket session to URL (ws://, wss://), e.g. as ssh's ProxyCommand:
-  ssh -o ProxyCommand='wstcp connect wss://gw.example/ssh?token=%h' mybox
+  ssh -o ProxyCommand='wstcp connect "wss://gw.example/ssh?token=%h"' mybox
 %h and %p in URL are replaced by HOST and PORT (ProxyCommand: wstcp connect 'URL' %h %p, with %%h for %h).
 
 Exit codes: 0 closed cleanly, 1 session broke off (close code other than 1000, connection lost),
