@@ -223,7 +223,7 @@ test('--connect-timeout: a server that accepts but never answers exits 3 on time
   const startedAt = Date.now();
   const result = await connectOnce(t, ['--connect-timeout', '0.5', `ws://127.0.0.1:${mute.port}/`]);
   assert.equal(result.code, ExitCode.UNREACHABLE);
-  assert.ok(Date.now() - startedAt < 3000);
+  assert.ok(Date.now() - startedAt < 5000);
 });
 
 test('usage errors exit 2; an unreachable server exits 3', async (t) => {
