@@ -2,14 +2,16 @@
  * Pool fixtures: real loopback TCP servers that count the connections they get, a pool naming them, and
  * the Pools of a bridge with its log captured.
  */
-import type { Socket } from 'node:net';
-import { connectTarget } from '../../src/connect.js';
-import { Logger } from '../../src/log.js';
+import { Logger } from '../../src/observe/log.js';
 import type { BalanceMethod } from '../../src/targets/pool/balance.js';
 import { socketProbe } from '../../src/targets/pool/health-probe.js';
 import type { PoolMember } from '../../src/targets/pool/pool-target.js';
 import { Pools } from '../../src/targets/pool/pools.js';
+import type { TargetStream } from '../../src/targets/target.js';
+import { tcpKind } from '../../src/targets/tcp.js';
+import { unixKind } from '../../src/targets/unix.js';
 import { startTcpServer, type TcpTarget } from './bridge.js';
+import { handshake } from './tokens.js';
 
 /** Servers that hold every connection open and count them. */
 export async function startMembers(n: number): Promise<TcpTarget[]> {
@@ -44,11 +46,14 @@ export function makePools(
   return { pools, logs };
 }
 
-/** Opens a member the way the bridge does (plain TCP, by its deadline). */
-export function openMember(signal?: AbortSignal): (member: PoolMember, deadline: number) => Promise<Socket> {
-  return (member, deadline) =>
-    connectTarget(member.target, {
-      timeoutMs: Math.max(1, deadline - Date.now()),
-      ...(signal ? { signal } : {}),
-    });
+/** Opens a member the way the bridge does (plain sockets, by its deadline). */
+export function openMember(
+  signal: AbortSignal = new AbortController().signal,
+): (member: PoolMember, deadline: number) => Promise<TargetStream> {
+  return (member, deadline) => {
+    const options = { deadline, signal, ctx: handshake('/'), preferIpv6: false, tls: undefined };
+    return member.target.kind === 'unix'
+      ? unixKind.open(member.target, options)
+      : tcpKind.open(member.target, options);
+  };
 }

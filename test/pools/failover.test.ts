@@ -2,11 +2,11 @@
 // the next member within one deadline when one refuses or swallows the connection, passive health
 // (max_fails, fail_timeout) and the refusal that names how many members were tried.
 import assert from 'node:assert/strict';
-import type { Socket } from 'node:net';
 import { test } from 'node:test';
 import type { HttpError } from '../../src/errors.js';
 import { parsePool } from '../../src/targets/pool/pool-target.js';
 import type { PoolSession } from '../../src/targets/pool/pools.js';
+import type { TargetStream } from '../../src/targets/target.js';
 import { startBlackHole } from '../helpers/black-hole.js';
 import { waitFor } from '../helpers/bridge.js';
 import { makePools, openMember, startMembers } from '../helpers/pool-members.js';
@@ -19,7 +19,7 @@ function request(deadlineMs = 2000, signal = never, key?: string) {
 }
 
 /** Index of the member whose port `session` reached. */
-function portOf(session: PoolSession<Socket>): number {
+function portOf(session: PoolSession<TargetStream>): number {
   return session.member.kind === 'tcp' ? session.member.port : 0;
 }
 
@@ -170,7 +170,7 @@ test('least-conn sends new sessions to the member with the fewest live ones', as
   const pool = parsePool(members.map((m) => `127.0.0.1:${m.port}`).join(','))!;
   const { pools } = makePools({ method: 'least-conn' });
   t.after(() => pools.close());
-  const open: PoolSession<Socket>[] = [];
+  const open: PoolSession<TargetStream>[] = [];
   for (let i = 0; i < 6; i++) open.push(await pools.open(pool, request()));
   assert.deepEqual(
     pools.snapshot(pool).map((s) => s.active),

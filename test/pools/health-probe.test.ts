@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import { createServer as createTlsServer } from 'node:tls';
 import { socketProbe } from '../../src/targets/pool/health-probe.js';
 import { startTcpServer, waitFor } from '../helpers/bridge.js';
+import { makeCa } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
-import { makeCa } from '../tls/pki.js';
 
 const never = new AbortController().signal;
 const at = (port: number) => ({ kind: 'tcp' as const, host: '127.0.0.1', port });

@@ -8,10 +8,12 @@
  * A single address without settings is not a pool (it stays a plain target); `vnc1:5900@2` alone is a
  * pool of one. Members are sockets only: a pool never contains a pool.
  */
-import { AddressError, formatTarget, parseTarget, type Target } from '../../address.js';
+import { AddressError } from '../../address.js';
+import { type TcpTarget, tcpKind } from '../tcp.js';
+import { type UnixTarget, unixKind } from '../unix.js';
 
-/** What a pool member reaches. */
-export type MemberTarget = Target;
+/** What a pool member reaches: a socket. */
+export type MemberTarget = TcpTarget | UnixTarget;
 
 export interface PoolMember {
   readonly target: MemberTarget;
@@ -61,7 +63,7 @@ function checkedPool(members: readonly PoolMember[]): PoolTarget {
   if (members.length === 0) throw new AddressError('the pool has no members');
   const seen = new Set<string>();
   for (const member of members) {
-    const name = formatTarget(member.target);
+    const name = formatMemberTarget(member.target);
     if (seen.has(name)) throw new AddressError(`the pool names ${name} twice`);
     seen.add(name);
   }
@@ -95,7 +97,7 @@ export function parseMember(text: string): PoolMember {
       );
     }
   }
-  const target = parseTarget(address);
+  const target = unixKind.parse(address) ?? tcpKind.parse(address)!;
   return { target, weight: weight ?? 1, backup };
 }
 
@@ -115,5 +117,10 @@ export function formatPool(pool: PoolTarget): string {
 /** One member in the compact form: `vnc1:5900@3`, `[fd00::3]:5900@backup`. */
 export function formatMember(member: PoolMember): string {
   const weight = member.weight === 1 ? '' : `@${member.weight}`;
-  return `${formatTarget(member.target)}${weight}${member.backup ? '@backup' : ''}`;
+  return `${formatMemberTarget(member.target)}${weight}${member.backup ? '@backup' : ''}`;
+}
+
+/** A member's address: `host:port`, `[v6]:port` or `unix_socket:/path`. */
+export function formatMemberTarget(target: MemberTarget): string {
+  return target.kind === 'unix' ? unixKind.format(target) : tcpKind.format(target);
 }

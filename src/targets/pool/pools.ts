@@ -7,14 +7,19 @@
  * What is tracked is bounded: beyond MAX_TRACKED entries, members without live sessions and pools not
  * used lately are forgotten (a forgotten member starts again as up; a pool, at its first member).
  */
-import { formatTarget } from '../../address.js';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../observe/log.js';
 import { type BalanceMethod, PoolBalancer } from './balance.js';
 import { openPool } from './failover.js';
 import { HealthCheck } from './health-check.js';
 import type { Probe } from './health-probe.js';
 import { type HealthPolicy, type MemberSnapshot, MemberState, type Transition } from './member-state.js';
-import { formatPool, type MemberTarget, type PoolMember, type PoolTarget } from './pool-target.js';
+import {
+  formatMemberTarget,
+  formatPool,
+  type MemberTarget,
+  type PoolMember,
+  type PoolTarget,
+} from './pool-target.js';
 
 export interface PoolsOptions extends HealthPolicy {
   readonly method: BalanceMethod;
@@ -130,7 +135,7 @@ export class Pools {
   }
 
   private member(target: MemberTarget): MemberState {
-    const name = formatTarget(target);
+    const name = formatMemberTarget(target);
     const tracked = this.members.get(name);
     if (tracked) return tracked.state;
     if (this.members.size >= MAX_TRACKED) this.forgetIdleMembers();
