@@ -235,6 +235,7 @@ export class Bridge extends EventEmitter {
 }
 
 async function closeParts(parts: BridgeParts, log: Logger): Promise<void> {
+  parts.pools?.close();
   const results = await Promise.allSettled([parts.resolver.close(), parts.tls?.close()]);
   for (const result of results) {
     if (result.status === 'rejected')

@@ -101,7 +101,8 @@ export function parseMember(text: string): PoolMember {
   return { target, weight: weight ?? 1, backup };
 }
 
-function parseWeight(text: string, address: string): number {
+/** A weight, 1 to MAX_WEIGHT; throws AddressError naming the member. */
+export function parseWeight(text: string, address: string): number {
   const weight = /^\d{1,4}$/.test(text) ? Number(text) : Number.NaN;
   if (!(weight >= 1 && weight <= MAX_WEIGHT)) {
     throw new AddressError(`member "${address}" has weight "${text}"; expected 1 to ${MAX_WEIGHT}`);

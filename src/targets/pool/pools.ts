@@ -7,6 +7,7 @@
  * What is tracked is bounded: beyond MAX_TRACKED entries, members without live sessions and pools not
  * used lately are forgotten (a forgotten member starts again as up; a pool, at its first member).
  */
+import type { HandshakeContext } from '../../admission/pipeline.js';
 import type { Logger } from '../../observe/log.js';
 import { type BalanceMethod, PoolBalancer } from './balance.js';
 import { openPool } from './failover.js';
@@ -29,6 +30,8 @@ export interface PoolsOptions extends HealthPolicy {
   readonly probeTimeoutMs: number;
   readonly probe: Probe;
   readonly log: Logger;
+  /** The token of a handshake (hash-token); undefined when the bridge has no token store. */
+  readonly tokenOf?: (ctx: HandshakeContext) => string | undefined;
 }
 
 export interface PoolOpenRequest<S> {
@@ -84,6 +87,13 @@ export class Pools {
   pin(pool: PoolTarget): void {
     for (const state of this.resolve(pool).states) this.pinned.add(state);
     this.health?.round();
+  }
+
+  /** What the hash methods hash for `ctx`: the client address or the token; undefined for the others. */
+  hashKey(ctx: HandshakeContext): string | undefined {
+    const { method, tokenOf } = this.options;
+    if (method === 'hash-client') return ctx.clientAddress;
+    return method === 'hash-token' ? tokenOf?.(ctx) : undefined;
   }
 
   /** Opens a session on one of `pool`'s members (see failover.ts for the order and the errors). */
