@@ -57,3 +57,33 @@ export function openMember(
       : tcpKind.open(member.target, options);
   };
 }
+
+export interface NamedMember {
+  readonly name: string;
+  readonly server: TcpTarget;
+  /** host:port of the member. */
+  readonly address: string;
+}
+
+/**
+ * Members that greet each connection with their name and a newline, then echo: a session can tell which
+ * member it reached and stay open as long as the test wants (least-conn, live sessions across changes).
+ */
+export async function startNamedMembers(names: readonly string[]): Promise<NamedMember[]> {
+  return Promise.all(
+    names.map(async (name) => {
+      const server = await startTcpServer((socket) => {
+        socket.write(`${name}\n`);
+        socket.pipe(socket);
+      });
+      return { name, server, address: `127.0.0.1:${server.port}` };
+    }),
+  );
+}
+
+/** The JSON log lines of a bridge started with --log-format json, with this `event`. */
+export function logEvents(logs: readonly string[], event: string): Array<Record<string, unknown>> {
+  return logs
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((line) => line.event === event);
+}
