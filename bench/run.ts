@@ -7,6 +7,7 @@
  *   npm run bench -- --quick           ~1.5 minutes: one 1 s run per figure, 2,000 idle sessions
  *   npm run bench -- --write-docs      also update docs/performance.md
  *   npm run bench -- --no-wss --no-workers --reps 5 --seconds 3 --hold 8000
+ *   npm run bench -- --pool-only --reps 5                 only the pool figure (issue 16)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import { parseArgs } from 'node:util';
 import type { BridgeKind } from './bridges.js';
 import { type Context, memoryFigure, type Settings, wireFigures, workerScaling } from './figures.js';
 import { machineDescription, updateDocs } from './machine.js';
+import { poolFigure, poolTable } from './pool-figure.js';
 import { killAllNow, start, stopAll, waitForLine } from './procs.js';
 import { type Figure, markdownTable, type ScalingRow, scalingTable } from './report.js';
 import { buildTools, ensureWebsockify, selfSignedCert } from './tools.js';
@@ -30,6 +32,8 @@ function options() {
       'no-wss': { type: 'boolean', default: false },
       'no-workers': { type: 'boolean', default: false },
       'no-memory': { type: 'boolean', default: false },
+      'no-pool': { type: 'boolean', default: false },
+      'pool-only': { type: 'boolean', default: false },
       reps: { type: 'string' },
       seconds: { type: 'string' },
       hold: { type: 'string' },
@@ -91,12 +95,14 @@ async function main(): Promise<void> {
         return fallback;
       }
     };
-    const figures: Figure[] = await attempt('ws://', () => wireFigures(ctx, false), []);
-    if (!values['no-memory'])
+    const only = values['pool-only'] === true;
+    const figures: Figure[] = only ? [] : await attempt('ws://', () => wireFigures(ctx, false), []);
+    if (!values['no-memory'] && !only)
       figures.push(...(await attempt('memory', async () => [await memoryFigure(ctx)], [])));
-    if (wss) figures.push(...(await attempt('wss://', () => wireFigures(ctx, true), [])));
+    if (wss && !only) figures.push(...(await attempt('wss://', () => wireFigures(ctx, true), [])));
+    const pool = values['no-pool'] ? undefined : await attempt('pool', () => poolFigure(ctx), undefined);
     let scaling: ScalingRow[] = [];
-    if (!values['no-workers']) scaling = await attempt('--workers', () => workerScaling(ctx), []);
+    if (!values['no-workers'] && !only) scaling = await attempt('--workers', () => workerScaling(ctx), []);
 
     const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
     const minutes = ((Date.now() - startedAt) / 60000).toFixed(1);
@@ -106,9 +112,12 @@ async function main(): Promise<void> {
       '',
       machineDescription(),
       '',
-      markdownTable(figures),
+      figures.length ? markdownTable(figures) : '',
       scaling.length
         ? `\nwstcp \`--workers\` scaling (8 echo sessions x 64 KiB; ${settings.rateThreads} session-opening threads):\n\n${scalingTable(scaling)}`
+        : '',
+      pool
+        ? `\nSession rate through a pool (issue 16; ${settings.rateThreads} session-opening threads, C echo targets):\n\n${poolTable(pool)}`
         : '',
       quick ? '\n(--quick: one short run per figure; use the full run for the record.)' : '',
       failures.length
