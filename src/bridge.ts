@@ -22,6 +22,7 @@ import { Recorder } from './observe/record.js';
 import { type BridgeStats, StatsTally } from './observe/stats.js';
 import { Session, type SessionOptions } from './relay/session.js';
 import { startSessionTimers } from './relay/session-timers.js';
+import type { MemberSnapshot } from './targets/pool/member-state.js';
 import { formatTarget } from './targets/registry.js';
 import type { Target } from './targets/target.js';
 import type { ClientLink } from './websocket/link.js';
@@ -115,6 +116,10 @@ export class Bridge extends EventEmitter {
   /** The counters now (observe/stats.ts), live sessions included. */
   get stats(): BridgeStats {
     return this.tally.snapshot(this.sessions);
+  }
+  /** Each pool member's state and counters (sessions, failures, up/down), for metrics; empty without pools. */
+  poolMembers(): MemberSnapshot[] {
+    return this.parts.pools?.snapshot() ?? [];
   }
 
   /**

@@ -47,6 +47,10 @@ test('a member killed mid-run: no handshake fails, it is skipped after max_fails
     [[members[1]!.address, 'max_fails', 2]],
     'tried twice (max_fails), then skipped for the rest of the run',
   );
+  const killed = bridge.bridge.poolMembers().find((m) => m.member === members[1]!.address);
+  assert.deepEqual([killed?.up, killed?.failures, killed?.downs, killed?.active], [false, 2, 1, 0]);
+  const sessions = bridge.bridge.poolMembers().reduce((sum, m) => sum + m.sessions, 0);
+  assert.equal(sessions, 60, 'every session counted on the member it reached');
   await new Promise((r) => setTimeout(r, 1100));
   for (let i = 0; i < 6; i++) await sessionName(bridge.url);
   assert.equal(downs().length, 2, 'after fail_timeout it was tried once more, and marked down again');

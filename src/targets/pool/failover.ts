@@ -30,6 +30,8 @@ export interface Chosen<S> {
   readonly stream: S;
   /** The member's position in the pool. */
   readonly index: number;
+  /** Members tried, this one included. */
+  readonly attempts: number;
 }
 
 /**
@@ -56,7 +58,7 @@ export async function openPool<S>(request: FailoverRequest<S>): Promise<Chosen<S
       const stream = await request.openMember(member, now + Math.ceil(remaining / next.sharesLeft));
       const transition = state.connected(Date.now());
       if (transition) request.changed(state, transition);
-      return { stream, index: next.index };
+      return { stream, index: next.index, attempts: tried.size };
     } catch (err) {
       const code = (err as HttpError).code;
       if (code === 'WSTCP_TOO_MANY_CONNECTIONS' || signal.aborted) throw err;

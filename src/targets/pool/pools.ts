@@ -111,6 +111,7 @@ export class Pools {
       changed: (state, transition) => this.report(state, transition),
     });
     const state = states[chosen.index]!;
+    this.options.log.debug('pool.member_chosen', { member: state.name, attempts: chosen.attempts });
     let ended = false;
     return {
       stream: chosen.stream,
