@@ -2,6 +2,9 @@
 // the next member within one deadline when one refuses or swallows the connection, passive health
 // (max_fails, fail_timeout) and the refusal that names how many members were tried.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { HttpError } from '../../src/errors.js';
 import { parsePool } from '../../src/targets/pool/pool-target.js';
@@ -11,6 +14,7 @@ import { startBlackHole } from '../helpers/black-hole.js';
 import { waitFor } from '../helpers/bridge.js';
 import { makePools, openMember, startMembers } from '../helpers/pool-members.js';
 import { freePort } from '../helpers/ports.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const never = new AbortController().signal;
 
@@ -202,4 +206,19 @@ test('a client that leaves during failover ends the attempt without blaming the 
     pools.snapshot(pool).map((s) => s.failures),
     [0, 0],
   );
+});
+
+test('unix socket members are opened as the unix kind', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir.dir, 'member.sock');
+  const server = createServer((socket) => socket.end());
+  server.listen(path);
+  await once(server, 'listening');
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const pool = parsePool(`127.0.0.1:${await freePort()},unix_socket:${path}`)!;
+  const { pools } = makePools({ method: 'first' });
+  t.after(() => pools.close());
+  const session = await pools.open(pool, request());
+  assert.deepEqual(session.member, { kind: 'unix', path });
+  session.stream.destroy();
 });
