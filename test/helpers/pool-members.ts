@@ -30,6 +30,7 @@ export function makePools(
     maxFails?: number;
     failTimeoutMs?: number;
     healthIntervalMs?: number;
+    forgetIdleMs?: number;
   } = {},
 ): TestPools {
   const logs: Array<Record<string, unknown>> = [];
@@ -39,6 +40,7 @@ export function makePools(
     maxFails: options.maxFails ?? 1,
     failTimeoutMs: options.failTimeoutMs ?? 10_000,
     healthIntervalMs: options.healthIntervalMs ?? 0,
+    ...(options.forgetIdleMs === undefined ? {} : { forgetIdleMs: options.forgetIdleMs }),
     probeTimeoutMs: 1000,
     probe: socketProbe(undefined),
     log,

@@ -46,3 +46,29 @@ test('a member is marked down when its server stops, and up when it listens agai
   await waitFor(() => pools.snapshot(pool)[1]!.up, 3000, 'the probe to mark the member up');
   assert.deepEqual(events(), ['pool.member_down/health', 'pool.member_up/health']);
 });
+
+test("members of pools no longer used stop being probed; the command line's are probed for good", async (t) => {
+  const [pinnedServer, usedServer] = await startMembers(2);
+  t.after(() => Promise.all([pinnedServer!.close(), usedServer!.close()]));
+  const { pools } = makePools({ healthIntervalMs: 50, forgetIdleMs: 300 });
+  t.after(() => pools.close());
+  pools.pin(parsePool(`127.0.0.1:${pinnedServer!.port}@1`)!);
+  const used = parsePool(`127.0.0.1:${usedServer!.port}@1`)!;
+  const session = await pools.open(used, {
+    deadline: Date.now() + 1000,
+    signal: never,
+    key: undefined,
+    openMember: openMember(),
+  });
+  session.stream.destroy();
+  session.ended();
+  await waitFor(() => usedServer!.sockets.length >= 3, 2000, 'probes of the used member');
+  // Idle for longer than forgetIdleMs: forgotten, no more probes.
+  await new Promise((r) => setTimeout(r, 500));
+  const probesThen = usedServer!.sockets.length;
+  const pinnedThen = pinnedServer!.sockets.length;
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(usedServer!.sockets.length, probesThen, 'the idle member is no longer probed');
+  assert.ok(pinnedServer!.sockets.length > pinnedThen, 'the pinned member still is');
+  assert.equal(pools.snapshot().length, 1);
+});

@@ -5,7 +5,10 @@
  * open stay on their member, and members the new pool keeps keep their state.
  *
  * What is tracked is bounded: beyond MAX_TRACKED entries, members without live sessions and pools not
- * used lately are forgotten (a forgotten member starts again as up; a pool, at its first member).
+ * used lately are forgotten (a forgotten member starts again as up; a pool, at its first member). Active
+ * health checks probe the command line's members, and the others while they are in use: a member no
+ * session has tried for `forgetIdleMs` (10 minutes) and none is open on (say, one a token file no longer names) is
+ * forgotten rather than probed forever.
  */
 import type { HandshakeContext } from '../../admission/pipeline.js';
 import type { Logger } from '../../observe/log.js';
@@ -30,6 +33,8 @@ export interface PoolsOptions extends HealthPolicy {
   readonly probeTimeoutMs: number;
   readonly probe: Probe;
   readonly log: Logger;
+  /** How long an idle member that is not pinned stays tracked (and probed); default 10 minutes. */
+  readonly forgetIdleMs?: number;
   /** The token of a handshake (hash-token); undefined when the bridge has no token store. */
   readonly tokenOf?: (ctx: HandshakeContext) => string | undefined;
 }
@@ -50,6 +55,7 @@ export interface PoolSession<S> {
 }
 
 const MAX_TRACKED = 4096;
+const FORGET_IDLE_MS = 10 * 60_000;
 
 interface Tracked {
   readonly state: MemberState;
@@ -77,7 +83,7 @@ export class Pools {
             intervalMs: options.healthIntervalMs,
             timeoutMs: options.probeTimeoutMs,
             probe: options.probe,
-            members: () => this.members.values(),
+            members: () => this.probed(),
             result: (state, ok) => this.report(state, state.probed(ok, Date.now())),
           })
         : undefined;
@@ -170,6 +176,20 @@ export class Pools {
     }
     this.balancers.set(key, balancer);
     return balancer;
+  }
+
+  /** The members to probe now; forgets the idle ones that are not pinned. */
+  private probed(): Tracked[] {
+    const now = Date.now();
+    const forgetIdleMs = this.options.forgetIdleMs ?? FORGET_IDLE_MS;
+    const out: Tracked[] = [];
+    for (const tracked of this.members.values()) {
+      const { state } = tracked;
+      if (this.pinned.has(state) || state.active > 0 || now - state.lastUsed < forgetIdleMs)
+        out.push(tracked);
+      else this.members.delete(state.name);
+    }
+    return out;
   }
 
   /** Forgets the least recently used tenth of the members that have no live session and are not pinned. */
