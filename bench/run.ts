@@ -7,8 +7,12 @@
  *   npm run bench -- --quick           ~1.5 minutes: one 1 s run per figure, 2,000 idle sessions
  *   npm run bench -- --write-docs      also update docs/performance.md
  *   npm run bench -- --no-wss --no-workers --reps 5 --seconds 3 --hold 8000
- *   npm run bench -- --channels-only  only the channel fan-out (wstcp and Nchan, ~3 minutes)
- *   npm run bench -- --client-only    only the client side (wstcp forward), ~1.5 minutes
+ *   npm run bench -- --only channels   only the channel fan-out (wstcp and Nchan, ~3 minutes)
+ *   npm run bench -- --only pool --reps 5   only the pool figure
+ *   npm run bench -- --only client     only the client side (wstcp forward, ~1.5 minutes)
+ * Sections: ws (ws:// figures), memory, wss, workers, pool, channels, client. `--only a,b` runs just those,
+ * `--no-NAME` leaves one out (`--channels-only`, `--pool-only` and `--client-only` are kept as aliases of
+ * `--only`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -20,11 +24,15 @@ import { channelFanout } from './channels.js';
 import { clientFigures } from './client.js';
 import { type Context, memoryFigure, type Settings, wireFigures, workerScaling } from './figures.js';
 import { machineDescription, updateDocs } from './machine.js';
+import { poolFigure, poolTable } from './pool-figure.js';
 import { killAllNow, start, stopAll, waitForLine } from './procs.js';
 import { type Figure, markdownTable, type ScalingRow, scalingTable } from './report.js';
 import { buildTools, ensureWebsockify, selfSignedCert } from './tools.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
+
+const SECTIONS = ['ws', 'memory', 'wss', 'workers', 'pool', 'channels', 'client'] as const;
+type Section = (typeof SECTIONS)[number];
 
 function options() {
   const { values } = parseArgs({
@@ -36,8 +44,12 @@ function options() {
       'no-memory': { type: 'boolean', default: false },
       'no-channels': { type: 'boolean', default: false },
       'channels-only': { type: 'boolean', default: false },
+      'no-pool': { type: 'boolean', default: false },
+      'pool-only': { type: 'boolean', default: false },
       'no-client': { type: 'boolean', default: false },
       'client-only': { type: 'boolean', default: false },
+      'no-ws': { type: 'boolean', default: false },
+      only: { type: 'string' },
       reps: { type: 'string' },
       seconds: { type: 'string' },
       hold: { type: 'string' },
@@ -59,7 +71,18 @@ function options() {
   for (const [name, value] of Object.entries(settings)) {
     if (!Number.isFinite(value) || value <= 0) throw new Error(`bench: invalid value for ${name}`);
   }
-  return { quick, settings, values };
+  const only = (values.only ?? '').split(',').filter((name) => name !== '') as Section[];
+  if (values['channels-only']) only.push('channels');
+  if (values['pool-only']) only.push('pool');
+  if (values['client-only']) only.push('client');
+  for (const name of only) {
+    if (!SECTIONS.includes(name))
+      throw new Error(`bench: --only ${name}: sections are ${SECTIONS.join(', ')}`);
+  }
+  /** Whether a section runs: the ones named by --only, or every one not left out with --no-NAME. */
+  const want = (section: Section): boolean =>
+    only.length > 0 ? only.includes(section) : values[`no-${section}`] !== true;
+  return { quick, settings, values, want };
 }
 
 async function startTarget(binary: string): Promise<number> {
@@ -69,7 +92,7 @@ async function startTarget(binary: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const { quick, settings, values } = options();
+  const { quick, settings, values, want } = options();
   const startedAt = Date.now();
   const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
   const tools = buildTools(ROOT);
@@ -99,35 +122,29 @@ async function main(): Promise<void> {
         return fallback;
       }
     };
-    const channelsOnly = values['channels-only'] === true;
-    const clientOnly = values['client-only'] === true;
-    const serverSide = !channelsOnly && !clientOnly;
-    const figures: Figure[] = serverSide ? await attempt('ws://', () => wireFigures(ctx, false), []) : [];
-    if (!values['no-memory'] && serverSide)
-      figures.push(...(await attempt('memory', async () => [await memoryFigure(ctx)], [])));
-    if (wss && serverSide) figures.push(...(await attempt('wss://', () => wireFigures(ctx, true), [])));
+    const figures: Figure[] = want('ws') ? await attempt('ws://', () => wireFigures(ctx, false), []) : [];
+    if (want('memory')) figures.push(...(await attempt('memory', async () => [await memoryFigure(ctx)], [])));
+    if (wss && want('wss')) figures.push(...(await attempt('wss://', () => wireFigures(ctx, true), [])));
+    const pool = want('pool') ? await attempt('pool', () => poolFigure(ctx), undefined) : undefined;
     let scaling: ScalingRow[] = [];
-    if (!values['no-workers'] && serverSide)
-      scaling = await attempt('--workers', () => workerScaling(ctx), []);
-    const client =
-      values['no-client'] || channelsOnly ? '' : await attempt('client side', () => clientFigures(ctx), '');
+    if (want('workers')) scaling = await attempt('--workers', () => workerScaling(ctx), []);
 
-    const channels =
-      values['no-channels'] || clientOnly
-        ? ''
-        : await attempt(
-            'channels',
-            () =>
-              channelFanout({
-                root: ROOT,
-                seconds: quick ? 1 : 3,
-                reps: quick ? 1 : 3,
-                counts: [1000, 10_000],
-                sizes: [64, 4096],
-                progress,
-              }),
-            '',
-          );
+    const channels = !want('channels')
+      ? ''
+      : await attempt(
+          'channels',
+          () =>
+            channelFanout({
+              root: ROOT,
+              seconds: quick ? 1 : 3,
+              reps: quick ? 1 : 3,
+              counts: [1000, 10_000],
+              sizes: [64, 4096],
+              progress,
+            }),
+          '',
+        );
+    const client = want('client') ? await attempt('client side', () => clientFigures(ctx), '') : '';
     const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
     const minutes = ((Date.now() - startedAt) / 60000).toFixed(1);
     const report = [
@@ -140,13 +157,17 @@ async function main(): Promise<void> {
       scaling.length
         ? `\nwstcp \`--workers\` scaling (8 echo sessions x 64 KiB; ${settings.rateThreads} session-opening threads):\n\n${scalingTable(scaling)}`
         : '',
+      pool
+        ? `\nSession rate through a pool (issue 16; ${settings.rateThreads} session-opening threads, C echo targets):\n\n${poolTable(pool)}`
+        : '',
       quick ? '\n(--quick: one short run per figure; use the full run for the record.)' : '',
       failures.length
         ? `\nFailed sections:\n\n${failures.map((f) => `- ${f.split('\n')[0]}`).join('\n')}`
         : '',
     ].join('\n');
     if (failures.length) process.exitCode = 1;
-    if (serverSide) process.stdout.write(`${report}\n`);
+    const wireReport = figures.length > 0 || scaling.length > 0 || pool !== undefined;
+    if (wireReport) process.stdout.write(`${report}\n`);
     const channelReport = channels
       ? `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${command}\`.\n\n${channels}`
       : '';
@@ -162,7 +183,7 @@ async function main(): Promise<void> {
       : '';
     if (clientReport) process.stdout.write(`\n${clientReport}\n`);
     if (values['write-docs']) {
-      if (serverSide) updateDocs(join(ROOT, 'docs', 'performance.md'), report);
+      if (wireReport) updateDocs(join(ROOT, 'docs', 'performance.md'), report);
       if (channelReport) updateDocs(join(ROOT, 'docs', 'performance.md'), channelReport, 'bench-channels');
       if (clientReport) updateDocs(join(ROOT, 'docs', 'performance.md'), clientReport, 'bench-client');
       progress('docs/performance.md updated');

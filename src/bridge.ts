@@ -22,6 +22,7 @@ import { Recorder } from './observe/record.js';
 import { type BridgeStats, StatsTally } from './observe/stats.js';
 import { Session, type SessionOptions } from './relay/session.js';
 import { startSessionTimers } from './relay/session-timers.js';
+import type { MemberSnapshot } from './targets/pool/member-state.js';
 import { formatTarget } from './targets/registry.js';
 import type { Target } from './targets/target.js';
 import type { ClientLink } from './websocket/link.js';
@@ -120,6 +121,10 @@ export class Bridge extends EventEmitter {
   /** The counters now (observe/stats.ts), live sessions included. */
   get stats(): BridgeStats {
     return this.tally.snapshot(this.sessions);
+  }
+  /** Each pool member's state and counters (sessions, failures, up/down), for metrics; empty without pools. */
+  poolMembers(): MemberSnapshot[] {
+    return this.parts.pools?.snapshot() ?? [];
   }
 
   /**
@@ -249,6 +254,7 @@ async function closeRoutes(routes: readonly Route[], log: Logger): Promise<void>
 }
 
 async function closeParts(parts: BridgeParts, log: Logger): Promise<void> {
+  parts.pools?.close();
   const results = await Promise.allSettled([parts.resolver.close(), parts.tls?.close()]);
   for (const result of results) {
     if (result.status === 'rejected')

@@ -65,6 +65,7 @@ export async function admit(
       ctx,
       preferIpv6: options.preferIpv6,
       tls: parts.targetTls,
+      pools: parts.pools,
     });
     return { ok: true, ctx, target, stream, protocol, releases };
   } catch (err) {

@@ -9,6 +9,7 @@ import { guardHttp } from '../auth/http-guard.js';
 import type { Config } from '../config/config.js';
 import { refuse } from '../errors.js';
 import type { Logger } from '../observe/log.js';
+import type { Pools } from '../targets/pool/pools.js';
 import type { Target } from '../targets/target.js';
 import { createTargetPolicy } from './allow-target.js';
 import { limitGates } from './limits.js';
@@ -21,6 +22,8 @@ export interface BridgeParts {
   readonly tls: TlsTerminator | undefined;
   /** TLS options for connections to the target (--ssl-target); undefined for plain TCP. */
   readonly targetTls: ConnectionOptions | undefined;
+  /** The member states and balancing of pools; undefined when the bridge cannot meet a pool. */
+  readonly pools: Pools | undefined;
   readonly http: HttpHandler | undefined;
 }
 
@@ -73,6 +76,7 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
     policy: createTargetPolicy(config.allowTargets, log),
     tls,
     targetTls,
+    pools: (await import('../targets/pool/open-pools.js')).openPools(config, log, targetTls),
     http: web ? guardHttp(web, auth.http) : undefined,
   };
 }

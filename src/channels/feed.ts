@@ -19,7 +19,7 @@ export type FeedMode = 'lines' | 'chunks';
 
 export interface FeedSpec {
   readonly channel: string;
-  readonly target: SocketTarget;
+  readonly target: FeedTarget;
 }
 
 export interface FeedOptions extends FeedSpec {
@@ -37,6 +37,9 @@ const STABLE_MS = 5000;
 /** Publishes waiting before the socket is paused. */
 const MAX_PENDING = 64;
 
+/** A feed keeps one connection: to one TCP or unix-socket target (a pool would pick a member per session). */
+type FeedTarget = Exclude<SocketTarget, { readonly kind: 'pool' }>;
+
 /** Parses `ID=host:port` or `ID=unix_socket:/path`. */
 export function parseFeedSpec(text: string): FeedSpec {
   const eq = text.indexOf('=');
@@ -45,7 +48,12 @@ export function parseFeedSpec(text: string): FeedSpec {
   const channel = text.slice(0, eq);
   if (channel.includes(',')) throw new ConfigError('--channel-feed: a channel id must not contain ","');
   try {
-    return { channel, target: parseSocketTarget(text.slice(eq + 1)) };
+    const target = parseSocketTarget(text.slice(eq + 1));
+    if (target.kind === 'pool')
+      throw new ConfigError(
+        `--channel-feed ${channel}: a feed connects to one target, not a pool (${formatTarget(target)})`,
+      );
+    return { channel, target };
   } catch (err) {
     if (err instanceof AddressError) throw new ConfigError(`--channel-feed ${channel}: ${err.message}`);
     throw err;

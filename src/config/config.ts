@@ -7,6 +7,7 @@ import { AddressError, type ListenAddress, parseHostPort, parseListen } from '..
 import { buildChannelConfig, type ChannelConfig, type RawChannelOptions } from '../channels/config.js';
 import { ConfigError } from '../errors.js';
 import type { LogFormat, LogLevel } from '../observe/log.js';
+import type { BalanceMethod } from '../targets/pool/balance.js';
 import { parseTarget } from '../targets/registry.js';
 import type { Target } from '../targets/target.js';
 import type { UnixTarget } from '../targets/unix.js';
@@ -51,6 +52,15 @@ export interface LimitsConfig {
   readonly handshakeTimeoutMs: number;
   readonly maxMessageBytes: number;
   readonly maxHeaderBytes: number;
+}
+
+/** How pools pick members and judge their health (targets/pool/). */
+export interface PoolConfig {
+  readonly method: BalanceMethod;
+  readonly maxFails: number;
+  readonly failTimeoutMs: number;
+  /** Active health checks every this many ms; 0: none. */
+  readonly healthIntervalMs: number;
 }
 
 export interface WebConfig {
@@ -101,6 +111,7 @@ export interface Config {
   readonly sslTarget: TargetTlsConfig | undefined;
   readonly auth: AuthConfig;
   readonly limits: LimitsConfig;
+  readonly pools: PoolConfig;
   readonly web: WebConfig;
   readonly log: { readonly level: LogLevel; readonly format: LogFormat; readonly file: string | undefined };
   readonly syslog: SyslogConfig | undefined;
@@ -367,6 +378,8 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     throw new ConfigError('--daemon cannot be combined with --workers: run wstcp under systemd instead');
   if (daemon && inetd) throw new ConfigError('--daemon cannot be combined with --inetd (inetd starts wstcp)');
 
+  const pools = poolConfig(raw, tokens !== undefined);
+
   const verbose = bool(raw, 'verbose');
   const traffic = bool(raw, 'traffic');
   const maxBufferMiB = num(raw, 'max-buffer', { positive: true }) ?? 4;
@@ -399,6 +412,7 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
       maxMessageBytes: Math.round((num(raw, 'max-message-size', { positive: true }) ?? 64) * 1024 * 1024),
       maxHeaderBytes: Math.round((num(raw, 'max-header-size', { positive: true }) ?? 16) * 1024),
     },
+    pools,
     web: { dir: web, listing: webListing, novnc },
     log: {
       level: verbose || traffic ? 'debug' : 'info',
@@ -426,4 +440,17 @@ function deepFreeze<T>(value: T): T {
     for (const inner of Object.values(value)) deepFreeze(inner);
   }
   return value;
+}
+
+function poolConfig(raw: RawOptions, tokens: boolean): PoolConfig {
+  const method = (str(raw, 'balance') ?? 'round-robin') as BalanceMethod;
+  if (method === 'hash-token' && !tokens) {
+    throw new ConfigError('--balance hash-token needs a token store: without one there is no token to hash');
+  }
+  return {
+    method,
+    maxFails: num(raw, 'max-fails', { integer: true }) ?? 1,
+    failTimeoutMs: Math.round((num(raw, 'fail-timeout', { positive: true }) ?? 10) * 1000),
+    healthIntervalMs: Math.round((num(raw, 'health-interval', { positive: true }) ?? 0) * 1000),
+  };
 }
