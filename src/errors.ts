@@ -59,6 +59,9 @@ export const Refusal = {
   HEADERS_TOO_LARGE: { code: 'WSTCP_HEADERS_TOO_LARGE', status: 431 },
   HANDSHAKE_TIMEOUT: { code: 'WSTCP_HANDSHAKE_TIMEOUT', status: 408 },
   SHUTTING_DOWN: { code: 'WSTCP_SHUTTING_DOWN', status: 503 },
+  COMMAND_NOT_FOUND: { code: 'WSTCP_COMMAND_NOT_FOUND', status: 404 },
+  COMMAND_FAILED: { code: 'WSTCP_COMMAND_FAILED', status: 500 },
+  TOO_MANY_PROGRAMS: { code: 'WSTCP_TOO_MANY_PROGRAMS', status: 429 },
 } as const;
 
 export type RefusalKind = keyof typeof Refusal;
