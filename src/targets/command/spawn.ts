@@ -6,7 +6,7 @@
  * non-executable program is an HTTP error for the handshake, not a 101 followed by a close.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { describeError, refuse } from '../../errors.js';
+import { refuse } from '../../errors.js';
 
 export interface StartOptions {
   /** The program and its arguments; a name without a slash is looked up on the PATH of `env`. */
@@ -24,7 +24,8 @@ export function startProgram(options: StartOptions): Promise<ChildProcessWithout
   const [file, ...args] = options.argv;
   const { signal } = options;
   if (file === undefined) return Promise.reject(new Error('startProgram needs a program'));
-  if (signal?.aborted) return Promise.reject(refuse('COMMAND_FAILED', `client left before ${file} started`));
+  if (signal?.aborted)
+    return Promise.reject(refuse('COMMAND_FAILED', 'client left before the program started'));
   return new Promise((resolve, reject) => {
     // detached: the child calls setsid(), so it leads a new process group whose id is its pid.
     const child = spawn(file, args, { env: options.env, stdio: 'pipe', detached: true });
@@ -36,10 +37,10 @@ export function startProgram(options: StartOptions): Promise<ChildProcessWithout
       else resolve(child);
     };
     const onSpawn = () => settle();
-    const onError = (err: NodeJS.ErrnoException) => settle(startError(file, err));
+    const onError = (err: NodeJS.ErrnoException) => settle(startError(err));
     const onAbort = () => {
       killGroup(child, 'SIGKILL');
-      settle(refuse('COMMAND_FAILED', `client left before ${file} started`));
+      settle(refuse('COMMAND_FAILED', 'client left before the program started'));
     };
     child.once('spawn', onSpawn);
     child.once('error', onError);
@@ -47,12 +48,13 @@ export function startProgram(options: StartOptions): Promise<ChildProcessWithout
   });
 }
 
-function startError(file: string, err: NodeJS.ErrnoException) {
+/** The reason is shown to the client, so it names no path: the log line names the command. */
+function startError(err: NodeJS.ErrnoException) {
   switch (err.code) {
     case 'ENOENT':
-      return refuse('COMMAND_FAILED', `command ${file} was not found`, { cause: err });
+      return refuse('COMMAND_FAILED', 'the command was not found', { cause: err });
     case 'EACCES':
-      return refuse('COMMAND_FAILED', `command ${file} is not executable`, { cause: err });
+      return refuse('COMMAND_FAILED', 'the command is not executable', { cause: err });
     case 'EMFILE':
     case 'ENFILE':
     case 'EAGAIN':
@@ -60,7 +62,7 @@ function startError(file: string, err: NodeJS.ErrnoException) {
         cause: err,
       });
     default:
-      return refuse('COMMAND_FAILED', `command ${file} cannot be started: ${describeError(err)}`, {
+      return refuse('COMMAND_FAILED', `the command cannot be started (${err.code ?? 'error'})`, {
         cause: err,
       });
   }
