@@ -7,6 +7,7 @@
  *   npm run bench -- --quick           ~1.5 minutes: one 1 s run per figure, 2,000 idle sessions
  *   npm run bench -- --write-docs      also update docs/performance.md
  *   npm run bench -- --no-wss --no-workers --reps 5 --seconds 3 --hold 8000
+ *   npm run bench -- --commands-only   only the commands section (wstcp --cmd against websocketd)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BridgeKind } from './bridges.js';
+import { type CommandFigure, commandFigures, commandsTable, findWebsocketd } from './commands.js';
 import { type Context, memoryFigure, type Settings, wireFigures, workerScaling } from './figures.js';
 import { machineDescription, updateDocs } from './machine.js';
 import { killAllNow, start, stopAll, waitForLine } from './procs.js';
@@ -30,6 +32,8 @@ function options() {
       'no-wss': { type: 'boolean', default: false },
       'no-workers': { type: 'boolean', default: false },
       'no-memory': { type: 'boolean', default: false },
+      'no-commands': { type: 'boolean', default: false },
+      'commands-only': { type: 'boolean', default: false },
       reps: { type: 'string' },
       seconds: { type: 'string' },
       hold: { type: 'string' },
@@ -91,12 +95,21 @@ async function main(): Promise<void> {
         return fallback;
       }
     };
-    const figures: Figure[] = await attempt('ws://', () => wireFigures(ctx, false), []);
-    if (!values['no-memory'])
+    const only = values['commands-only'] === true;
+    const figures: Figure[] = only ? [] : await attempt('ws://', () => wireFigures(ctx, false), []);
+    if (!values['no-memory'] && !only)
       figures.push(...(await attempt('memory', async () => [await memoryFigure(ctx)], [])));
-    if (wss) figures.push(...(await attempt('wss://', () => wireFigures(ctx, true), [])));
+    if (wss && !only) figures.push(...(await attempt('wss://', () => wireFigures(ctx, true), [])));
     let scaling: ScalingRow[] = [];
-    if (!values['no-workers']) scaling = await attempt('--workers', () => workerScaling(ctx), []);
+    if (!values['no-workers'] && !only) scaling = await attempt('--workers', () => workerScaling(ctx), []);
+    let commands: CommandFigure[] = [];
+    const websocketd = values['no-commands'] ? undefined : findWebsocketd();
+    if (!values['no-commands'] && !websocketd)
+      progress('commands: websocketd is not installed (apt-get install websocketd); skipped');
+    if (websocketd) {
+      const commandsCtx = { root: ROOT, workDir, tools, settings, holdCount: quick ? 200 : 1000, progress };
+      commands = await attempt('commands', () => commandFigures(commandsCtx, websocketd), []);
+    }
 
     const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
     const minutes = ((Date.now() - startedAt) / 60000).toFixed(1);
@@ -106,7 +119,10 @@ async function main(): Promise<void> {
       '',
       machineDescription(),
       '',
-      markdownTable(figures),
+      figures.length ? markdownTable(figures) : '',
+      commands.length
+        ? `\nCommand targets (\`wstcp --binary --cmd cat\` against \`websocketd --binary cat\`, one cat per session):\n\n${commandsTable(commands)}`
+        : '',
       scaling.length
         ? `\nwstcp \`--workers\` scaling (8 echo sessions x 64 KiB; ${settings.rateThreads} session-opening threads):\n\n${scalingTable(scaling)}`
         : '',
