@@ -9,10 +9,10 @@
 import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { type SecureContext, TLSSocket } from 'node:tls';
-import type { TlsConfig } from '../config.js';
+import type { TlsTerminator } from '../admission/pipeline.js';
+import type { TlsConfig } from '../config/config.js';
 import { ConfigError, describeError } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { TlsTerminator } from '../pipeline.js';
+import type { Logger } from '../observe/log.js';
 import {
   readCaBundle,
   readTlsMaterial,
@@ -91,6 +91,7 @@ class Terminator implements TlsTerminator {
     tlsSocket.once('error', onHandshakeError);
     tlsSocket.once('secure', () => {
       tlsSocket.off('error', onHandshakeError);
+      releaseErrors(tlsSocket);
       if (verify) this.enforceClientCertificate(tlsSocket, client);
     });
     return tlsSocket;
@@ -157,4 +158,13 @@ export function createTlsTerminator(
   options: TerminatorOptions = {},
 ): TlsTerminator & { reload(): void } {
   return new Terminator(config, log, options);
+}
+
+/**
+ * A TLSSocket keeps the errors of an established connection (a corrupt record, a bad alert) to itself
+ * until its owner takes control of them, which tls.Server does on 'secure': without this, such an error is
+ * never emitted and the connection is neither closed nor logged.
+ */
+function releaseErrors(tlsSocket: TLSSocket): void {
+  (tlsSocket as unknown as { _releaseControl?: () => void })._releaseControl?.();
 }

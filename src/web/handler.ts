@@ -3,10 +3,11 @@
  * static site (--web DIR), then 404. Only GET and HEAD are served.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { WebConfig } from '../config.js';
+import type { HttpHandler } from '../admission/pipeline.js';
+import { loggedPath } from '../admission/request-url.js';
+import type { WebConfig } from '../config/config.js';
 import { describeError } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { HttpHandler } from '../pipeline.js';
+import type { Logger } from '../observe/log.js';
 import { BuiltInViewer } from './builtin-viewer.js';
 import { FileRoot } from './file-root.js';
 import { parseRequestPath } from './request-path.js';
@@ -18,8 +19,14 @@ import { sendRefusal } from './respond.js';
  *
  * @example
  * const http = createWebHandler({ dir: '/usr/share/novnc', listing: false, novnc: false }, log);
+ *
+ * With `redactTokens` (a token store routes sessions), request paths are logged with tokens redacted.
  */
-export function createWebHandler(web: WebConfig, log: Logger): HttpHandler | undefined {
+export function createWebHandler(
+  web: WebConfig,
+  log: Logger,
+  options: { readonly redactTokens: boolean } = { redactTokens: false },
+): HttpHandler | undefined {
   if (!web.dir && !web.novnc) return undefined;
   const viewer = web.novnc ? new BuiltInViewer() : undefined;
   const site = web.dir ? new FileRoot(web.dir, { listing: web.listing }) : undefined;
@@ -37,10 +44,11 @@ export function createWebHandler(web: WebConfig, log: Logger): HttpHandler | und
     return sendRefusal(res, 'NOT_FOUND');
   }
 
+  const loggablePath = (url: string | undefined) => loggedPath(url, options.redactTokens);
   return (req, res) => {
     if (log.debugEnabled) {
       res.once('close', () =>
-        log.debug('web_request', {
+        log.debug('web.request', {
           method: req.method,
           path: loggablePath(req.url),
           status: res.writableFinished ? res.statusCode : 'aborted',
@@ -48,16 +56,8 @@ export function createWebHandler(web: WebConfig, log: Logger): HttpHandler | und
       );
     }
     handle(req, res).catch((err: unknown) => {
-      log.warn('web_error', { path: loggablePath(req.url), error: describeError(err) });
+      log.warn('web.error', { path: loggablePath(req.url), error: describeError(err) });
       sendRefusal(res, 'READ_FAILED');
     });
   };
-}
-
-const LOGGED_PATH_CHARS = 200;
-
-/** The path without the query (which may carry a token), cut short so a huge URL cannot flood the log. */
-function loggablePath(url: string | undefined): string {
-  const path = (url ?? '').replace(/[?#].*$/s, '');
-  return path.length > LOGGED_PATH_CHARS ? `${path.slice(0, LOGGED_PATH_CHARS)}...` : path;
 }

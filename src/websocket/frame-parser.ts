@@ -2,23 +2,36 @@
  * Parses what a WebSocket client sends (RFC 6455 section 5), chunk by chunk as the socket reads it.
  *
  * The bridge relays bytes, not messages, so data frames are never reassembled: each piece of payload is
- * unmasked in place, in the buffer the socket read it into, and handed on at once, even when its frame
- * continues in the next read. Only frame headers and control frames (at most 125 bytes) that straddle two
- * reads are copied, into one small scratch buffer. Messages are still tracked for their size limit and
- * for the fragmentation rules.
+ * unmasked in place, in the buffer the socket read it into, and handed on without waiting for the rest of
+ * its frame. Small pieces of one read are gathered into one run: each is moved down, in the same buffer,
+ * to follow the previous one, so that a read of many tiny frames is handed on as one buffer (one write to
+ * the target) instead of one per frame. Large pieces are handed on where they are (no copy). Only frame
+ * headers and control frames (at most 125 bytes) that straddle two reads are copied, into one small
+ * scratch buffer. Messages are still tracked for their size limit, for the fragmentation rules and, for
+ * text, for valid UTF-8 (utf8.ts), checked piece by piece before a piece is handed on.
  */
 
+import { FrameViolation, type FrameViolationKind } from '../errors.js';
 import { MAX_CONTROL_PAYLOAD, Opcode } from './frames.js';
 import { unmask } from './unmask.js';
+import { continueUtf8, UTF8_ACCEPT, UTF8_REJECT } from './utf8.js';
 
 /** Where parsed frames go: the client link. */
 export interface FrameSink {
-  /** Unmasked payload of a data frame (text, binary or continuation): a whole frame or part of one. */
+  /**
+   * Unmasked payload of data frames (text, binary or continuation), in order: part of a frame, or the
+   * small pieces of several frames from one read, joined.
+   */
   frameData(data: Buffer): void;
   /** A whole, unmasked control frame (close, ping, pong). After a close frame nothing more is parsed. */
   controlFrame(opcode: number, payload: Buffer): void;
-  /** The client broke the protocol (`code` 1002) or a limit (`code` 1009): nothing more is parsed. */
-  frameError(code: number, message: string): void;
+  /**
+   * The client broke the protocol (`code` 1002), sent text that is not UTF-8 (1007) or broke a limit
+   * (1009), named by `violation` (errors.ts): nothing more is parsed.
+   */
+  frameError(code: number, message: string, violation: FrameViolationKind): void;
+  /** The last frame of a message is complete (only after `reportMessageEnds()`). */
+  messageEnd?(): void;
 }
 
 enum State {
@@ -33,6 +46,12 @@ enum State {
  */
 const maskBytes = Buffer.alloc(4);
 
+/**
+ * Payload pieces below this size are gathered into runs; larger ones are handed on in place. A write to
+ * the target costs far more than copying a few KiB, and 64 KiB frames stay zero-copy.
+ */
+const GATHER_BELOW_BYTES = 4096;
+
 export class FrameParser {
   private state = State.Header;
   private opcode = 0;
@@ -46,20 +65,41 @@ export class FrameParser {
   /** Inside a fragmented message (its last frame not yet seen). */
   private inMessage = false;
   private messageBytes = 0;
+  /** The current frame is the last of its message. */
+  private final = false;
+  /** The current message is text and its UTF-8 is checked. */
+  private text = false;
+  /** Where the current text message stands in its UTF-8 (utf8.ts). */
+  private utf8 = UTF8_ACCEPT;
+  /** The chunk being parsed (only during `push`), and the run of small pieces gathered in it. */
+  private chunk: Buffer | undefined;
+  private runStart = 0;
+  private runEnd = 0;
+  /** Tell the sink where messages end (line-oriented targets); off, it costs one test per data frame. */
+  private messageEnds = false;
 
   constructor(
     private readonly sink: FrameSink,
     private readonly maxMessageBytes: number,
+    /** Check that text messages are valid UTF-8 (false: --no-utf8-check). */
+    private readonly utf8Check = true,
   ) {}
 
-  /** Parses `chunk`; payload is unmasked in place, so the caller must not reuse the chunk. */
+  /** Parses `chunk`; payload is unmasked and gathered in place, so the caller must not reuse the chunk. */
   push(chunk: Buffer): void {
+    this.chunk = chunk;
     let offset = 0;
-    while (offset < chunk.length) {
+    while (offset < chunk.length && this.state !== State.Stopped) {
       if (this.state === State.Header) offset = this.readHeader(chunk, offset);
-      else if (this.state === State.Payload) offset = this.readPayload(chunk, offset);
-      else return;
+      else offset = this.readPayload(chunk, offset);
     }
+    this.flush();
+    this.chunk = undefined;
+  }
+
+  /** From now on the sink hears `messageEnd()` after the last payload of each message. */
+  reportMessageEnds(): void {
+    this.messageEnds = true;
   }
 
   /** Stops parsing: what arrives from now on is ignored. */
@@ -96,8 +136,9 @@ export class FrameParser {
     const b1 = buf[at + 1] as number;
     const fin = (b0 & 0x80) !== 0;
     const opcode = b0 & 0x0f;
-    if ((b0 & 0x70) !== 0) return this.fail(1002, 'reserved bits set, but no extension was negotiated');
-    if ((b1 & 0x80) === 0) return this.fail(1002, 'client frames must be masked');
+    if ((b0 & 0x70) !== 0)
+      return this.fail('RESERVED_BITS', 'reserved bits set, but no extension was negotiated');
+    if ((b1 & 0x80) === 0) return this.fail('UNMASKED', 'client frames must be masked');
     let length = b1 & 0x7f;
     let p = at + 2;
     if (length === 126) {
@@ -106,35 +147,46 @@ export class FrameParser {
     } else if (length === 127) {
       const high = buf.readUInt32BE(p);
       // Beyond 2^53 a length is not even a safe integer; far beyond any message limit anyway.
-      if (high > 0x1fffff) return this.fail(1009, 'frame length out of range');
+      // RFC 6455 section 5.2: the most significant bit of a 64-bit length MUST be 0.
+      if (high & 0x80000000) return this.fail('BAD_LENGTH', 'frame length has its most significant bit set');
+      if (high > 0x1fffff) return this.fail('TOO_LARGE', 'frame length out of range');
       length = high * 0x100000000 + buf.readUInt32BE(p + 4);
       p += 8;
     }
     this.mask = buf.readUInt32BE(p);
 
     if (opcode >= Opcode.Close) {
-      if (opcode > Opcode.Pong) return this.fail(1002, `unknown opcode ${opcode}`);
-      if (!fin) return this.fail(1002, 'a control frame must not be fragmented');
-      if (length > MAX_CONTROL_PAYLOAD) return this.fail(1002, 'control frame payload over 125 bytes');
+      if (opcode > Opcode.Pong) return this.fail('BAD_OPCODE', `unknown opcode ${opcode}`);
+      if (!fin) return this.fail('FRAGMENTED_CONTROL', 'a control frame must not be fragmented');
+      if (length > MAX_CONTROL_PAYLOAD)
+        return this.fail('CONTROL_TOO_LONG', 'control frame payload over 125 bytes');
     } else if (opcode === Opcode.Continuation) {
-      if (!this.inMessage) return this.fail(1002, 'continuation frame without a message to continue');
+      if (!this.inMessage)
+        return this.fail('UNEXPECTED_CONTINUATION', 'continuation frame without a message to continue');
     } else if (opcode === Opcode.Text || opcode === Opcode.Binary) {
-      if (this.inMessage) return this.fail(1002, 'new message before the previous one was finished');
+      if (this.inMessage)
+        return this.fail('UNFINISHED_MESSAGE', 'new message before the previous one was finished');
       this.messageBytes = 0;
+      this.text = opcode === Opcode.Text && this.utf8Check;
+      this.utf8 = UTF8_ACCEPT;
     } else {
-      return this.fail(1002, `unknown opcode ${opcode}`);
+      return this.fail('BAD_OPCODE', `unknown opcode ${opcode}`);
     }
     if (opcode < Opcode.Close) {
       this.messageBytes += length;
       if (this.messageBytes > this.maxMessageBytes)
-        return this.fail(1009, `message larger than the ${this.maxMessageBytes}-byte limit`);
+        return this.fail('TOO_LARGE', `message larger than the ${this.maxMessageBytes}-byte limit`);
       this.inMessage = !fin;
+      this.final = fin;
+      // An empty last frame cannot complete a character left open.
+      if (length === 0 && fin && this.text && this.utf8 !== UTF8_ACCEPT) return this.invalidText();
     }
 
     this.opcode = opcode;
     this.remaining = length;
     if (length > 0) this.state = State.Payload;
     else if (opcode >= Opcode.Close) this.control(Buffer.alloc(0));
+    else if (this.messageEnds && fin) this.endMessage();
     return true;
   }
 
@@ -144,8 +196,26 @@ export class FrameParser {
     if (this.opcode < Opcode.Close) {
       const data = chunk.subarray(offset, end);
       this.unmask(data);
+      if (this.text) {
+        const utf8 = continueUtf8(this.utf8, data);
+        this.utf8 = utf8;
+        if (utf8 === UTF8_REJECT || (utf8 !== UTF8_ACCEPT && this.final && n === this.remaining)) {
+          this.invalidText();
+          return end;
+        }
+      }
       this.advance(n);
-      this.sink.frameData(data);
+      if (n >= GATHER_BELOW_BYTES) {
+        this.flush();
+        this.sink.frameData(data);
+      } else if (this.runEnd === this.runStart) {
+        this.runStart = offset;
+        this.runEnd = end;
+      } else {
+        if (offset !== this.runEnd) chunk.copy(chunk, this.runEnd, offset, end);
+        this.runEnd += n;
+      }
+      if (this.messageEnds && this.remaining === 0 && this.final) this.endMessage();
       return end;
     }
     // A control frame: deliver it whole.
@@ -188,14 +258,42 @@ export class FrameParser {
     if (shift !== 0) this.mask = ((this.mask << shift) | (this.mask >>> (32 - shift))) >>> 0;
   }
 
+  /**
+   * Hands on the gathered run, if any. A run much smaller than its read is copied out, so that a queued
+   * write does not keep the whole read (mostly headers and masks, for tiny frames) alive.
+   */
+  private flush(): void {
+    const chunk = this.chunk;
+    const length = this.runEnd - this.runStart;
+    if (chunk === undefined || length === 0) return;
+    const run = chunk.subarray(this.runStart, this.runEnd);
+    this.runStart = this.runEnd = 0;
+    this.sink.frameData(length * 2 < chunk.length ? Buffer.from(run) : run);
+  }
+
+  /** The message is complete: what was gathered of it goes first. */
+  private endMessage(): void {
+    this.flush();
+    this.sink.messageEnd?.();
+  }
+
   private control(payload: Buffer): void {
-    if (this.opcode === Opcode.Close) this.state = State.Stopped;
+    if (this.opcode === Opcode.Close) {
+      this.state = State.Stopped;
+      // What came before the close reaches the session before the close does.
+      this.flush();
+    }
     this.sink.controlFrame(this.opcode, payload);
   }
 
-  private fail(code: number, message: string): false {
+  private invalidText(): false {
+    return this.fail('INVALID_UTF8', 'text message is not valid UTF-8');
+  }
+
+  private fail(violation: FrameViolationKind, message: string): false {
     this.state = State.Stopped;
-    this.sink.frameError(code, message);
+    this.flush();
+    this.sink.frameError(FrameViolation[violation].close, message, violation);
     return false;
   }
 }

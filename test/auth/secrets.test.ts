@@ -5,9 +5,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { after, type TestContext, test } from 'node:test';
-import { expectRefusal, openClient, startBridge, startEcho } from '../helpers/bridge.js';
-import { encryptKey, selfSigned, tempDir } from '../tls/pki.js';
-import { assertNoSecrets, basicHeader, SECRETS } from './secret-scan.js';
+import { expectRefusal, openClient, startBridge, startEcho, waitFor } from '../helpers/bridge.js';
+import { handWritten, rawExchange, statusOf, UPGRADE_HEADERS } from '../helpers/http.js';
+import { encryptKey, selfSigned } from '../helpers/pki.js';
+import { assertNoSecrets, basicHeader, SECRETS } from '../helpers/secrets.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const captured: string[] = [];
 after(() => assertNoSecrets(captured));
@@ -93,4 +95,61 @@ test('startup errors for wrong key passwords and bad credentials name no secret'
 test('the scan itself catches a leaked password and a leaked Authorization value', () => {
   assert.throws(() => assertNoSecrets([`key_password=${SECRETS.keyPassword}`]));
   assert.throws(() => assertNoSecrets([`authorization="${basicHeader('vnc', SECRETS.pluginPassword)}"`]));
+});
+
+// A token spelled `/t\TOKEN` was routed by its URL-parsed path (`\` is `/` there) but redacted by a split
+// on `/` only, so session.open and handshake.refused logged it in clear; plain GETs of `/t/TOKEN` were
+// logged raw by web.request. Every spelling below is routed or served, and all log lines are scanned.
+test('tokens spelled with \\, %5C, %2F, doubled slashes, queries or cookies never reach a log line', async (t) => {
+  const files = tempDir(t);
+  const echo = await startEcho();
+  t.after(() => echo.close());
+  const tokens = files.write('tokens', `${SECRETS.token}: 127.0.0.1:${echo.port}\n`);
+  files.write('index.html', 'viewer\n');
+  for (const format of ['text', 'json'] as const) {
+    const running = await startBridge([
+      '-v',
+      '--log-format',
+      format,
+      '--tokens',
+      `file:${tokens}`,
+      '--web',
+      files.dir,
+      '127.0.0.1:0',
+    ]);
+    t.after(() => running.close());
+    const upgrade = (target: string, headers: Record<string, string> = {}) =>
+      rawExchange(
+        running.port,
+        handWritten(`GET ${target} HTTP/1.1`, { Host: 'x', ...UPGRADE_HEADERS, ...headers }),
+      );
+    const get = (target: string) =>
+      rawExchange(running.port, handWritten(`GET ${target} HTTP/1.1`, { Host: 'x', Connection: 'close' }));
+    const secret = SECRETS.token;
+    const routed = [
+      `/t\\${secret}`,
+      `/t\\\\${secret}\\`,
+      `//t/${secret}`,
+      `/t//${secret}/`,
+      `/t/${secret}?token=${secret}`,
+      `/?token=${secret}`,
+    ];
+    for (const target of routed) assert.equal(statusOf(await upgrade(target)), 101, `${target} is routed`);
+    assert.equal(
+      statusOf(await upgrade('/', { Cookie: `token=${secret}` })),
+      101,
+      'a cookie token is routed',
+    );
+    // Refused handshakes log their path too.
+    assert.equal(statusOf(await upgrade(`/t\\${secret}`, { 'Sec-WebSocket-Version': '7' })), 400);
+    assert.equal(statusOf(await upgrade(`/t/x%2F${secret}`)), 404);
+    assert.equal(statusOf(await upgrade(`/t%5C${secret}`)), 401);
+    assert.equal(statusOf(await upgrade(`/t%ZZ${secret}`)), 401);
+    for (const target of [`/t/${secret}`, `/t\\${secret}`, `/t%5C${secret}`, `//t/${secret}`])
+      await get(target);
+    await waitFor(() => running.logs.filter((l) => l.includes('web.request')).length >= 4);
+    assert.ok(running.logs.filter((l) => l.includes('session.open')).length >= routed.length + 1);
+    assert.ok(running.logs.some((l) => l.includes('handshake.refused')));
+    captured.push(...running.logs);
+  }
 });

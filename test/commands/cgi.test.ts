@@ -6,17 +6,17 @@ import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Logger } from '../../src/log.js';
+import { Logger } from '../../src/observe/log.js';
 import { type CgiOptions, parseHeaders, serveCgi } from '../../src/targets/command/cgi.js';
 import { ForkLimit } from '../../src/targets/command/fork-limit.js';
 import { ScriptDir } from '../../src/targets/command/script-dir.js';
 import { writeScript } from '../helpers/commands.js';
-import { httpRequest } from '../helpers/http.js';
+import { fetchRaw } from '../helpers/http.js';
 import { eventually, groupMembers } from '../helpers/processes.js';
 import { tempDir } from '../helpers/tmp.js';
 
 async function startCgiServer(t: { after(fn: () => unknown): void }, maxForks?: number) {
-  const dir = tempDir(t, 'wstcp-cgi-');
+  const dir = tempDir(t, 'wstcp-cgi-').dir;
   const logs: Record<string, unknown>[] = [];
   const options: CgiOptions = {
     dir: new ScriptDir(dir),
@@ -92,7 +92,7 @@ cat
 test('Location alone is a 302 redirect', async (t) => {
   const { dir, port } = await startCgiServer(t);
   writeScript(dir, 'go.sh', '#!/bin/sh\nprintf "Location: /elsewhere\\n\\n"\n');
-  const answer = await httpRequest(port, { path: '/go.sh' });
+  const answer = await fetchRaw(port, '/go.sh');
   assert.equal(answer.status, 302);
   assert.equal(answer.headers.location, '/elsewhere');
 });
@@ -101,14 +101,14 @@ test('no script, a directory or a non-executable file: the request goes on (here
   const { dir, port } = await startCgiServer(t);
   writeScript(dir, 'data.txt', 'text\n', 0o644);
   for (const path of ['/missing.sh', '/', '/data.txt', '/../etc/passwd', '/%2e%2e/x']) {
-    assert.equal((await httpRequest(port, { path })).status, 404, path);
+    assert.equal((await fetchRaw(port, path)).status, 404, path);
   }
 });
 
 test('output without a header block is 502, with a log line', async (t) => {
   const { dir, port, logs } = await startCgiServer(t);
   writeScript(dir, 'bad.sh', '#!/bin/sh\necho just a body\n');
-  assert.equal((await httpRequest(port, { path: '/bad.sh' })).status, 502);
+  assert.equal((await fetchRaw(port, '/bad.sh')).status, 502);
   assert.ok(logs.some((l) => l.event === 'cgi.bad_output'));
 });
 
@@ -119,7 +119,7 @@ test('a large body is streamed whole', async (t) => {
     'big.sh',
     '#!/bin/sh\nprintf "Content-Type: application/octet-stream\\n\\n"\nhead -c 8388608 /dev/zero\n',
   );
-  const answer = await httpRequest(port, { path: '/big.sh' });
+  const answer = await fetchRaw(port, '/big.sh');
   assert.equal(answer.status, 200);
   assert.equal(answer.body.length, 8 * 1024 * 1024);
 });
@@ -127,10 +127,10 @@ test('a large body is streamed whole', async (t) => {
 test('--max-forks counts CGI scripts: one more is 429 while the limit is in use', async (t) => {
   const { dir, port, options } = await startCgiServer(t, 1);
   writeScript(dir, 'slow.sh', '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\n"\nsleep 0.5\necho done\n');
-  const first = httpRequest(port, { path: '/slow.sh' });
+  const first = fetchRaw(port, '/slow.sh');
   await eventually(() => options.forks.count === 1, 'the first script runs');
-  assert.equal((await httpRequest(port, { path: '/slow.sh' })).status, 429);
-  assert.equal((await first).body, 'done\n');
+  assert.equal((await fetchRaw(port, '/slow.sh')).status, 429);
+  assert.equal((await first).body.toString(), 'done\n');
   await eventually(() => options.forks.count === 0, 'the slot is given back');
 });
 

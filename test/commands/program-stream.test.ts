@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { HttpError } from '../../src/errors.js';
-import { Logger } from '../../src/log.js';
+import { Logger } from '../../src/observe/log.js';
 import { type ProgramSettings, ProgramStream } from '../../src/targets/command/program-stream.js';
 import { startProgram } from '../../src/targets/command/spawn.js';
 import { RecordingOwner, writeScript } from '../helpers/commands.js';
@@ -86,7 +86,7 @@ test('a missing program is COMMAND_FAILED (500) before anything is sent', async 
 });
 
 test('a file without execute permission is COMMAND_FAILED (500)', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t).dir;
   const script = writeScript(dir, 'noexec.sh', '#!/bin/sh\necho hi\n', 0o644);
   await assert.rejects(startProgram({ argv: [script], env: ENV }), { code: 'WSTCP_COMMAND_FAILED' });
 });
@@ -165,4 +165,20 @@ test('output written before the session attached is delivered, in order', async 
   stream.attach(owner);
   await owner.closed;
   assert.deepEqual(owner.texts, ['early', 'later']);
+});
+
+test('stderr written before the session attached is logged with its session number', async () => {
+  // The bug: stderr was read from the start, so lines written before the 101 had no session.
+  const lines: string[] = [];
+  const child = await startProgram({ argv: ['sh', '-c', 'echo early problem >&2'], env: ENV });
+  const stream = new ProgramStream(child, settings({}, lines));
+  await once(child, 'exit');
+  const owner = Object.assign(new RecordingOwner(), { id: 42 });
+  stream.attach(owner);
+  await owner.closed;
+  const stderr = lines.map((l) => JSON.parse(l)).filter((l) => l.event === 'command.stderr');
+  assert.deepEqual(
+    stderr.map((l) => [l.session, l.line]),
+    [[42, 'early problem']],
+  );
 });

@@ -8,7 +8,7 @@ import { writeScript } from '../helpers/commands.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function layout(t: { after(fn: () => void): void }) {
-  const base = tempDir(t, 'wstcp-dir-');
+  const base = tempDir(t, 'wstcp-dir-').dir;
   const root = join(base, 'scripts');
   mkdirSync(join(root, 'tools'), { recursive: true });
   writeScript(root, 'counter.sh', '#!/bin/sh\necho hi\n');

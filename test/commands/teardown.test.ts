@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/observe/log.js';
 import { ProgramStream } from '../../src/targets/command/program-stream.js';
 import { startProgram } from '../../src/targets/command/spawn.js';
 import { stopProgram } from '../../src/targets/command/teardown.js';
@@ -25,7 +25,7 @@ while :; do sleep 0.02; done
 `;
 
 async function startTrapper(t: { after(fn: () => void): void }) {
-  const dir = tempDir(t);
+  const dir = tempDir(t).dir;
   const script = writeScript(dir, 'trapper.sh', TRAPPER);
   const log = join(dir, 'signals.log');
   const child = await startProgram({ argv: [script], env: { ...ENV, LOG: log } });

@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { test } from 'node:test';
-import type { Session } from '../../src/relay.js';
+import type { Session } from '../../src/relay/session.js';
 import { closed, openClient, startBridge, startTcpServer, waitFor } from '../helpers/bridge.js';
 import { clientFrame, rawClient } from '../helpers/frames.js';
-import { selfSigned, tempDir } from '../tls/pki.js';
+import { selfSigned } from '../helpers/pki.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const MiB = 1024 * 1024;
 const BLOCK = randomBytes(MiB);
@@ -200,4 +201,44 @@ test('towards a stalled TLS client at most 1 MiB (plus one chunk) is queued, eve
   assert.ok(toClient <= MiB + 256 * 1024, `the session queues ${toClient} bytes for a TLS client`);
   assert.ok(toClient > 0, 'the stalled client does hold up the queue');
   ws.terminate(); // before the bridge closes, which would wait for this client's closing handshake
+});
+
+// --max-buffer counted payload bytes only, while each 1-byte frame became its own queued write of a few
+// hundred bytes: a flood of tiny frames to a target that does not read took hundreds of MiB (issue 18).
+test('a flood of 1-byte frames to a target that does not read costs about --max-buffer, not a write per frame', async (t) => {
+  const target = await startTcpServer((socket) => socket.pause());
+  t.after(() => target.close());
+  const bridge = await startBridge(['--max-buffer', '1', '127.0.0.1:0', `127.0.0.1:${target.port}`]);
+  t.after(() => bridge.close());
+  const { socket: client } = await rawClient(bridge.port);
+  t.after(() => client.destroy());
+  await waitFor(() => bridge.bridge.sessions.size === 1, 2000, 'the session');
+  const [session] = bridge.bridge.sessions;
+
+  // 9,362 masked 1-byte frames (7 bytes each) in one 64 KiB block, written again and again.
+  const one = clientFrame(0x2, Buffer.from('x'));
+  const block = Buffer.concat(Array.from({ length: Math.floor(65536 / one.length) }, () => one));
+  const baseline = rss();
+  let peak = baseline;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rss());
+  }, 20);
+  t.after(() => clearInterval(sampler));
+  const FRAMES = 3_000_000;
+  for (let offered = 0; offered < FRAMES * one.length; offered += block.length) {
+    if (!client.write(block)) {
+      const drained = await Promise.race([
+        new Promise((resolve) => client.once('drain', () => resolve(true))),
+        new Promise((resolve) => setTimeout(resolve, 1000, false)),
+      ]);
+      if (!drained) break; // the bridge stopped reading: the limit holds
+    }
+  }
+  await settled(() => session!.bytesToTarget);
+  peak = Math.max(peak, rss());
+  clearInterval(sampler);
+  assert.ok(
+    peak - baseline < 48 * MiB,
+    `memory grew by ${((peak - baseline) / MiB).toFixed(1)} MiB for ${session!.bytesToTarget} frames taken`,
+  );
 });

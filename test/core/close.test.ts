@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { test } from 'node:test';
 import { closed, openClient, receive, startBridge, startTcpServer, waitFor } from '../helpers/bridge.js';
+import { clientFrame, FrameReader, rawClient, type ServerFrame } from '../helpers/frames.js';
 
 const MiB = 1024 * 1024;
 
@@ -143,4 +144,48 @@ test('--session-idle-timeout closes a silent session, not a busy one', async (t)
   assert.equal(busy.readyState, busy.OPEN);
   clearInterval(pinger);
   busy.close();
+});
+
+// A target that ends (FIN) and then resets while the bridge still writes to it: the client got 1000 and
+// the log counted, as sent to the target, bytes the bridge still held when the reset came.
+test('a target that ends, then resets under pending writes: 1011, and unwritten bytes are not counted', async (t) => {
+  let targetSocket: Socket | undefined;
+  const { bridge } = await setup(
+    t,
+    (socket) => {
+      targetSocket = socket;
+      socket.pause();
+    },
+    ['--max-buffer', '2'],
+  );
+  const { socket: client, rest } = await rawClient(bridge.port);
+  client.on('error', () => {});
+  t.after(() => client.destroy());
+  const reader = new FrameReader(client, rest);
+  const frame = clientFrame(0x2, Buffer.alloc(64 * 1024, 3));
+  for (let i = 0; i < 512; i++) client.write(frame);
+  await waitFor(() => bridge.bridge.sessions.size === 1 && targetSocket !== undefined, 2000, 'the session');
+  const [session] = bridge.bridge.sessions;
+  await waitFor(() => session!.queuedToTarget > 1.8 * MiB, 5000, 'the bridge to queue for the target');
+  const taken = session!.bytesToTarget;
+  const unwritten = session!.queuedToTarget;
+  targetSocket!.end();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  targetSocket!.destroy(); // with unread bytes: a reset
+  let close: ServerFrame | undefined;
+  do close = await reader.next();
+  while (close && close.opcode !== 0x8);
+  assert.ok(close, 'a close frame arrived');
+  assert.equal(close.payload.readUInt16BE(0), 1011);
+  client.destroy(); // it would not answer the close frame
+  await waitFor(() => bridge.bridge.sessions.size === 0, 3000, 'the session to end');
+  const line = closeLine(bridge.logs);
+  assert.equal(line.closed_by, 'target');
+  assert.equal(line.code, 1011);
+  const sent = Number(line.bytes_to_target);
+  assert.ok(
+    sent <= taken - unwritten,
+    `${sent} bytes counted, but ${unwritten} of ${taken} were never written`,
+  );
+  assert.ok(Number(line.bytes_dropped) >= unwritten, 'what was never written is counted as dropped');
 });

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { FrameParser, type FrameSink } from '../../src/websocket/frame-parser.js';
 import { nativeUnmask } from '../../src/websocket/unmask.js';
 import { clientFrame, closePayload } from '../helpers/frames.js';
+import { INVALID_UTF8, type Utf8Case, VALID_UTF8 } from '../helpers/utf8-cases.js';
 
 class Collector implements FrameSink {
   data: Buffer[] = [];
@@ -38,8 +39,22 @@ function parse(stream: Buffer, reads: number[], maxMessageBytes = 1 << 20): Coll
   return sink;
 }
 
+/** The frames of a text message made of the case's fragments. */
+function utf8Message(c: Utf8Case): Buffer {
+  const last = c.fragments.length - 1;
+  return Buffer.concat(c.fragments.map((p, i) => clientFrame(i === 0 ? 0x1 : 0x0, p, { fin: i === last })));
+}
+
 const sizes = [0, 1, 3, 125, 126, 127, 1000, 65535, 65536, 70001];
-const payloads = sizes.map((size) => randomBytes(size));
+/** Text of exactly `size` bytes, with characters of every width (so that reads cut them). */
+function text(size: number): Buffer {
+  const chars = ['a', 'é', '€', '😀'];
+  let out = '';
+  for (let i = 0; Buffer.byteLength(out) < size - 3; i++) out += chars[i % chars.length];
+  return Buffer.from(out.padEnd(out.length + size - Buffer.byteLength(out), 'z'));
+}
+// Odd-numbered frames are text, so they must hold valid UTF-8.
+const payloads = sizes.map((size, i) => (i % 2 ? text(size) : randomBytes(size)));
 const PING = Buffer.from('are you there');
 const stream = Buffer.concat([
   ...payloads.map((p, i) => clientFrame(i % 2 ? 0x1 : 0x2, p)),
@@ -140,11 +155,21 @@ test('each protocol violation stops the parser with 1002, and the size limit wit
 });
 
 test('64-bit lengths beyond 2^53 are refused with 1009, not misread', () => {
-  const header = Buffer.from([0x82, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1, 2, 3, 4]);
+  const header = Buffer.from([0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1, 2, 3, 4]);
   const sink = parse(header, [header.length], Number.MAX_SAFE_INTEGER);
   assert.deepEqual(
     sink.errors.map((e) => e.code),
     [1009],
+  );
+});
+
+// RFC 6455 section 5.2: a 64-bit length whose most significant bit is set is a protocol error, not a size.
+test('64-bit lengths with the most significant bit set are refused with 1002', () => {
+  const header = Buffer.from([0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4]);
+  const sink = parse(header, [header.length], Number.MAX_SAFE_INTEGER);
+  assert.deepEqual(
+    sink.errors.map((e) => e.code),
+    [1002],
   );
 });
 
@@ -154,4 +179,55 @@ test('bufferutil native unmasking loads on linux-x64 without install scripts', (
     return;
   }
   assert.equal(nativeUnmask, true);
+});
+
+test('text is checked as UTF-8 however it is cut into reads: invalid fails with 1007, valid passes intact', () => {
+  for (const reads of [[1], [2], [3], [7], [1 << 20]]) {
+    for (const c of INVALID_UTF8) {
+      const sink = parse(utf8Message(c), reads);
+      assert.deepEqual(
+        sink.errors.map((e) => e.code),
+        [1007],
+        `${c.name}, reads of ${reads}`,
+      );
+    }
+    for (const c of VALID_UTF8) {
+      const sink = parse(utf8Message(c), reads);
+      assert.deepEqual(sink.errors, [], `${c.name}, reads of ${reads}`);
+      assert.ok(sink.bytes.equals(Buffer.concat(c.fragments)), `${c.name}, reads of ${reads}`);
+    }
+  }
+});
+
+test('without the UTF-8 check, invalid text passes as its bytes', () => {
+  const sink = new Collector();
+  const parser = new FrameParser(sink, 1 << 20, false);
+  for (const c of INVALID_UTF8) parser.push(utf8Message(c));
+  assert.deepEqual(sink.errors, []);
+  assert.ok(sink.bytes.equals(Buffer.concat(INVALID_UTF8.flatMap((c) => c.fragments))));
+});
+
+// Each tiny frame used to become its own write to the target (millions of queued writes for a flood of
+// 1-byte frames); 64 KiB frames must still be handed on where they were read, without a copy.
+test('the small frames of one read come out as one piece; large frames stay in the read buffer', () => {
+  const tiny = Buffer.concat(
+    Array.from({ length: 1000 }, (_, i) => clientFrame(0x2, Buffer.from([i & 0xff]))),
+  );
+  const sink = parse(tiny, [tiny.length]);
+  assert.equal(sink.data.length, 1);
+  assert.ok(sink.bytes.equals(Buffer.from(Array.from({ length: 1000 }, (_, i) => i & 0xff))));
+
+  const big = randomBytes(65536);
+  const read = Buffer.concat([clientFrame(0x2, big), clientFrame(0x2, big)]);
+  const pieces: Buffer[] = [];
+  const parser = new FrameParser(
+    { frameData: (data) => pieces.push(data), controlFrame: () => {}, frameError: () => {} },
+    1 << 20,
+  );
+  parser.push(read);
+  assert.equal(pieces.length, 2);
+  for (const piece of pieces) {
+    assert.equal(piece.buffer, read.buffer, 'a 64 KiB frame is not copied');
+    assert.ok(piece.equals(big));
+  }
 });

@@ -84,7 +84,8 @@ function launch(
     while (!(await accepts(port))) {
       if (child.exitCode !== null || child.pid === undefined)
         throw new Error(`websocketd exited (${child.exitCode}): ${output}`);
-      if (Date.now() > deadline) throw new Error(`websocketd did not listen within ${START_TIMEOUT_MS} ms: ${output}`);
+      if (Date.now() > deadline)
+        throw new Error(`websocketd did not listen within ${START_TIMEOUT_MS} ms: ${output}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   })();

@@ -2,8 +2,10 @@
 // the test; ws:// and wss:// on one port, --ssl-only, minimum TLS versions, --cert auto, encrypted keys.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { Duplex } from 'node:stream';
 import { after, test } from 'node:test';
-import { assertNoSecrets, SECRETS } from '../auth/secret-scan.js';
 import {
   expectRefusal,
   openClient,
@@ -11,9 +13,12 @@ import {
   receive,
   startBridge,
   startEcho,
+  waitFor,
 } from '../helpers/bridge.js';
-import { encryptKey, makeCa, tempDir } from './pki.js';
-import { servedFingerprint, tlsConnect, upgradeStatusLine } from './tls-client.js';
+import { encryptKey, makeCa } from '../helpers/pki.js';
+import { assertNoSecrets, SECRETS } from '../helpers/secrets.js';
+import { servedFingerprint, tlsConnect, upgradeStatusLine } from '../helpers/tls-client.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const ca = makeCa();
 const server = ca.server();
@@ -131,3 +136,40 @@ test('--ssl-ciphers limits the TLS 1.2 cipher suites offered', async (t) => {
     tlsConnect(running.port, { maxVersion: 'TLSv1.2', ca: ca.cert, ciphers: 'ECDHE-RSA-AES256-GCM-SHA384' }),
   );
 });
+
+// A TLS error inside an established session (a corrupt record, a garbage alert) left the TLS socket open:
+// the bridge neither closed the session nor logged anything for as long as the client's TCP lived. The
+// client here keeps its TCP connection open and deaf to what the bridge answers, as a hostile one would.
+for (const [what, garbage] of [
+  ['a corrupt record', Buffer.concat([Buffer.from([0x17, 0x03, 0x03, 0x00, 0x20]), Buffer.alloc(32, 0xa5)])],
+  ['a garbage alert', Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0xff, 0xff])],
+] as const) {
+  test(`${what} inside a wss session closes it with a log line`, async (t) => {
+    const running = await bridge(t, [...certArgs(t), '--log-format', 'json']);
+    const raw = connect(running.port, '127.0.0.1');
+    raw.on('error', () => {});
+    t.after(() => raw.destroy());
+    await once(raw, 'connect');
+    let listening = true;
+    const transport = new Duplex({
+      read() {},
+      write(chunk, _encoding, callback) {
+        raw.write(chunk, callback);
+      },
+    });
+    raw.on('data', (chunk: Buffer) => listening && transport.push(chunk));
+    const socket = await tlsConnect(running.port, { ca: ca.cert, socket: transport });
+    assert.equal(await upgradeStatusLine(socket), 'HTTP/1.1 101 Switching Protocols');
+    await waitFor(() => running.bridge.sessions.size === 1, 2000, 'the session');
+    listening = false;
+    raw.write(garbage);
+    await waitFor(() => running.bridge.sessions.size === 0, 3000, 'the session to end');
+    const line = running.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.event === 'session.close');
+    assert.equal(line?.closed_by, 'client');
+    assert.equal(line?.code, 1006);
+    assert.match(String(line?.reason), /client connection failed/);
+    await waitFor(() => raw.closed || raw.readableEnded, 2000, 'the client connection to close');
+  });
+}

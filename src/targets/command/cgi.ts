@@ -8,8 +8,9 @@
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { describeError, HttpError } from '../../errors.js';
-import type { Logger } from '../../log.js';
+import { describeError, HttpError, refuse } from '../../errors.js';
+import { answerRefusal } from '../../front/refusal.js';
+import type { Logger } from '../../observe/log.js';
 import { cgiEnvironment, type EnvironmentSettings } from './environment.js';
 import type { ForkLimit } from './fork-limit.js';
 import { LineSplitter } from './line-splitter.js';
@@ -185,8 +186,8 @@ function logStderr(child: ChildProcessWithoutNullStreams, script: string, log: L
 }
 
 function answerError(res: ServerResponse, err: unknown): void {
-  const status = err instanceof HttpError ? err.status : 500;
-  const reason = err instanceof HttpError ? err.message : 'internal error';
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' });
-  res.end(`${status} ${reason}\n`);
+  answerRefusal(
+    res,
+    err instanceof HttpError ? err : refuse('INTERNAL', 'internal error while running the CGI script'),
+  );
 }

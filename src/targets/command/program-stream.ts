@@ -14,7 +14,8 @@
  *   is reaped and its pipes are closed.
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../observe/log.js';
+import type { TargetOwner, TargetStream } from '../target.js';
 import { LineSplitter } from './line-splitter.js';
 import { killGroup } from './spawn.js';
 import { type StopStep, stopProgram } from './teardown.js';
@@ -30,32 +31,21 @@ export interface ProgramSettings {
   readonly log: Logger;
 }
 
-/** How a program's output is handed on: as TargetOwner.targetData of the target seam. */
-export type ProgramBytes = 'given' | 'text';
-
-/** What the stream reports to its session (the TargetOwner of the target seam). */
-export interface ProgramOwner {
-  targetData(data: Buffer, bytes: ProgramBytes): boolean;
-  targetDrained(): void;
-  targetEnd(): void;
-  targetError(err: NodeJS.ErrnoException): void;
-  targetClose(): void;
-}
-
 /** Longest stderr line written to the log as one line. */
 const MAX_STDERR_LINE_BYTES = 16 * 1024;
 /** After the program exited, how long a process that left its group may hold its pipes open. */
 const PIPES_AFTER_EXIT_MS = 1000;
 const NEWLINE = Buffer.from('\n');
 
-export class ProgramStream {
+export class ProgramStream implements TargetStream {
   readonly wantsMessageEnds: boolean;
-  private owner: ProgramOwner | undefined;
+  private owner: TargetOwner | undefined;
   private readonly lines: LineSplitter | undefined;
   private readonly exited: Promise<void>;
   private stopping: Promise<StopStep> | undefined;
   private closed = false;
   private readingPaused = false;
+  private stderrRead = false;
 
   /**
    * @param child a program started by startProgram
@@ -76,7 +66,8 @@ export class ProgramStream {
     // Node drains the stdout of an exited child that nobody listens to: what the program wrote before
     // the session attached (after the 101) would be lost. A 'readable' listener marks it as ours.
     child.stdout.on('readable', keepUnread);
-    this.logStderr();
+    // stderr is read once the session is known, so that every line carries its number.
+    child.stderr.on('readable', keepUnread);
   }
 
   /** The program's process id (its process group id too). */
@@ -92,23 +83,30 @@ export class ProgramStream {
     return this.readingPaused;
   }
 
-  attach(owner: ProgramOwner): void {
+  attach(owner: TargetOwner): void {
     this.owner = owner;
     const { stdout, stdin } = this.child;
     // Without the 'readable' listener, the 'data' listener sets stdout flowing (on the next tick).
     stdout.removeListener('readable', keepUnread);
+    this.logStderr();
     stdout.on('data', (chunk: Buffer) => this.output(chunk));
     stdout.once('end', () => this.outputEnded());
     stdout.on('error', (err: NodeJS.ErrnoException) => owner.targetError(err));
     stdin.on('drain', () => owner.targetDrained());
   }
 
-  write(data: Buffer): void {
-    if (this.stopping === undefined) this.child.stdin.write(data);
+  /** The teardown has begun (stdin is being closed), or the program has gone. */
+  get ended(): boolean {
+    return this.stopping !== undefined || this.child.stdin.destroyed;
+  }
+
+  write(data: Buffer, written?: (err?: Error | null) => void): void {
+    if (this.ended) written?.(new Error('the program takes no more input'));
+    else this.child.stdin.write(data, written);
   }
 
   messageEnd(): void {
-    if (this.stopping === undefined) this.child.stdin.write(NEWLINE);
+    if (!this.ended) this.child.stdin.write(NEWLINE);
   }
 
   cork(): void {
@@ -156,6 +154,8 @@ export class ProgramStream {
 
   private stop(): void {
     if (this.stopping) return;
+    // Without a session (the handshake failed after the program started), stderr is still logged.
+    this.logStderr();
     this.stopping = stopProgram(this.child, this.exited, this.settings.closeMs);
     void this.stopping.then((step) => {
       this.debug('command.stopped', step);
@@ -188,6 +188,9 @@ export class ProgramStream {
   }
 
   private logStderr(): void {
+    if (this.stderrRead) return;
+    this.stderrRead = true;
+    this.child.stderr.removeListener('readable', keepUnread);
     const lines = new LineSplitter(MAX_STDERR_LINE_BYTES);
     const log = (line: Buffer) =>
       this.settings.log.warn('command.stderr', {

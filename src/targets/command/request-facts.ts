@@ -1,5 +1,5 @@
 /** The facts about an HTTP request that a program's environment is made of (see environment.ts). */
-import { reverse } from 'node:dns/promises';
+import { lookupService } from 'node:dns/promises';
 import type { IncomingMessage } from 'node:http';
 import { normalizeAddress } from '../../address.js';
 import type { RequestFacts } from './environment.js';
@@ -23,14 +23,17 @@ export async function requestFacts(req: IncomingMessage, reverseLookup: boolean)
   };
 }
 
-/** The first name of `address`, or the address itself when it has none or the lookup is slow. */
+/**
+ * The name of `address` as the system resolves it (getnameinfo: /etc/hosts first, as Go's resolver in
+ * websocketd), or the address itself when it has none or the lookup is slow.
+ */
 async function nameOf(address: string): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
   const slow = new Promise<string>((resolve) => {
     timer = setTimeout(() => resolve(address), REVERSE_LOOKUP_MS);
   });
-  const found = reverse(address).then(
-    (names) => names[0] ?? address,
+  const found = lookupService(address, 0).then(
+    ({ hostname }) => hostname || address,
     () => address,
   );
   try {

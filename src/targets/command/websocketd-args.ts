@@ -198,3 +198,33 @@ class Flags {
     return last === undefined ? undefined : Number(last);
   }
 }
+
+/** `wstcp websocketd --help`. */
+export const WEBSOCKETD_USAGE = `wstcp websocketd: websocketd's command line, served by wstcp
+
+  wstcp websocketd [options] COMMAND [ARGS...]     run COMMAND for every WebSocket connection
+  wstcp websocketd [options] --dir=DIR             run the executable under DIR that the URL names
+
+Options (Go style: --x=v, --x v or -x; booleans --x or --x=false):
+  --port=PORT              port to listen on (default 80, 443 with --ssl)
+  --address=ADDRESS        address to listen on (default: all; IPv6 in [brackets]); once
+  --binary                 raw bytes both ways instead of lines
+  --dir=DIR                scripts directory (the URL path picks the script)
+  --staticdir=DIR          static files for plain HTTP requests (wstcp --web)
+  --cgidir=DIR             CGI/1.1 scripts for plain HTTP requests
+  --devconsole             a page to talk to the program on plain GET requests
+  --maxforks=N             most programs running at once (429 beyond)
+  --closems=MS             added to each wait of the teardown (stdin, SIGINT, SIGTERM, SIGKILL)
+  --passenv=A,B            wstcp's variables passed to programs (default PATH,LD_LIBRARY_PATH)
+  --ssl --sslcert=F --sslkey=F   serve wss:// only
+  --sslca=F                require client certificates signed by this CA
+  --origin=H[:P],...       allowed origins (no port: any port)
+  --sameorigin             the Origin must be the host the request was sent to
+  --header, --header-ws, --header-http='Name: value'   extra response headers
+  --loglevel=LEVEL         debug or trace log everything (wstcp logs at info otherwise)
+  --reverselookup          REMOTE_HOST is the client's DNS name
+  --pingms=MS, --maxframesize=BYTES   heartbeat and largest message (websocketd 0.5)
+
+Not supported (one error names them): --redirport, --unixsocket (use --unix-listen), --passstderr, --license.
+wstcp's other options (limits, auth, TLS, logging) need its own command line: wstcp --cmd or --dir (wstcp --help).
+`;

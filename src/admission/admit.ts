@@ -1,0 +1,78 @@
+/**
+ * The upgrade pipeline for one handshake (see pipeline.ts): check the request, run the gates, resolve and
+ * vet the target, open it. Either everything succeeds and the caller owns the target stream and the
+ * gates' releases, or nothing is left behind and the caller gets the HttpError to answer with.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { HttpError, refuse } from '../errors.js';
+import { checkUpgradeRequest } from '../front/handshake.js';
+import { openTarget } from '../targets/registry.js';
+import type { Target, TargetStream } from '../targets/target.js';
+import type { BridgeParts } from './assemble.js';
+import { handshakeContext } from './context.js';
+import type { HandshakeContext, Release } from './pipeline.js';
+
+export interface Admitted {
+  readonly ok: true;
+  readonly ctx: HandshakeContext;
+  readonly target: Target;
+  readonly stream: TargetStream;
+  /** The subprotocol to answer with ('' for none). */
+  readonly protocol: 'binary' | '';
+  /** To be called once when the session ends (or the upgrade fails after all). */
+  readonly releases: Release[];
+}
+
+export interface Refused {
+  readonly ok: false;
+  readonly error: HttpError;
+  /** The error that was not an HttpError (a bug), for the log; the client gets a plain 500. */
+  readonly unexpected: unknown;
+  readonly target: Target | undefined;
+}
+
+export interface AdmitOptions {
+  readonly connectTimeoutMs: number;
+  readonly preferIpv6: boolean;
+}
+
+/** Runs the pipeline for `req`. Never throws. */
+export async function admit(
+  req: IncomingMessage,
+  socket: Duplex,
+  parts: BridgeParts,
+  options: AdmitOptions,
+): Promise<Admitted | Refused> {
+  const releases: Release[] = [];
+  // A client that leaves while the target is opened aborts the attempt.
+  const gone = new AbortController();
+  const onGone = () => gone.abort();
+  socket.once('close', onGone);
+  let target: Target | undefined;
+  try {
+    const ctx = handshakeContext(req, socket);
+    const protocol = checkUpgradeRequest(req);
+    for (const gate of parts.gates) {
+      const release = await gate(ctx);
+      if (release) releases.push(release);
+    }
+    target = await parts.resolver.resolve(ctx);
+    parts.policy?.(target, ctx);
+    const stream = await openTarget(target, {
+      deadline: Date.now() + options.connectTimeoutMs,
+      signal: gone.signal,
+      ctx,
+      preferIpv6: options.preferIpv6,
+      tls: parts.targetTls,
+    });
+    return { ok: true, ctx, target, stream, protocol, releases };
+  } catch (err) {
+    for (const release of releases) release();
+    if (err instanceof HttpError) return { ok: false, error: err, unexpected: undefined, target };
+    const error = refuse('INTERNAL', 'internal error while handling the handshake');
+    return { ok: false, error, unexpected: err, target };
+  } finally {
+    socket.removeListener('close', onGone);
+  }
+}

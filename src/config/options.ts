@@ -1,0 +1,224 @@
+/**
+ * Every command-line option, declared once for yargs. websockify's names are kept exactly (users paste
+ * their command lines); native options come after them. Validation beyond types lives in config.ts.
+ */
+import type { Options } from 'yargs';
+
+const G_CORE = 'Bridge:';
+const G_TOKENS = 'Token routing:';
+const G_TLS = 'TLS:';
+const G_AUTH = 'Authentication:';
+const G_LIMITS = 'Limits:';
+const G_WEB = 'Web:';
+const G_LOG = 'Logging:';
+const G_PROCESS = 'Process:';
+
+export const optionSpecs = {
+  // Bridge
+  'connect-timeout': {
+    type: 'number',
+    default: 10,
+    group: G_CORE,
+    describe: 'Seconds to wait for the target to accept (504 after that)',
+  },
+  heartbeat: {
+    type: 'number',
+    group: G_CORE,
+    describe: 'Ping clients every N s; close one whose pong is missing',
+  },
+  'run-once': { type: 'boolean', group: G_CORE, describe: 'Serve one WebSocket session, then exit' },
+  timeout: {
+    type: 'number',
+    group: G_CORE,
+    describe: 'Stop accepting N s after start, exit when sessions end',
+  },
+  'idle-timeout': { type: 'number', group: G_CORE, describe: 'Exit after N s with no live session' },
+  'session-idle-timeout': {
+    type: 'number',
+    group: G_CORE,
+    describe: 'Close a session with no traffic either way for N s',
+  },
+  'unix-target': {
+    type: 'string',
+    group: G_CORE,
+    describe: 'Relay to this unix socket instead of host:port',
+  },
+  'unix-listen': { type: 'string', group: G_CORE, describe: 'Listen on this unix socket instead of a port' },
+  'unix-listen-mode': {
+    type: 'string',
+    default: '600',
+    group: G_CORE,
+    describe: 'Octal file mode of --unix-listen',
+  },
+  'prefer-ipv6': {
+    type: 'boolean',
+    alias: '6',
+    group: G_CORE,
+    describe: 'Prefer IPv6 when resolving addresses',
+  },
+  'permessage-deflate': {
+    type: 'boolean',
+    default: false,
+    group: G_CORE,
+    describe: 'Offer WebSocket compression (off: VNC data is compressed already)',
+  },
+  'utf8-check': {
+    type: 'boolean',
+    default: true,
+    group: G_CORE,
+    describe: 'Close text frames that are not valid UTF-8 with 1007 (--no-utf8-check: pass them on)',
+  },
+  'max-buffer': {
+    type: 'number',
+    default: 4,
+    group: G_CORE,
+    describe: 'MiB held per direction per session before reading from the sender pauses',
+  },
+  workers: {
+    type: 'string',
+    group: G_CORE,
+    describe: 'Worker processes sharing the port: a number or "auto"',
+  },
+
+  // Token routing
+  'token-plugin': { type: 'string', group: G_TOKENS, describe: 'websockify token plugin class (see README)' },
+  'token-source': { type: 'string', group: G_TOKENS, describe: 'Argument of --token-plugin' },
+  'target-config': {
+    type: 'string',
+    group: G_TOKENS,
+    describe: 'Deprecated: --token-plugin TokenFile --token-source',
+  },
+  'host-token': { type: 'boolean', group: G_TOKENS, describe: 'Take the token from the Host header' },
+  tokens: {
+    type: 'string',
+    group: G_TOKENS,
+    describe: 'Token store: file:PATH, dir:PATH, redis://..., http(s)://...{token}, jwt:KEYFILE',
+  },
+  'token-timeout': {
+    type: 'number',
+    default: 5,
+    group: G_TOKENS,
+    describe: 'Seconds a token lookup may take',
+  },
+  'allow-target': {
+    type: 'string',
+    group: G_TOKENS,
+    describe: 'Targets a store may return: host:port, host:port-port or CIDR[:ports] (repeatable)',
+  },
+
+  // TLS
+  cert: { type: 'string', group: G_TLS, describe: 'Certificate PEM file (may hold the key), or "auto"' },
+  key: { type: 'string', group: G_TLS, describe: 'Private key PEM file' },
+  'key-password': { type: 'string', group: G_TLS, describe: 'Password of an encrypted key' },
+  'ssl-only': { type: 'boolean', group: G_TLS, describe: 'Refuse plain ws:// connections' },
+  'ssl-version': {
+    type: 'string',
+    choices: ['default', 'tlsv1_1', 'tlsv1_2', 'tlsv1_3'],
+    default: 'default',
+    group: G_TLS,
+    describe: 'Minimum TLS version (default: TLS 1.2)',
+  },
+  'ssl-ciphers': { type: 'string', group: G_TLS, describe: 'OpenSSL cipher list' },
+  'verify-client': { type: 'boolean', group: G_TLS, describe: 'Require a client certificate' },
+  cafile: { type: 'string', group: G_TLS, describe: 'CA bundle for --verify-client' },
+  'ssl-target': { type: 'boolean', group: G_TLS, describe: 'Connect to the target over TLS (verified)' },
+  'target-ca': { type: 'string', group: G_TLS, describe: 'CA bundle to verify --ssl-target against' },
+  'target-insecure': { type: 'boolean', group: G_TLS, describe: 'Do not verify the target certificate' },
+
+  // Authentication
+  'auth-plugin': {
+    type: 'string',
+    group: G_AUTH,
+    describe: 'BasicHTTPAuth, ExpectOrigin or ClientCertCNAuth',
+  },
+  'auth-source': { type: 'string', group: G_AUTH, describe: 'Argument of --auth-plugin' },
+  origin: {
+    // Repeated flags still collect into a list; `array: true` would also swallow the positional arguments.
+    type: 'string',
+    group: G_AUTH,
+    describe: 'Allowed Origin (exact or *.wildcard; repeatable)',
+  },
+  'basic-auth': {
+    type: 'string',
+    group: G_AUTH,
+    describe: 'user:pass, or an htpasswd file with hashed passwords',
+  },
+  'web-auth': { type: 'boolean', group: G_AUTH, describe: 'Apply the authentication to static files too' },
+
+  // Limits
+  'max-connections': { type: 'number', group: G_LIMITS, describe: 'Most live sessions (503 beyond)' },
+  'max-connections-per-ip': {
+    type: 'number',
+    group: G_LIMITS,
+    describe: 'Most live sessions per client address',
+  },
+  'handshake-timeout': {
+    type: 'number',
+    default: 10,
+    group: G_LIMITS,
+    describe: 'Seconds a client has to complete its handshake',
+  },
+  'max-message-size': {
+    type: 'number',
+    default: 64,
+    group: G_LIMITS,
+    describe: 'Largest client message in MiB (close 1009 beyond)',
+  },
+  'max-header-size': {
+    type: 'number',
+    default: 16,
+    group: G_LIMITS,
+    describe: 'Largest request header in KiB',
+  },
+
+  // Web
+  web: { type: 'string', group: G_WEB, describe: 'Serve static files from this directory' },
+  'file-only': { type: 'boolean', group: G_WEB, describe: 'No directory listings (the default)' },
+  'web-listing': { type: 'boolean', group: G_WEB, describe: 'Allow directory listings under --web' },
+  novnc: { type: 'boolean', group: G_WEB, describe: 'Serve the built-in noVNC viewer at / and /vnc.html' },
+
+  // Logging
+  verbose: { type: 'boolean', alias: 'v', group: G_LOG, describe: 'Debug logging' },
+  traffic: { type: 'boolean', group: G_LOG, describe: 'Log every frame (debug)' },
+  'log-format': {
+    type: 'string',
+    choices: ['text', 'json'],
+    default: 'text',
+    group: G_LOG,
+    describe: 'Log line format',
+  },
+  'log-file': { type: 'string', group: G_LOG, describe: 'Append logs to this file instead of stderr' },
+
+  syslog: {
+    type: 'string',
+    group: G_LOG,
+    describe: 'Also log to syslog (RFC 5424): a unix socket such as /dev/log, or UDP host:port',
+  },
+  'legacy-syslog': { type: 'boolean', group: G_LOG, describe: 'With --syslog: old RFC 3164 lines' },
+  record: {
+    type: 'string',
+    group: G_LOG,
+    describe: "Record each session to FILE.N in noVNC's playback format",
+  },
+
+  // Process
+  daemon: {
+    type: 'boolean',
+    alias: 'D',
+    group: G_PROCESS,
+    describe: 'Detach once listening (prefer a systemd service)',
+  },
+  inetd: {
+    type: 'boolean',
+    group: G_PROCESS,
+    describe:
+      'The listening socket is stdin (inetd "wait", systemd StandardInput=socket); no listen argument',
+  },
+
+  // websockify options that wstcp refuses with an explanation (see config.ts)
+  'wrap-mode': { type: 'string', hidden: true },
+} as const satisfies Record<string, Options>;
+
+export type RawOptions = {
+  [K in keyof typeof optionSpecs]?: unknown;
+} & { _: (string | number)[]; '--'?: (string | number)[] };

@@ -1,0 +1,99 @@
+/**
+ * The HTTP side of a WebSocket handshake: checks made before any target is contacted, the subprotocol
+ * answer and the 101. Refusals are answered by front/refusal.ts.
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { refuse } from '../errors.js';
+
+const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
+/** RFC 6455 section 1.3: appended to the client's key to prove the server understood the handshake. */
+const ACCEPT_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/**
+ * Throws BAD_HANDSHAKE (400) unless `req` is a well-formed RFC 6455 upgrade request; returns the
+ * subprotocol to answer with ('' for none).
+ */
+export function checkUpgradeRequest(req: IncomingMessage): 'binary' | '' {
+  if (req.method !== 'GET')
+    throw refuse('BAD_HANDSHAKE', `a WebSocket handshake must use GET, not ${req.method}`);
+  checkRequestFraming(req);
+  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+    throw refuse('BAD_HANDSHAKE', 'the Upgrade header must be "websocket"');
+  }
+  const key = req.headers['sec-websocket-key'];
+  if (typeof key !== 'string' || !KEY_PATTERN.test(key.trim())) {
+    throw refuse('BAD_HANDSHAKE', 'missing or invalid Sec-WebSocket-Key header');
+  }
+  const version = req.headers['sec-websocket-version'];
+  if (version !== '13' && version !== '8') {
+    throw refuse('BAD_HANDSHAKE', 'unsupported Sec-WebSocket-Version (13 is required)', {
+      headers: { 'Sec-WebSocket-Version': '13' },
+    });
+  }
+  return offeredSubprotocol(req) ?? '';
+}
+
+/**
+ * What Node's HTTP parser lets through but RFC 6455 section 4.1 and RFC 9112 do not: a request that is not
+ * HTTP/1.1, a target that is neither a path nor an absolute http(s) URL (`*`), no Host or two of them,
+ * and a body. A body matters most: the bytes after the head become the first WebSocket frames, so a
+ * chunked or Content-Length body would be read as frames that a front proxy took for HTTP (smuggling).
+ */
+function checkRequestFraming(req: IncomingMessage): void {
+  if (req.httpVersion !== '1.1')
+    throw refuse('BAD_HANDSHAKE', `a WebSocket handshake must be HTTP/1.1, not HTTP/${req.httpVersion}`);
+  const target = req.url ?? '';
+  if (!target.startsWith('/') && !/^https?:\/\//i.test(target))
+    throw refuse('BAD_HANDSHAKE', 'the request target must be a path (/...) or an http(s) URL');
+  let hosts = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts++;
+  if (hosts !== 1) throw refuse('BAD_HANDSHAKE', 'a WebSocket handshake needs exactly one Host header');
+  if (req.headers['transfer-encoding'] !== undefined)
+    throw refuse('BAD_HANDSHAKE', 'a WebSocket handshake cannot carry a body (Transfer-Encoding)');
+  const length = req.headers['content-length'];
+  if (length !== undefined && length !== '0')
+    throw refuse('BAD_HANDSHAKE', 'a WebSocket handshake cannot carry a body (Content-Length)');
+}
+
+/**
+ * The subprotocol to answer: `binary` when offered anywhere in the list, none when none is offered.
+ * A list without `binary` (e.g. the obsolete `base64`) is refused with a reason rather than accepted
+ * with no answer, which browsers turn into an unexplained failure.
+ */
+function offeredSubprotocol(req: IncomingMessage): 'binary' | undefined {
+  const header = req.headers['sec-websocket-protocol'];
+  if (header === undefined) return undefined;
+  const offered = header
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  if (offered.length === 0) return undefined;
+  if (offered.includes('binary')) return 'binary';
+  throw refuse(
+    'BAD_HANDSHAKE',
+    `unsupported subprotocol ${offered.join(', ')}: wstcp speaks "binary" (or none)`,
+  );
+}
+
+/** True when the client offers permessage-deflate (used only when `--permessage-deflate` is on). */
+export function offersDeflate(req: IncomingMessage): boolean {
+  return /(?:^|,)\s*permessage-deflate\b/i.test(req.headers['sec-websocket-extensions'] ?? '');
+}
+
+/**
+ * Completes the handshake of a request that passed `checkUpgradeRequest`: writes the 101 answer with
+ * `protocol` (when one was chosen) and no extension.
+ */
+export function acceptUpgrade(socket: Duplex, req: IncomingMessage, protocol: string): void {
+  const key = (req.headers['sec-websocket-key'] as string).trim();
+  const accept = createHash('sha1')
+    .update(key + ACCEPT_GUID)
+    .digest('base64');
+  socket.write(
+    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      `Sec-WebSocket-Accept: ${accept}\r\n` +
+      (protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n\r\n` : '\r\n'),
+  );
+}
