@@ -4,12 +4,14 @@
  * relay, log lines) finds it here. Text forms are tried in the order of KINDS; the last one, tcp, reads
  * whatever the others did not claim as host:port.
  */
+import { commandKind } from './command.js';
 import type { OpenOptions, Target, TargetKind, TargetStream } from './target.js';
 import { type TcpTarget, tcpKind } from './tcp.js';
 import { type UnixTarget, unixKind } from './unix.js';
 
 const KINDS: readonly TargetKind[] = [
   unixKind as TargetKind,
+  commandKind as TargetKind,
   // To add a kind: import it above and list it here, before tcp (whose form is the fallback).
   tcpKind as TargetKind,
 ];
