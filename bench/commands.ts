@@ -62,15 +62,17 @@ async function startCommandBridge(
   ctx: CommandsContext,
   websocketd: string,
   command: readonly string[] = ['cat'],
+  extra: readonly string[] = [],
 ): Promise<CommandBridgeProcess> {
   const port = await freePort();
   const out = openSync(join(ctx.workDir, `${kind}-cmd-${++logCounter}.log`), 'a');
   const options = { stdio: ['ignore', out, out] as ('ignore' | number)[], cwd: ctx.workDir };
   const child =
     kind === 'wstcp'
-      ? start(
-          process.execPath,
-          [join(ctx.root, 'bin', 'wstcp'), '--binary', '--cmd', command.join(' '), `127.0.0.1:${port}`],
+      ? // As installed: bin/wstcp's shebang line sets its node flags and malloc tuning.
+        start(
+          join(ctx.root, 'bin', 'wstcp'),
+          [...extra, '--binary', '--cmd', command.join(' '), `127.0.0.1:${port}`],
           options,
         )
       : start(
@@ -108,7 +110,25 @@ export async function commandFigures(ctx: CommandsContext, websocketd: string): 
   };
   const kinds: CommandBridge[] = ['wstcp', 'websocketd'];
   const timing = ['--warmup', String(settings.warmup)];
+  const rateArgs = [...timing, '--sessions', String(settings.rateThreads)];
+  // Node's spawn() holds the event loop until the child has exec'd; --workers spreads that over processes.
+  const workerRates: number[] = [];
   for (let rep = 0; rep < settings.reps; rep++) {
+    const workers = await startCommandBridge('wstcp', ctx, websocketd, ['cat'], ['--workers', '2']);
+    try {
+      await sleep(1000);
+      const r = await runLoad<RateResult>(
+        tools.wsload,
+        'rate',
+        { port: workers.port },
+        rateArgs,
+        settings.seconds,
+      );
+      workerRates.push(r.per_s);
+      ctx.progress(`commands: wstcp --workers 2 ${r.per_s} sessions/s (${r.failed} failed)`);
+    } finally {
+      await workers.stop();
+    }
     for (const kind of rep % 2 === 0 ? kinds : [...kinds].reverse()) {
       const bridge = await startCommandBridge(kind, ctx, websocketd);
       try {
@@ -117,7 +137,7 @@ export async function commandFigures(ctx: CommandsContext, websocketd: string): 
           tools.wsload,
           'rate',
           { port: bridge.port },
-          [...timing, '--sessions', String(settings.rateThreads)],
+          rateArgs,
           settings.seconds,
         );
         rate[kind].push(r.per_s);
@@ -152,6 +172,7 @@ export async function commandFigures(ctx: CommandsContext, websocketd: string): 
     }
   }
   echo.note = 'websocketd 0.4.1 stalls when the client floods (see bench/commands.ts)';
+  rate.note = `wstcp --workers 2: ${median(workerRates)?.toFixed(0) ?? 'n/a'} /s`;
   return [rate, echo, source, await memoryFigure(ctx, websocketd)];
 }
 

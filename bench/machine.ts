@@ -33,11 +33,13 @@ function openFileLimit(): string {
   }
 }
 
-const BEGIN = '<!-- bench:begin -->';
-const END = '<!-- bench:end -->';
-
-/** Replaces the text between the bench markers of `file` (appends the block when they are missing). */
-export function updateDocs(file: string, block: string): void {
+/**
+ * Replaces the text between the bench markers of `file` (appends the block when they are missing):
+ * `<!-- bench:begin -->` for the main results, `<!-- bench:NAME:begin -->` for a named section's.
+ */
+export function updateDocs(file: string, block: string, name?: string): void {
+  const BEGIN = `<!-- bench:${name ? `${name}:` : ''}begin -->`;
+  const END = `<!-- bench:${name ? `${name}:` : ''}end -->`;
   let text = '';
   try {
     text = readFileSync(file, 'utf8');

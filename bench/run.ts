@@ -7,7 +7,8 @@
  *   npm run bench -- --quick           ~1.5 minutes: one 1 s run per figure, 2,000 idle sessions
  *   npm run bench -- --write-docs      also update docs/performance.md
  *   npm run bench -- --no-wss --no-workers --reps 5 --seconds 3 --hold 8000
- *   npm run bench -- --commands-only   only the commands section (wstcp --cmd against websocketd)
+ *   npm run bench -- --commands-only   only the commands section (wstcp --cmd against websocketd);
+ *                                      with --write-docs it replaces only that section's block
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -113,28 +114,37 @@ async function main(): Promise<void> {
 
     const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
     const minutes = ((Date.now() - startedAt) / 60000).toFixed(1);
-    const report = [
+    const header = [
       `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${command}\` (${minutes} min,` +
         ` ${settings.reps} run(s) per figure, ${settings.seconds} s each; medians).`,
       '',
       machineDescription(),
       '',
-      figures.length ? markdownTable(figures) : '',
-      commands.length
-        ? `\nCommand targets (\`wstcp --binary --cmd cat\` against \`websocketd --binary cat\`, one cat per session):\n\n${commandsTable(commands)}`
-        : '',
-      scaling.length
-        ? `\nwstcp \`--workers\` scaling (8 echo sessions x 64 KiB; ${settings.rateThreads} session-opening threads):\n\n${scalingTable(scaling)}`
-        : '',
+    ];
+    const tail = [
       quick ? '\n(--quick: one short run per figure; use the full run for the record.)' : '',
       failures.length
         ? `\nFailed sections:\n\n${failures.map((f) => `- ${f.split('\n')[0]}`).join('\n')}`
         : '',
+    ];
+    const commandsBlock = commands.length
+      ? `Command targets (\`wstcp --binary --cmd cat\` against \`websocketd --binary cat\`, one cat per session):\n\n${commandsTable(commands)}`
+      : '';
+    const mainReport = [
+      ...header,
+      figures.length ? markdownTable(figures) : '',
+      scaling.length
+        ? `\nwstcp \`--workers\` scaling (8 echo sessions x 64 KiB; ${settings.rateThreads} session-opening threads):\n\n${scalingTable(scaling)}`
+        : '',
+      ...tail,
     ].join('\n');
+    const commandsReport = [...header, commandsBlock, ...tail].join('\n');
     if (failures.length) process.exitCode = 1;
-    process.stdout.write(`${report}\n`);
+    process.stdout.write(`${only ? '' : `${mainReport}\n\n`}${commandsBlock ? `${commandsBlock}\n` : ''}`);
     if (values['write-docs']) {
-      updateDocs(join(ROOT, 'docs', 'performance.md'), report);
+      const docs = join(ROOT, 'docs', 'performance.md');
+      if (!only) updateDocs(docs, mainReport);
+      if (commandsBlock) updateDocs(docs, commandsReport, 'commands');
       progress('docs/performance.md updated');
     }
   } finally {
