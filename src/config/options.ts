@@ -82,7 +82,11 @@ export const optionSpecs = {
   },
 
   // Token routing
-  'token-plugin': { type: 'string', group: G_TOKENS, describe: 'websockify token plugin class (see README)' },
+  'token-plugin': {
+    type: 'string',
+    group: G_TOKENS,
+    describe: 'websockify token plugin class (see docs/tokens.md)',
+  },
   'token-source': { type: 'string', group: G_TOKENS, describe: 'Argument of --token-plugin' },
   'target-config': {
     type: 'string',
