@@ -21,6 +21,8 @@ export interface BridgeParts {
   /** TLS options for connections to the target (--ssl-target); undefined for plain TCP. */
   readonly targetTls: ConnectionOptions | undefined;
   readonly http: HttpHandler | undefined;
+  /** --subprotocol: the subprotocols every target speaks, accepted besides `binary`. */
+  readonly subprotocols: readonly string[];
 }
 
 /** The resolver for a single fixed target (`wstcp 6080 host:5900`, `--unix-target`). */
@@ -61,6 +63,7 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
     tls,
     targetTls,
     http: web ? guardHttp(web, auth.http) : undefined,
+    subprotocols: config.subprotocols,
   };
 }
 

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { AddressError, type ListenAddress, parseHostPort, parseListen } from '../address.js';
 import { ConfigError } from '../errors.js';
+import { SUBPROTOCOL_PATTERN } from '../front/handshake.js';
 import type { LogFormat, LogLevel } from '../observe/log.js';
 import { parseTarget } from '../targets/registry.js';
 import type { Target } from '../targets/target.js';
@@ -79,6 +80,8 @@ export interface Config {
   readonly target: Target | undefined;
   readonly tokens: TokenConfig | undefined;
   readonly allowTargets: readonly string[];
+  /** --subprotocol: accepted besides `binary`, echoed in the 101 when the client offers them. */
+  readonly subprotocols: readonly string[];
   readonly connectTimeoutMs: number;
   readonly preferIpv6: boolean;
   readonly heartbeatMs: number | undefined;
@@ -238,6 +241,17 @@ function syslogConfig(raw: RawOptions): SyslogConfig | undefined {
   return { server: { kind: 'udp', host, port }, legacy };
 }
 
+function subprotocols(raw: RawOptions): string[] {
+  const names = list(raw, 'subprotocol');
+  for (const name of names) {
+    if (!SUBPROTOCOL_PATTERN.test(name))
+      throw new ConfigError(
+        `--subprotocol "${name}" is not a subprotocol name (letters, digits, .-_ and such)`,
+      );
+  }
+  return names;
+}
+
 function workers(raw: RawOptions): number | 'auto' | undefined {
   const value = str(raw, 'workers');
   if (value === undefined) return undefined;
@@ -357,6 +371,7 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     target,
     tokens,
     allowTargets: list(raw, 'allow-target'),
+    subprotocols: subprotocols(raw),
     connectTimeoutMs: Math.round((num(raw, 'connect-timeout', { positive: true }) ?? 10) * 1000),
     preferIpv6: bool(raw, 'prefer-ipv6'),
     heartbeatMs: seconds(raw, 'heartbeat'),

@@ -74,6 +74,11 @@ export const optionSpecs = {
     group: G_CORE,
     describe: 'MiB held per direction per session before reading from the sender pauses',
   },
+  subprotocol: {
+    type: 'string',
+    group: G_CORE,
+    describe: 'A subprotocol the target speaks, echoed when a client offers it, e.g. mqtt (repeatable)',
+  },
   workers: {
     type: 'string',
     group: G_CORE,

@@ -4,7 +4,7 @@
  * relay, log lines) finds it here. Text forms are tried in the order of KINDS; the last one, tcp, reads
  * whatever the others did not claim as host:port.
  */
-import type { OpenOptions, Target, TargetKind, TargetStream } from './target.js';
+import type { OpenOptions, RouteOptions, Target, TargetKind, TargetStream } from './target.js';
 import { type TcpTarget, tcpKind } from './tcp.js';
 import { type UnixTarget, unixKind } from './unix.js';
 
@@ -17,7 +17,7 @@ const KINDS: readonly TargetKind[] = [
 const byKind = new Map<string, TargetKind>(KINDS.map((kind) => [kind.kind, kind]));
 
 /** What token stores may name: sockets only (a store never starts a program: see docs/architecture.md). */
-export type SocketTarget = TcpTarget | UnixTarget;
+export type SocketTarget = (TcpTarget | UnixTarget) & RouteOptions;
 
 /** The kind of `target`; throws for a kind that is not registered (a bug). */
 export function kindOf(target: Target): TargetKind {

@@ -7,12 +7,12 @@ import yargs from 'yargs';
 import { AddressError } from '../address.js';
 import { ConfigError, describeError, WstcpError } from '../errors.js';
 import { Logger } from '../observe/log.js';
-import { parseSocketTarget } from '../targets/registry.js';
 import { loadTokenSource, TokenFileError } from './file-store.js';
 import { NATIVE_FORMS, openTokenStore } from './open-store.js';
 import type { RedisValueFormat } from './redis-store.js';
+import { parseStoredTarget } from './route-options.js';
 import { isWritable, type TokenStore } from './store.js';
-import { tokenProblem, websockifyTarget } from './token-file-format.js';
+import { storedTargetText, tokenProblem } from './token-file-format.js';
 
 /** Where the command writes; tests pass collectors. */
 export interface CommandIO {
@@ -80,7 +80,7 @@ function requireToken(token: string): string {
 
 function requireTarget(text: string) {
   try {
-    return parseSocketTarget(text);
+    return parseStoredTarget(text);
   } catch (err) {
     if (err instanceof AddressError) throw new ConfigError(`TARGET: ${err.message}`);
     throw err;
@@ -90,7 +90,7 @@ function requireTarget(text: string) {
 async function check(file: string, io: CommandIO): Promise<number> {
   try {
     const table = await loadTokenSource(file);
-    for (const token of [...table.keys()].sort()) io.out(`${token}: ${websockifyTarget(table.get(token)!)}`);
+    for (const token of [...table.keys()].sort()) io.out(`${token}: ${storedTargetText(table.get(token)!)}`);
     io.err(`${file}: ${table.size} token(s), no problems`);
     return 0;
   } catch (err) {
@@ -133,13 +133,13 @@ export async function tokensCommand(args: readonly string[], io: CommandIO = pro
     .command('list', 'Print every token of a writable store', {}, async (a) => {
       await withStore(a as unknown as StoreArgs, async (store) => {
         if (!isWritable(store)) throw new ConfigError(`${store.description} cannot be listed`);
-        for (const { token, target } of await store.list()) io.out(`${token}: ${websockifyTarget(target)}`);
+        for (const { token, target } of await store.list()) io.out(`${token}: ${storedTargetText(target)}`);
       });
     })
     .command('get <token>', 'Print the target of a token', {}, async (a) => {
       await withStore(a as unknown as StoreArgs, async (store) => {
         const target = await store.lookup(String(a.token));
-        if (target) io.out(websockifyTarget(target));
+        if (target) io.out(storedTargetText(target));
         else {
           io.err('no such token');
           code = 1;

@@ -1,12 +1,21 @@
 /**
  * Targets given as a host and a port (JSON token APIs, Redis values, JWT claims): `{host: "h", port: 5900}`,
- * `{host: "h", port: "5900"}`, `{host: "h:5900"}`, or websockify's `{host: "unix_socket", port: "/path"}`.
+ * `{host: "h", port: "5900"}`, `{host: "h:5900"}`, or websockify's `{host: "unix_socket", port: "/path"}`;
+ * each may add `"subprotocols": ["mqtt"]` (route-options.ts).
  */
 import { AddressError } from '../address.js';
 import { parseSocketTarget, type SocketTarget } from '../targets/registry.js';
+import { withJsonSubprotocols } from './route-options.js';
 
-/** Builds a target from loosely typed `host` and `port` fields; throws AddressError when they do not make one. */
-export function targetFromHostPort(host: unknown, port: unknown): SocketTarget {
+/**
+ * Builds a target from loosely typed `host`, `port` and `subprotocols` fields; throws AddressError when
+ * they do not make one.
+ */
+export function targetFromHostPort(host: unknown, port: unknown, subprotocols?: unknown): SocketTarget {
+  return withJsonSubprotocols(socketTargetFrom(host, port), subprotocols);
+}
+
+function socketTargetFrom(host: unknown, port: unknown): SocketTarget {
   if (typeof host !== 'string') throw new AddressError('there is no "host" string');
   if (port === undefined) return parseSocketTarget(host);
   if (typeof port !== 'number' && typeof port !== 'string') throw new AddressError('"port" is not a number');
@@ -26,6 +35,10 @@ export function targetFromJson(text: string, notJson: string): SocketTarget {
   } catch {
     throw new AddressError(notJson);
   }
-  const { host, port } = (value ?? {}) as { host?: unknown; port?: unknown };
-  return targetFromHostPort(host, port);
+  const { host, port, subprotocols } = (value ?? {}) as {
+    host?: unknown;
+    port?: unknown;
+    subprotocols?: unknown;
+  };
+  return targetFromHostPort(host, port, subprotocols);
 }

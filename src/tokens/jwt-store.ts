@@ -111,7 +111,7 @@ export class JwtTokenStore implements TokenStore {
       const { payload } = await jwtVerify(jws, this.keys.verify, {
         algorithms: [...this.keys.signAlgorithms],
       });
-      return targetFromHostPort(payload.host, payload.port);
+      return targetFromHostPort(payload.host, payload.port, payload.subprotocols);
     } catch (err) {
       if (err instanceof errors.JWTExpired) throw refuse('TOKEN_EXPIRED', 'the token has expired');
       if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'nbf') {
