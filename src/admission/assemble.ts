@@ -7,11 +7,13 @@ import type { ConnectionOptions } from 'node:tls';
 import { authGates } from '../auth/gates.js';
 import { guardHttp } from '../auth/http-guard.js';
 import type { Config } from '../config/config.js';
+import { ConfigError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import type { Target } from '../targets/target.js';
 import { createTargetPolicy } from './allow-target.js';
 import { limitGates } from './limits.js';
 import type { Gate, HttpHandler, TargetPolicy, TargetResolver, TlsTerminator } from './pipeline.js';
+import { urlTargetResolver } from './url-target.js';
 
 export interface BridgeParts {
   readonly gates: readonly Gate[];
@@ -39,6 +41,9 @@ export function fixedTarget(target: Target): TargetResolver {
 export async function assembleParts(config: Config, log: Logger): Promise<BridgeParts> {
   // Checks that hold no resources run first, so a bad flag or file leaves nothing open behind it.
   const auth = authGates(config, log);
+  const policy = createTargetPolicy(config.allowTargets, log);
+  // config.ts checks this too; a URL-named target without an allow-list would make an open proxy.
+  if (config.targetFromUrl && !policy) throw new ConfigError('--target-from-url needs --allow-target');
   const web = await webHandler(config, log);
   const targetTls = config.sslTarget
     ? (await import('../tls/target.js')).targetTlsOptions(config.sslTarget)
@@ -50,7 +55,9 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
   try {
     resolver = config.tokens
       ? await (await import('../tokens/index.js')).createTokenResolver(config.tokens, log)
-      : fixedTarget(config.target!);
+      : config.targetFromUrl
+        ? urlTargetResolver()
+        : fixedTarget(config.target!);
   } catch (err) {
     await tls?.close();
     throw err;
@@ -59,7 +66,7 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
     // Limits first: a flood is turned away before any password is hashed.
     gates: [...limitGates(config.limits), ...auth.handshake],
     resolver,
-    policy: createTargetPolicy(config.allowTargets, log),
+    policy,
     tls,
     targetTls,
     http: web ? guardHttp(web, auth.http) : undefined,

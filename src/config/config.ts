@@ -76,8 +76,10 @@ export type ListenSpec = ListenAddress | { readonly kind: 'fd'; readonly fd: num
 export interface Config {
   readonly listen: ListenSpec;
   readonly unixListenMode: number;
-  /** The one fixed target; undefined when tokens route sessions. */
+  /** The one fixed target; undefined when tokens or the request URL route sessions. */
   readonly target: Target | undefined;
+  /** --target-from-url: each client names its target in the URL (vetted by --allow-target, required). */
+  readonly targetFromUrl: boolean;
   readonly tokens: TokenConfig | undefined;
   readonly allowTargets: readonly string[];
   /** --subprotocol: accepted besides `binary`, echoed in the 101 when the client offers them. */
@@ -310,9 +312,18 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
   }
   if (rest.length > 1) throw new ConfigError(`unexpected extra arguments: ${rest.slice(1).join(' ')}`);
 
+  const allowTargets = list(raw, 'allow-target');
+  const targetFromUrl = bool(raw, 'target-from-url');
   let target: Target | undefined;
   const targetText = rest[0];
-  if (targetText !== undefined) {
+  if (targetFromUrl) {
+    const other = tokens ? 'a token store' : unixTarget ? '--unix-target' : targetText;
+    if (other) throw new ConfigError(`--target-from-url cannot be combined with ${other}: choose one`);
+    if (allowTargets.length === 0)
+      throw new ConfigError(
+        '--target-from-url needs at least one --allow-target (the targets clients may name): wstcp is never an open proxy',
+      );
+  } else if (targetText !== undefined) {
     if (tokens) throw new ConfigError(`a target (${targetText}) cannot be combined with a token store`);
     if (unixTarget) throw new ConfigError(`a target (${targetText}) cannot be combined with --unix-target`);
     target = address('target', parseTarget, targetText);
@@ -370,7 +381,8 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     unixListenMode: Number.parseInt(modeText, 8),
     target,
     tokens,
-    allowTargets: list(raw, 'allow-target'),
+    targetFromUrl,
+    allowTargets,
     subprotocols: subprotocols(raw),
     connectTimeoutMs: Math.round((num(raw, 'connect-timeout', { positive: true }) ?? 10) * 1000),
     preferIpv6: bool(raw, 'prefer-ipv6'),

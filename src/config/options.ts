@@ -105,6 +105,11 @@ export const optionSpecs = {
     group: G_TOKENS,
     describe: 'Seconds a token lookup may take',
   },
+  'target-from-url': {
+    type: 'boolean',
+    group: G_TOKENS,
+    describe: 'The client names its target: ?address=host:port or /host:port (needs --allow-target)',
+  },
   'allow-target': {
     type: 'string',
     group: G_TOKENS,
