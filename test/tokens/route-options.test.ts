@@ -1,11 +1,15 @@
 // A token's subprotocols in every store format (issue 14), and websockify's token lines parsing unchanged.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { SignJWT } from 'jose';
 import { AddressError } from '../../src/address.js';
 import { targetFromHostPort, targetFromJson } from '../../src/tokens/host-port.js';
+import { JwtTokenStore } from '../../src/tokens/jwt-store.js';
 import { parseRedisValue } from '../../src/tokens/redis-store.js';
 import { parseStoredTarget } from '../../src/tokens/route-options.js';
 import { formatTokenLine, parseTokenFile } from '../../src/tokens/token-file-format.js';
+import { tempDir } from '../helpers/tmp.js';
 
 test('websockify lines parse as before: no options, unix paths with spaces kept whole', () => {
   const { table, errors } = parseTokenFile(
@@ -47,4 +51,19 @@ test('Redis values and API answers: plain text with options, JSON with "subproto
   assert.deepEqual(targetFromHostPort('127.0.0.1', 1883), { kind: 'tcp', host: '127.0.0.1', port: 1883 });
   assert.throws(() => targetFromHostPort('127.0.0.1', 1883, [1]), AddressError);
   assert.throws(() => targetFromHostPort('127.0.0.1', 1883, ['a b']), AddressError);
+});
+
+test('a JWT with a "subprotocols" claim routes with those subprotocols', async (t) => {
+  const secretText = randomBytes(32).toString('base64url');
+  const keyFile = tempDir(t).write('secret.key', `${secretText}\n`);
+  const store = await JwtTokenStore.open(keyFile);
+  const jwt = await new SignJWT({ host: '10.0.0.7', port: 1883, subprotocols: ['mqtt'] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .sign(Buffer.from(secretText, 'base64url'));
+  assert.deepEqual(await store.lookup(jwt), {
+    kind: 'tcp',
+    host: '10.0.0.7',
+    port: 1883,
+    subprotocols: ['mqtt'],
+  });
 });
