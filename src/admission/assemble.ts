@@ -7,7 +7,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { authGates } from '../auth/gates.js';
 import { guardHttp } from '../auth/http-guard.js';
 import type { Config } from '../config/config.js';
-import { refuse } from '../errors.js';
+import { ConfigError, refuse } from '../errors.js';
 import { withResponseHeaders } from '../front/response-headers.js';
 import type { Logger } from '../observe/log.js';
 import type { CommandTarget } from '../targets/command.js';
@@ -16,6 +16,7 @@ import type { Target } from '../targets/target.js';
 import { createTargetPolicy } from './allow-target.js';
 import { limitGates } from './limits.js';
 import type { Gate, HttpHandler, TargetPolicy, TargetResolver, TlsTerminator } from './pipeline.js';
+import { urlTargetResolver } from './url-target.js';
 
 export interface BridgeParts {
   readonly gates: readonly Gate[];
@@ -27,6 +28,8 @@ export interface BridgeParts {
   /** The member states and balancing of pools; undefined when the bridge cannot meet a pool. */
   readonly pools: Pools | undefined;
   readonly http: HttpHandler | undefined;
+  /** --subprotocol: the subprotocols every target speaks, accepted besides `binary`. */
+  readonly subprotocols: readonly string[];
 }
 
 /** The resolver for a single fixed target (`wstcp 6080 host:5900`, `--unix-target`). */
@@ -53,6 +56,9 @@ function noTarget(): TargetResolver {
 export async function assembleParts(config: Config, log: Logger): Promise<BridgeParts> {
   // Checks that hold no resources run first, so a bad flag or file leaves nothing open behind it.
   const auth = authGates(config, log);
+  const policy = createTargetPolicy(config.allowTargets, log);
+  // config.ts checks this too; a URL-named target without an allow-list would make an open proxy.
+  if (config.targetFromUrl && !policy) throw new ConfigError('--target-from-url needs --allow-target');
   const web = await webHandler(config, log);
   const targetTls = config.sslTarget
     ? (await import('../tls/target.js')).targetTlsOptions(config.sslTarget)
@@ -70,9 +76,11 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
     } else {
       resolver = config.tokens
         ? await (await import('../tokens/index.js')).createTokenResolver(config.tokens, log)
-        : config.target
-          ? fixedTarget(config.target)
-          : noTarget();
+        : config.targetFromUrl
+          ? urlTargetResolver()
+          : config.target
+            ? fixedTarget(config.target)
+            : noTarget();
     }
   } catch (err) {
     await tls?.close();
@@ -83,11 +91,12 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
     // Limits first: a flood is turned away before any password is hashed.
     gates: [...limitGates(config.limits), ...auth.handshake],
     resolver,
-    policy: createTargetPolicy(config.allowTargets, log),
+    policy,
     tls,
     targetTls,
     pools: (await import('../targets/pool/open-pools.js')).openPools(config, log, targetTls),
     http: http ? guardHttp(http, auth.http) : undefined,
+    subprotocols: config.subprotocols,
   };
 }
 
