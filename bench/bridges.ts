@@ -46,11 +46,12 @@ export async function startBridge(
   kind: BridgeKind,
   targetPort: number,
   setup: BridgeSetup,
-  options: { workers?: number; tls?: boolean; nodeArgs?: string[] } = {},
+  options: { workers?: number; tls?: boolean; nodeArgs?: string[]; target?: string } = {},
 ): Promise<RunningBridge> {
   const port = await freePort();
   const listen = `127.0.0.1:${port}`;
-  const target = `127.0.0.1:${targetPort}`;
+  // `target` (wstcp only): another target text, such as a pool.
+  const target = options.target ?? `127.0.0.1:${targetPort}`;
   const tlsArgs = options.tls && setup.tls ? ['--cert', setup.tls.cert, '--key', setup.tls.key] : [];
   const logFile = join(setup.workDir, `${kind}-${++logCounter}.log`);
   const out = openSync(logFile, 'a');
@@ -89,7 +90,7 @@ export async function startBridgeRetrying(
   kind: BridgeKind,
   targetPort: number,
   setup: BridgeSetup,
-  options: { workers?: number; tls?: boolean } = {},
+  options: { workers?: number; tls?: boolean; target?: string } = {},
 ): Promise<RunningBridge> {
   try {
     return await startBridge(kind, targetPort, setup, options);
@@ -111,7 +112,7 @@ function logTail(file: string): string {
  * The environment and node flags of bin/wstcp's `#!/usr/bin/env -S NAME=VALUE ... node FLAGS` line, so that
  * the benchmark runs wstcp exactly as the installed command does (while still adding --cpu-prof and such).
  */
-function shebang(bin: string): { env: Record<string, string>; nodeArgs: string[] } {
+export function shebang(bin: string): { env: Record<string, string>; nodeArgs: string[] } {
   const first = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
   const words = /^#!\S*env -S (.*)$/.exec(first)?.[1]?.trim().split(/\s+/) ?? [];
   const node = words.indexOf('node');

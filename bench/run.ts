@@ -7,6 +7,12 @@
  *   npm run bench -- --quick           ~1.5 minutes: one 1 s run per figure, 2,000 idle sessions
  *   npm run bench -- --write-docs      also update docs/performance.md
  *   npm run bench -- --no-wss --no-workers --reps 5 --seconds 3 --hold 8000
+ *   npm run bench -- --only channels   only the channel fan-out (wstcp and Nchan, ~3 minutes)
+ *   npm run bench -- --only pool --reps 5   only the pool figure
+ *   npm run bench -- --only client     only the client side (wstcp forward, ~1.5 minutes)
+ * Sections: ws (ws:// figures), memory, wss, workers, pool, commands, channels, client. `--only a,b` runs just
+ * those, `--no-NAME` leaves one out (`--channels-only`, `--pool-only`, `--commands-only`
+ *   and `--client-only` are aliases of `--only`). With --write-docs, each section replaces its own block..
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -14,13 +20,20 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BridgeKind } from './bridges.js';
+import { channelFanout } from './channels.js';
+import { clientFigures } from './client.js';
+import { type CommandFigure, commandFigures, commandsTable, findWebsocketd } from './commands.js';
 import { type Context, memoryFigure, type Settings, wireFigures, workerScaling } from './figures.js';
 import { machineDescription, updateDocs } from './machine.js';
+import { poolFigure, poolTable } from './pool-figure.js';
 import { killAllNow, start, stopAll, waitForLine } from './procs.js';
 import { type Figure, markdownTable, type ScalingRow, scalingTable } from './report.js';
 import { buildTools, ensureWebsockify, selfSignedCert } from './tools.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
+
+const SECTIONS = ['ws', 'memory', 'wss', 'workers', 'pool', 'commands', 'channels', 'client'] as const;
+type Section = (typeof SECTIONS)[number];
 
 function options() {
   const { values } = parseArgs({
@@ -30,6 +43,16 @@ function options() {
       'no-wss': { type: 'boolean', default: false },
       'no-workers': { type: 'boolean', default: false },
       'no-memory': { type: 'boolean', default: false },
+      'no-channels': { type: 'boolean', default: false },
+      'channels-only': { type: 'boolean', default: false },
+      'no-pool': { type: 'boolean', default: false },
+      'pool-only': { type: 'boolean', default: false },
+      'no-ws': { type: 'boolean', default: false },
+      only: { type: 'string' },
+      'no-commands': { type: 'boolean', default: false },
+      'commands-only': { type: 'boolean', default: false },
+      'no-client': { type: 'boolean', default: false },
+      'client-only': { type: 'boolean', default: false },
       reps: { type: 'string' },
       seconds: { type: 'string' },
       hold: { type: 'string' },
@@ -51,7 +74,19 @@ function options() {
   for (const [name, value] of Object.entries(settings)) {
     if (!Number.isFinite(value) || value <= 0) throw new Error(`bench: invalid value for ${name}`);
   }
-  return { quick, settings, values };
+  const only = (values.only ?? '').split(',').filter((name) => name !== '') as Section[];
+  if (values['channels-only']) only.push('channels');
+  if (values['pool-only']) only.push('pool');
+  if (values['commands-only']) only.push('commands');
+  if (values['client-only']) only.push('client');
+  for (const name of only) {
+    if (!SECTIONS.includes(name))
+      throw new Error(`bench: --only ${name}: sections are ${SECTIONS.join(', ')}`);
+  }
+  /** Whether a section runs: the ones named by --only, or every one not left out with --no-NAME. */
+  const want = (section: Section): boolean =>
+    only.length > 0 ? only.includes(section) : values[`no-${section}`] !== true;
+  return { quick, settings, values, want };
 }
 
 async function startTarget(binary: string): Promise<number> {
@@ -61,7 +96,7 @@ async function startTarget(binary: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const { quick, settings, values } = options();
+  const { quick, settings, values, want } = options();
   const startedAt = Date.now();
   const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
   const tools = buildTools(ROOT);
@@ -91,34 +126,87 @@ async function main(): Promise<void> {
         return fallback;
       }
     };
-    const figures: Figure[] = await attempt('ws://', () => wireFigures(ctx, false), []);
-    if (!values['no-memory'])
-      figures.push(...(await attempt('memory', async () => [await memoryFigure(ctx)], [])));
-    if (wss) figures.push(...(await attempt('wss://', () => wireFigures(ctx, true), [])));
+    const figures: Figure[] = want('ws') ? await attempt('ws://', () => wireFigures(ctx, false), []) : [];
+    if (want('memory')) figures.push(...(await attempt('memory', async () => [await memoryFigure(ctx)], [])));
+    if (wss && want('wss')) figures.push(...(await attempt('wss://', () => wireFigures(ctx, true), [])));
+    const pool = want('pool') ? await attempt('pool', () => poolFigure(ctx), undefined) : undefined;
     let scaling: ScalingRow[] = [];
-    if (!values['no-workers']) scaling = await attempt('--workers', () => workerScaling(ctx), []);
+    if (want('workers')) scaling = await attempt('--workers', () => workerScaling(ctx), []);
+    let commands: CommandFigure[] = [];
+    const websocketd = want('commands') ? findWebsocketd() : undefined;
+    if (want('commands') && !websocketd)
+      progress('commands: websocketd is not installed (apt-get install websocketd); skipped');
+    if (websocketd) {
+      const commandsCtx = { root: ROOT, workDir, tools, settings, holdCount: quick ? 200 : 1000, progress };
+      commands = await attempt('commands', () => commandFigures(commandsCtx, websocketd), []);
+    }
 
+    const channels = !want('channels')
+      ? ''
+      : await attempt(
+          'channels',
+          () =>
+            channelFanout({
+              root: ROOT,
+              seconds: quick ? 1 : 3,
+              reps: quick ? 1 : 3,
+              counts: [1000, 10_000],
+              sizes: [64, 4096],
+              progress,
+            }),
+          '',
+        );
+    const client = want('client') ? await attempt('client side', () => clientFigures(ctx), '') : '';
     const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
     const minutes = ((Date.now() - startedAt) / 60000).toFixed(1);
-    const report = [
+    const header = [
       `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${command}\` (${minutes} min,` +
         ` ${settings.reps} run(s) per figure, ${settings.seconds} s each; medians).`,
       '',
       machineDescription(),
       '',
-      markdownTable(figures),
-      scaling.length
-        ? `\nwstcp \`--workers\` scaling (8 echo sessions x 64 KiB; ${settings.rateThreads} session-opening threads):\n\n${scalingTable(scaling)}`
-        : '',
+    ];
+    const tail = [
       quick ? '\n(--quick: one short run per figure; use the full run for the record.)' : '',
       failures.length
         ? `\nFailed sections:\n\n${failures.map((f) => `- ${f.split('\n')[0]}`).join('\n')}`
         : '',
+    ];
+    const commandsBlock = commands.length
+      ? `Command targets (\`wstcp --binary --cmd cat\` against \`websocketd --binary cat\`, one cat per session):\n\n${commandsTable(commands)}`
+      : '';
+    const mainReport = [
+      ...header,
+      figures.length ? markdownTable(figures) : '',
+      scaling.length
+        ? `\nwstcp \`--workers\` scaling (8 echo sessions x 64 KiB; ${settings.rateThreads} session-opening threads):\n\n${scalingTable(scaling)}`
+        : '',
+      pool
+        ? `\nSession rate through a pool (${settings.rateThreads} session-opening threads, C echo targets):\n\n${poolTable(pool)}`
+        : '',
+      ...tail,
     ].join('\n');
+    const commandsReport = [...header, commandsBlock, ...tail].join('\n');
+    const clientBlock = client
+      ? `The client side (\`wstcp forward\` in front of wstcp in front of the echo target, ws://):\n\n${client}`
+      : '';
+    const clientReport = [...header, client, ...tail].join('\n');
     if (failures.length) process.exitCode = 1;
-    process.stdout.write(`${report}\n`);
+    const wireReport = figures.length > 0 || scaling.length > 0 || pool !== undefined;
+    const channelReport = channels
+      ? `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${command}\`.\n\n${channels}`
+      : '';
+    process.stdout.write(
+      [wireReport ? mainReport : '', commandsBlock, channelReport, clientBlock]
+        .filter((r) => r !== '')
+        .join('\n\n') + '\n',
+    );
     if (values['write-docs']) {
-      updateDocs(join(ROOT, 'docs', 'performance.md'), report);
+      const docs = join(ROOT, 'docs', 'performance.md');
+      if (wireReport) updateDocs(docs, mainReport);
+      if (commandsBlock) updateDocs(docs, commandsReport, 'commands');
+      if (channelReport) updateDocs(docs, channelReport, 'channels');
+      if (client) updateDocs(docs, clientReport, 'client');
       progress('docs/performance.md updated');
     }
   } finally {

@@ -19,12 +19,13 @@ import { type DoneReason, ExitPolicy } from './exit-policy.js';
 import { WebSocketAcceptor } from './front/accept.js';
 import { FrontDoor } from './front/front-door.js';
 import { answerRefusal } from './front/refusal.js';
-import { buildRoutes } from './front/routes.js';
+import { buildRoutes, type Route } from './front/routes.js';
 import { type Logger, silentLogger } from './observe/log.js';
 import { Recorder } from './observe/record.js';
 import { type BridgeStats, StatsTally } from './observe/stats.js';
 import { Session, type SessionOptions } from './relay/session.js';
 import { startSessionTimers } from './relay/session-timers.js';
+import type { MemberSnapshot } from './targets/pool/member-state.js';
 import { formatTarget } from './targets/registry.js';
 import type { Target } from './targets/target.js';
 import type { ClientLink } from './websocket/link.js';
@@ -45,6 +46,8 @@ export class Bridge extends EventEmitter {
   readonly sessions = new Set<Session>();
 
   private readonly front: FrontDoor;
+  /** Endpoints besides sessions (front/routes.ts), readied before listening and closed in close(). */
+  private readonly routes: readonly Route[];
   private readonly acceptor: WebSocketAcceptor;
   private readonly tally = new StatsTally();
   private readonly exitPolicy: ExitPolicy;
@@ -64,19 +67,21 @@ export class Bridge extends EventEmitter {
     private readonly log: Logger,
   ) {
     super();
+    this.routes = buildRoutes({ config, log, stats: () => this.stats, gates: parts.gates });
     this.sessionOptions = { maxBufferBytes: config.maxBufferBytes, log, traffic: config.traffic };
     this.handshakes = new HandshakeLog(log, config.tokens !== undefined, config.tokens?.hostToken);
     this.acceptor = new WebSocketAcceptor({
       perMessageDeflate: config.perMessageDeflate,
       maxMessageBytes: config.limits.maxMessageBytes,
       utf8Check: config.utf8Check,
+      headers: config.headers.ws,
     });
     this.front = new FrontDoor({
       maxHeaderBytes: config.limits.maxHeaderBytes,
       handshakeTimeoutMs: config.limits.handshakeTimeoutMs,
       tls: parts.tls,
       log,
-      routes: buildRoutes({ config, log, stats: () => this.stats }),
+      routes: this.routes,
       web: parts.http && withProbe(parts.http, (req, res) => void this.onProbe(req, res)),
       upgrade: (req, socket, head) => void this.onUpgrade(req, socket, head),
       refused: () => this.tally.refused(),
@@ -95,8 +100,10 @@ export class Bridge extends EventEmitter {
     const parts = options.parts ?? (await assembleParts(config, log));
     const bridge = new Bridge(config, parts, log);
     try {
+      await Promise.all(bridge.routes.map((route) => route.ready?.()));
       await bridge.front.listen(config.listen, config.unixListenMode);
     } catch (err) {
+      await closeRoutes(bridge.routes, log);
       await closeParts(parts, log);
       throw err;
     }
@@ -118,6 +125,10 @@ export class Bridge extends EventEmitter {
   /** The counters now (observe/stats.ts), live sessions included. */
   get stats(): BridgeStats {
     return this.tally.snapshot(this.sessions);
+  }
+  /** Each pool member's state and counters (sessions, failures, up/down), for metrics; empty without pools. */
+  poolMembers(): MemberSnapshot[] {
+    return this.parts.pools?.snapshot() ?? [];
   }
 
   /**
@@ -147,6 +158,7 @@ export class Bridge extends EventEmitter {
       await drained;
       clearTimeout(grace);
     }
+    await closeRoutes(this.routes, this.log);
     // The listening socket closes only when every connection it accepted is gone, keep-alive ones included.
     this.front.closeAll();
     await Promise.all(this.recordings);
@@ -257,7 +269,16 @@ export class Bridge extends EventEmitter {
   }
 }
 
+async function closeRoutes(routes: readonly Route[], log: Logger): Promise<void> {
+  const results = await Promise.allSettled(routes.map((route) => route.close?.()));
+  for (const result of results) {
+    if (result.status === 'rejected')
+      log.warn('bridge.close_failed', { error: describeError(result.reason) });
+  }
+}
+
 async function closeParts(parts: BridgeParts, log: Logger): Promise<void> {
+  parts.pools?.close();
   const results = await Promise.allSettled([parts.resolver.close(), parts.tls?.close()]);
   for (const result of results) {
     if (result.status === 'rejected')

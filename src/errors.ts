@@ -75,6 +75,8 @@ export const Refusal = {
   TOKEN_EXPIRED: { code: 'WSTCP_TOKEN_EXPIRED', status: 401 },
   STORE_UNAVAILABLE: { code: 'WSTCP_STORE_UNAVAILABLE', status: 503 },
   TARGET_NOT_ALLOWED: { code: 'WSTCP_TARGET_NOT_ALLOWED', status: 403 },
+  // --target-from-url: the URL names no target, or one not spelled plainly.
+  BAD_TARGET: { code: 'WSTCP_BAD_TARGET', status: 400 },
   TARGET_UNREACHABLE: { code: 'WSTCP_TARGET_UNREACHABLE', status: 502 },
   TARGET_TIMEOUT: { code: 'WSTCP_TARGET_TIMEOUT', status: 504 },
   UNAUTHORIZED: { code: 'WSTCP_UNAUTHORIZED', status: 401 },
@@ -85,6 +87,17 @@ export const Refusal = {
   HANDSHAKE_TIMEOUT: { code: 'WSTCP_HANDSHAKE_TIMEOUT', status: 408 },
   SHUTTING_DOWN: { code: 'WSTCP_SHUTTING_DOWN', status: 503 },
   INTERNAL: { code: 'WSTCP_INTERNAL', status: 500 },
+  // Channels (channels/): publishers and subscribers.
+  CHANNEL_BAD_ID: { code: 'WSTCP_CHANNEL_BAD_ID', status: 403 },
+  CHANNEL_TOO_MANY_IDS: { code: 'WSTCP_CHANNEL_TOO_MANY_IDS', status: 403 },
+  CHANNEL_LIMIT: { code: 'WSTCP_CHANNEL_LIMIT', status: 503 },
+  CHANNEL_MESSAGE_TOO_LARGE: { code: 'WSTCP_CHANNEL_MESSAGE_TOO_LARGE', status: 413 },
+  PUBLISH_FORBIDDEN: { code: 'WSTCP_PUBLISH_FORBIDDEN', status: 403 },
+  NO_TARGET: {
+    code: 'WSTCP_NO_TARGET',
+    status: 404,
+    reason: 'No WebSocket bridge here: this wstcp serves channels only.',
+  },
   // Static files and the viewer (web/): fixed phrases, so nothing a client sends is reflected back.
   WEB_BAD_PATH: { code: 'WSTCP_WEB_BAD_PATH', status: 400, reason: 'Bad request: the path is not valid.' },
   WEB_NOT_FOUND: { code: 'WSTCP_WEB_NOT_FOUND', status: 404, reason: 'Not found.' },
@@ -94,6 +107,10 @@ export const Refusal = {
     reason: 'Method not allowed: only GET and HEAD are served here.',
   },
   WEB_READ_FAILED: { code: 'WSTCP_WEB_READ_FAILED', status: 500, reason: 'The file could not be read.' },
+  // Command targets (targets/command/): a --dir miss, a program that cannot start, --max-forks.
+  COMMAND_NOT_FOUND: { code: 'WSTCP_COMMAND_NOT_FOUND', status: 404 },
+  COMMAND_FAILED: { code: 'WSTCP_COMMAND_FAILED', status: 500 },
+  TOO_MANY_PROGRAMS: { code: 'WSTCP_TOO_MANY_PROGRAMS', status: 429 },
 } as const satisfies Record<string, RefusalEntry>;
 
 export type RefusalKind = keyof typeof Refusal;

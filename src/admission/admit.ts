@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { HttpError, refuse } from '../errors.js';
-import { checkUpgradeRequest } from '../front/handshake.js';
+import { checkUpgradeRequest, chooseSubprotocol } from '../front/handshake.js';
 import { openTarget } from '../targets/registry.js';
 import type { Target, TargetStream } from '../targets/target.js';
 import type { BridgeParts } from './assemble.js';
@@ -19,7 +19,7 @@ export interface Admitted {
   readonly target: Target;
   readonly stream: TargetStream;
   /** The subprotocol to answer with ('' for none). */
-  readonly protocol: 'binary' | '';
+  readonly protocol: string;
   /** To be called once when the session ends (or the upgrade fails after all). */
   readonly releases: Release[];
 }
@@ -61,12 +61,14 @@ export async function admit(
   let target: Target | undefined;
   try {
     const ctx = handshakeContext(req, socket);
-    const protocol = mode.probe ? '' : checkUpgradeRequest(req);
+    const offered = mode.probe ? undefined : checkUpgradeRequest(req);
     for (const gate of parts.gates) {
       const release = await gate(ctx);
       if (release) releases.push(release);
     }
     target = await parts.resolver.resolve(ctx);
+    const protocol =
+      offered === undefined ? '' : chooseSubprotocol(offered, parts.subprotocols, target.subprotocols ?? []);
     parts.policy?.(target, ctx);
     const stream = await openTarget(target, {
       deadline: Date.now() + options.connectTimeoutMs,
@@ -74,6 +76,7 @@ export async function admit(
       ctx,
       preferIpv6: options.preferIpv6,
       tls: parts.targetTls,
+      pools: parts.pools,
     });
     return { ok: true, ctx, target, stream, protocol, releases };
   } catch (err) {

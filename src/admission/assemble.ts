@@ -7,11 +7,16 @@ import type { ConnectionOptions } from 'node:tls';
 import { authGates } from '../auth/gates.js';
 import { guardHttp } from '../auth/http-guard.js';
 import type { Config } from '../config/config.js';
+import { ConfigError, refuse } from '../errors.js';
+import { withResponseHeaders } from '../front/response-headers.js';
 import type { Logger } from '../observe/log.js';
+import type { CommandTarget } from '../targets/command.js';
+import type { Pools } from '../targets/pool/pools.js';
 import type { Target } from '../targets/target.js';
 import { createTargetPolicy } from './allow-target.js';
 import { limitGates } from './limits.js';
 import type { Gate, HttpHandler, TargetPolicy, TargetResolver, TlsTerminator } from './pipeline.js';
+import { urlTargetResolver } from './url-target.js';
 
 export interface BridgeParts {
   readonly gates: readonly Gate[];
@@ -20,12 +25,26 @@ export interface BridgeParts {
   readonly tls: TlsTerminator | undefined;
   /** TLS options for connections to the target (--ssl-target); undefined for plain TCP. */
   readonly targetTls: ConnectionOptions | undefined;
+  /** The member states and balancing of pools; undefined when the bridge cannot meet a pool. */
+  readonly pools: Pools | undefined;
   readonly http: HttpHandler | undefined;
+  /** --subprotocol: the subprotocols every target speaks, accepted besides `binary`. */
+  readonly subprotocols: readonly string[];
 }
 
 /** The resolver for a single fixed target (`wstcp 6080 host:5900`, `--unix-target`). */
 export function fixedTarget(target: Target): TargetResolver {
   return { resolve: async () => target, close: async () => {} };
+}
+
+/** Without a target or tokens (`--channels` alone) only the channel routes serve: handshakes get 404. */
+function noTarget(): TargetResolver {
+  return {
+    resolve: async () => {
+      throw refuse('NO_TARGET');
+    },
+    close: async () => {},
+  };
 }
 
 /**
@@ -37,6 +56,9 @@ export function fixedTarget(target: Target): TargetResolver {
 export async function assembleParts(config: Config, log: Logger): Promise<BridgeParts> {
   // Checks that hold no resources run first, so a bad flag or file leaves nothing open behind it.
   const auth = authGates(config, log);
+  const policy = createTargetPolicy(config.allowTargets, log);
+  // config.ts checks this too; a URL-named target without an allow-list would make an open proxy.
+  if (config.targetFromUrl && !policy) throw new ConfigError('--target-from-url needs --allow-target');
   const web = await webHandler(config, log);
   const targetTls = config.sslTarget
     ? (await import('../tls/target.js')).targetTlsOptions(config.sslTarget)
@@ -45,23 +67,50 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
     ? (await import('../tls/terminator.js')).createTlsTerminator(config.tls, log)
     : undefined;
   let resolver: TargetResolver;
+  let http = web;
   try {
-    resolver = config.tokens
-      ? await (await import('../tokens/index.js')).createTokenResolver(config.tokens, log)
-      : fixedTarget(config.target!);
+    if (config.command) {
+      const programs = await commandParts(config, web, log);
+      resolver = fixedTarget(programs.target);
+      http = programs.http;
+    } else {
+      resolver = config.tokens
+        ? await (await import('../tokens/index.js')).createTokenResolver(config.tokens, log)
+        : config.targetFromUrl
+          ? urlTargetResolver()
+          : config.target
+            ? fixedTarget(config.target)
+            : noTarget();
+    }
   } catch (err) {
     await tls?.close();
     throw err;
   }
+  if (http) http = withResponseHeaders(http, config.headers.http);
   return {
     // Limits first: a flood is turned away before any password is hashed.
     gates: [...limitGates(config.limits), ...auth.handshake],
     resolver,
-    policy: createTargetPolicy(config.allowTargets, log),
+    policy,
     tls,
     targetTls,
-    http: web ? guardHttp(web, auth.http) : undefined,
+    pools: (await import('../targets/pool/open-pools.js')).openPools(config, log, targetTls),
+    http: http ? guardHttp(http, auth.http) : undefined,
+    subprotocols: config.subprotocols,
   };
+}
+
+/** --cmd/--dir: the command target every session opens, and the plain-request handler around --web. */
+async function commandParts(
+  config: Config,
+  web: HttpHandler | undefined,
+  log: Logger,
+): Promise<{ target: CommandTarget; http: HttpHandler | undefined }> {
+  const { CommandLauncher } = await import('../targets/command/launcher.js');
+  const { commandHttpHandler } = await import('../targets/command/http-handler.js');
+  const launcher = new CommandLauncher(config.command!, log, config.maxBufferBytes);
+  await launcher.check();
+  return { target: { kind: 'command', launcher }, http: commandHttpHandler({ launcher, web, log }) };
 }
 
 async function webHandler(config: Config, log: Logger): Promise<HttpHandler | undefined> {

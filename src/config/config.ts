@@ -4,8 +4,14 @@
  */
 import { resolve } from 'node:path';
 import { AddressError, type ListenAddress, parseHostPort, parseListen } from '../address.js';
+import { buildChannelConfig, type ChannelConfig, type RawChannelOptions } from '../channels/config.js';
 import { ConfigError } from '../errors.js';
+import { SUBPROTOCOL_PATTERN } from '../front/handshake.js';
 import type { LogFormat, LogLevel } from '../observe/log.js';
+import { DEFAULT_PASS_ENV } from '../targets/command/environment.js';
+import type { CommandConfig } from '../targets/command/launcher.js';
+import { splitWords, WordsError } from '../targets/command/words.js';
+import type { BalanceMethod } from '../targets/pool/balance.js';
 import { parseTarget } from '../targets/registry.js';
 import type { Target } from '../targets/target.js';
 import type { UnixTarget } from '../targets/unix.js';
@@ -52,6 +58,15 @@ export interface LimitsConfig {
   readonly maxHeaderBytes: number;
 }
 
+/** How pools pick members and judge their health (targets/pool/). */
+export interface PoolConfig {
+  readonly method: BalanceMethod;
+  readonly maxFails: number;
+  readonly failTimeoutMs: number;
+  /** Active health checks every this many ms; 0: none. */
+  readonly healthIntervalMs: number;
+}
+
 export interface WebConfig {
   readonly dir: string | undefined;
   readonly listing: boolean;
@@ -69,16 +84,34 @@ export interface SyslogConfig {
   readonly legacy: boolean;
 }
 
+/** Extra headers (name, value) for 101 answers and for plain HTTP answers. */
+export interface ResponseHeaders {
+  readonly ws: readonly (readonly [string, string])[];
+  readonly http: readonly (readonly [string, string])[];
+}
+
 /** Where the bridge listens: an address to bind, or (--inetd) a listening socket inherited on a descriptor. */
 export type ListenSpec = ListenAddress | { readonly kind: 'fd'; readonly fd: number };
 
 export interface Config {
   readonly listen: ListenSpec;
   readonly unixListenMode: number;
-  /** The one fixed target; undefined when tokens route sessions. */
+  /** The one fixed target; undefined when tokens or the request URL route sessions, a program serves them, or only channels. */
   readonly target: Target | undefined;
+  /** --channels: publish/subscribe endpoints (channels/). */
+  readonly channels: ChannelConfig | undefined;
+  /** --cmd or --dir: a program per session (only ever from the command line). */
+  readonly command: CommandConfig | undefined;
+  /** --same-origin: the Origin must name the host and port the handshake was sent to. */
+  readonly sameOrigin: boolean;
+  /** --header, --header-ws, --header-http: extra response headers. */
+  readonly headers: ResponseHeaders;
+  /** --target-from-url: each client names its target in the URL (vetted by --allow-target, required). */
+  readonly targetFromUrl: boolean;
   readonly tokens: TokenConfig | undefined;
   readonly allowTargets: readonly string[];
+  /** --subprotocol: accepted besides `binary`, echoed in the 101 when the client offers them. */
+  readonly subprotocols: readonly string[];
   readonly connectTimeoutMs: number;
   readonly preferIpv6: boolean;
   readonly heartbeatMs: number | undefined;
@@ -98,6 +131,7 @@ export interface Config {
   readonly sslTarget: TargetTlsConfig | undefined;
   readonly auth: AuthConfig;
   readonly limits: LimitsConfig;
+  readonly pools: PoolConfig;
   readonly web: WebConfig;
   readonly log: { readonly level: LogLevel; readonly format: LogFormat; readonly file: string | undefined };
   readonly syslog: SyslogConfig | undefined;
@@ -238,6 +272,17 @@ function syslogConfig(raw: RawOptions): SyslogConfig | undefined {
   return { server: { kind: 'udp', host, port }, legacy };
 }
 
+function subprotocols(raw: RawOptions): string[] {
+  const names = list(raw, 'subprotocol');
+  for (const name of names) {
+    if (!SUBPROTOCOL_PATTERN.test(name))
+      throw new ConfigError(
+        `--subprotocol "${name}" is not a subprotocol name (letters, digits, .-_ and such)`,
+      );
+  }
+  return names;
+}
+
 function workers(raw: RawOptions): number | 'auto' | undefined {
   const value = str(raw, 'workers');
   if (value === undefined) return undefined;
@@ -246,6 +291,73 @@ function workers(raw: RawOptions): number | 'auto' | undefined {
   if (!Number.isInteger(n) || n < 1 || n > 256)
     throw new ConfigError('--workers must be "auto" or a number 1-256');
   return n;
+}
+
+/** --cmd / --dir and the flags that only make sense with them. */
+function commandConfig(raw: RawOptions): CommandConfig | undefined {
+  const cmd = str(raw, 'cmd');
+  const dir = str(raw, 'dir');
+  if (cmd !== undefined && dir !== undefined)
+    throw new ConfigError('--cmd and --dir cannot be combined: choose one');
+  if (cmd === undefined && dir === undefined) {
+    for (const flag of [
+      'binary',
+      'max-forks',
+      'close-ms',
+      'pass-env',
+      'reverse-lookup',
+      'dev-console',
+      'cgi-dir',
+    ] as const) {
+      if (raw[flag] !== undefined && raw[flag] !== false)
+        throw new ConfigError(`--${flag} needs --cmd or --dir`);
+    }
+    return undefined;
+  }
+  let argv: string[] | undefined;
+  if (cmd !== undefined) {
+    try {
+      argv = splitWords(cmd);
+    } catch (err) {
+      if (err instanceof WordsError) throw new ConfigError(`--cmd: ${err.message}`);
+      throw err;
+    }
+    if (argv.length === 0) throw new ConfigError('--cmd needs a program to run');
+  }
+  if (dir === '') throw new ConfigError('--dir needs a directory');
+  const devConsole = bool(raw, 'dev-console');
+  const cgiDir = str(raw, 'cgi-dir');
+  if (devConsole && (cgiDir !== undefined || str(raw, 'web') !== undefined || bool(raw, 'novnc'))) {
+    throw new ConfigError(
+      '--dev-console answers every plain request: it cannot be combined with --cgi-dir, --web or --novnc',
+    );
+  }
+  return {
+    argv,
+    dir: dir === undefined ? undefined : resolve(dir),
+    binary: bool(raw, 'binary'),
+    closeMs: num(raw, 'close-ms') ?? 0,
+    maxForks: num(raw, 'max-forks', { integer: true }) || undefined,
+    passEnv: str(raw, 'pass-env') ?? DEFAULT_PASS_ENV,
+    reverseLookup: bool(raw, 'reverse-lookup'),
+    devConsole,
+    cgiDir: cgiDir === undefined ? undefined : resolve(cgiDir),
+  };
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** `Name: value` as websocketd takes it; the name must be an HTTP token and the value one line. */
+function headerList(raw: RawOptions, name: 'header' | 'header-ws' | 'header-http'): [string, string][] {
+  return list(raw, name).map((text) => {
+    const colon = text.indexOf(':');
+    const field = colon < 0 ? text.trim() : text.slice(0, colon).trim();
+    const value = colon < 0 ? '' : text.slice(colon + 1).trim();
+    if (!HEADER_NAME.test(field) || /[\r\n\0]/.test(value)) {
+      throw new ConfigError(`--${name} "${text}": expected 'Name: value' on one line`);
+    }
+    return [field, value];
+  });
 }
 
 /**
@@ -268,6 +380,17 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
   const inetd = bool(raw, 'inetd');
   const daemon = bool(raw, 'daemon');
   const workerCount = workers(raw);
+  const channels = buildChannelConfig(raw as RawChannelOptions);
+  if (channels && workerCount !== undefined && !channels.store) {
+    throw new ConfigError(
+      '--channels with --workers needs --channel-store: each worker would hold channels of its own',
+    );
+  }
+  if (channels?.listen && (inetd || unixListen)) {
+    throw new ConfigError(
+      `--channels ${channels.listen} names a listen address: with --${inetd ? 'inetd' : 'unix-listen'} give --channels without one`,
+    );
+  }
 
   let listen: ListenSpec;
   let rest: string[];
@@ -285,7 +408,13 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     listen = { kind: 'unix', path: unixListen };
     rest = positional;
   } else {
-    const [first, ...others] = positional;
+    // `--channels [host:]port` is the listen address; the positional arguments then name only a target.
+    if (channels?.listen && positional.length > 1) {
+      throw new ConfigError(
+        `--channels ${channels.listen} is the listen address: give at most a target after it`,
+      );
+    }
+    const [first, ...others] = channels?.listen ? [channels.listen, ...positional] : positional;
     if (first === undefined) {
       throw new ConfigError(
         'missing listen port: wstcp [options] [listen_host:]listen_port target_host:target_port',
@@ -296,9 +425,36 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
   }
   if (rest.length > 1) throw new ConfigError(`unexpected extra arguments: ${rest.slice(1).join(' ')}`);
 
+  const allowTargets = list(raw, 'allow-target');
+  const targetFromUrl = bool(raw, 'target-from-url');
   let target: Target | undefined;
+  const command = commandConfig(raw);
   const targetText = rest[0];
-  if (targetText !== undefined) {
+  if (targetFromUrl) {
+    const other = tokens
+      ? 'a token store'
+      : unixTarget
+        ? '--unix-target'
+        : command
+          ? command.argv
+            ? '--cmd'
+            : '--dir'
+          : targetText;
+    if (other) throw new ConfigError(`--target-from-url cannot be combined with ${other}: choose one`);
+    if (allowTargets.length === 0)
+      throw new ConfigError(
+        '--target-from-url needs at least one --allow-target (the targets clients may name): wstcp is never an open proxy',
+      );
+  } else if (command) {
+    const flag = command.argv ? '--cmd' : '--dir';
+    if (targetText !== undefined)
+      throw new ConfigError(`a target (${targetText}) cannot be combined with ${flag}`);
+    if (tokens)
+      throw new ConfigError(
+        `${flag} cannot be combined with a token store: programs come only from the command line`,
+      );
+    if (unixTarget) throw new ConfigError(`${flag} cannot be combined with --unix-target`);
+  } else if (targetText !== undefined) {
     if (tokens) throw new ConfigError(`a target (${targetText}) cannot be combined with a token store`);
     if (unixTarget) throw new ConfigError(`a target (${targetText}) cannot be combined with --unix-target`);
     target = address('target', parseTarget, targetText);
@@ -306,9 +462,9 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     if (tokens) throw new ConfigError('--unix-target cannot be combined with a token store');
     const unix: UnixTarget = { kind: 'unix', path: unixTarget };
     target = unix;
-  } else if (!tokens) {
+  } else if (!tokens && !channels) {
     throw new ConfigError(
-      'missing target: give target_host:target_port, --unix-target FILE, or a token store (--token-plugin/--tokens)',
+      'missing target: give target_host:target_port, --unix-target FILE, a token store (--token-plugin/--tokens), a program (--cmd/--dir) or --channels',
     );
   }
 
@@ -347,6 +503,8 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     throw new ConfigError('--daemon cannot be combined with --workers: run wstcp under systemd instead');
   if (daemon && inetd) throw new ConfigError('--daemon cannot be combined with --inetd (inetd starts wstcp)');
 
+  const pools = poolConfig(raw, tokens !== undefined);
+
   const verbose = bool(raw, 'verbose');
   const traffic = bool(raw, 'traffic');
   const maxBufferMiB = num(raw, 'max-buffer', { positive: true }) ?? 4;
@@ -355,8 +513,17 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     listen,
     unixListenMode: Number.parseInt(modeText, 8),
     target,
+    channels,
+    command,
+    sameOrigin: bool(raw, 'same-origin'),
+    headers: {
+      ws: [...headerList(raw, 'header'), ...headerList(raw, 'header-ws')],
+      http: [...headerList(raw, 'header'), ...headerList(raw, 'header-http')],
+    },
     tokens,
-    allowTargets: list(raw, 'allow-target'),
+    targetFromUrl,
+    allowTargets,
+    subprotocols: subprotocols(raw),
     connectTimeoutMs: Math.round((num(raw, 'connect-timeout', { positive: true }) ?? 10) * 1000),
     preferIpv6: bool(raw, 'prefer-ipv6'),
     heartbeatMs: seconds(raw, 'heartbeat'),
@@ -378,6 +545,7 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
       maxMessageBytes: Math.round((num(raw, 'max-message-size', { positive: true }) ?? 64) * 1024 * 1024),
       maxHeaderBytes: Math.round((num(raw, 'max-header-size', { positive: true }) ?? 16) * 1024),
     },
+    pools,
     web: { dir: web, listing: webListing, novnc },
     log: {
       level: verbose || traffic ? 'debug' : 'info',
@@ -405,4 +573,17 @@ function deepFreeze<T>(value: T): T {
     for (const inner of Object.values(value)) deepFreeze(inner);
   }
   return value;
+}
+
+function poolConfig(raw: RawOptions, tokens: boolean): PoolConfig {
+  const method = (str(raw, 'balance') ?? 'round-robin') as BalanceMethod;
+  if (method === 'hash-token' && !tokens) {
+    throw new ConfigError('--balance hash-token needs a token store: without one there is no token to hash');
+  }
+  return {
+    method,
+    maxFails: num(raw, 'max-fails', { integer: true }) ?? 1,
+    failTimeoutMs: Math.round((num(raw, 'fail-timeout', { positive: true }) ?? 10) * 1000),
+    healthIntervalMs: Math.round((num(raw, 'health-interval', { positive: true }) ?? 0) * 1000),
+  };
 }

@@ -3,16 +3,19 @@
  * their command lines); native options come after them. Validation beyond types lives in config.ts.
  */
 import type { Options } from 'yargs';
+import { channelOptionSpecs } from '../channels/options.js';
 
 const G_COMMON = 'Common options:';
 const G_CORE = 'Bridge:';
 const G_TOKENS = 'Token routing:';
+const G_POOLS = 'Pools (a target or token value a:1,b:2):';
 const G_TLS = 'TLS:';
 const G_AUTH = 'Authentication:';
 const G_LIMITS = 'Limits:';
 const G_WEB = 'Web:';
 const G_LOG = 'Logging:';
 const G_PROCESS = 'Process:';
+const G_COMMANDS = 'Programs per connection (websocketd):';
 
 export const optionSpecs = {
   // Bridge
@@ -75,10 +78,41 @@ export const optionSpecs = {
     group: G_CORE,
     describe: 'MiB held per direction per session before reading from the sender pauses',
   },
+  subprotocol: {
+    type: 'string',
+    group: G_CORE,
+    describe: 'A subprotocol the target speaks, echoed when a client offers it, e.g. mqtt (repeatable)',
+  },
   workers: {
     type: 'string',
     group: G_CORE,
     describe: 'Worker processes sharing the port: a number or "auto"',
+  },
+
+  // Pools
+  balance: {
+    type: 'string',
+    choices: ['round-robin', 'least-conn', 'random', 'hash-client', 'hash-token', 'first'],
+    default: 'round-robin',
+    group: G_POOLS,
+    describe: 'How a pool picks the member for a session (first: pure failover in order)',
+  },
+  'max-fails': {
+    type: 'number',
+    default: 1,
+    group: G_POOLS,
+    describe: 'Failed connects within --fail-timeout that mark a member down (0: never)',
+  },
+  'fail-timeout': {
+    type: 'number',
+    default: 10,
+    group: G_POOLS,
+    describe: 'Seconds over which failures count, and for which a member stays down',
+  },
+  'health-interval': {
+    type: 'number',
+    group: G_POOLS,
+    describe: 'Probe every member every N s (TCP connect, or TLS with --ssl-target)',
   },
 
   // Token routing
@@ -104,6 +138,11 @@ export const optionSpecs = {
     default: 5,
     group: G_TOKENS,
     describe: 'Seconds a token lookup may take',
+  },
+  'target-from-url': {
+    type: 'boolean',
+    group: G_TOKENS,
+    describe: 'The client names its target: ?address=host:port or /host:port (needs --allow-target)',
   },
   'allow-target': {
     type: 'string',
@@ -206,6 +245,49 @@ export const optionSpecs = {
     describe: "Record each session to FILE.N in noVNC's playback format",
   },
 
+  // Programs per connection
+  cmd: {
+    type: 'string',
+    group: G_COMMANDS,
+    describe: "Run this program per session ('COMMAND ARGS', split into words, no shell)",
+  },
+  dir: {
+    type: 'string',
+    group: G_COMMANDS,
+    describe: 'Run the executable under DIR that the URL path names (websocketd --dir)',
+  },
+  binary: { type: 'boolean', group: G_COMMANDS, describe: 'Raw bytes both ways instead of lines' },
+  'max-forks': { type: 'number', group: G_COMMANDS, describe: 'Most programs running at once (429 beyond)' },
+  'close-ms': {
+    type: 'number',
+    group: G_COMMANDS,
+    describe: 'Added to each wait between closing stdin, SIGINT, SIGTERM and SIGKILL',
+  },
+  'pass-env': {
+    type: 'string',
+    group: G_COMMANDS,
+    describe: "wstcp's own variables programs get (default PATH,LD_LIBRARY_PATH)",
+  },
+  'reverse-lookup': { type: 'boolean', group: G_COMMANDS, describe: "REMOTE_HOST is the client's DNS name" },
+  'dev-console': {
+    type: 'boolean',
+    group: G_COMMANDS,
+    describe: 'A plain GET serves a page to talk to the program',
+  },
+  'cgi-dir': { type: 'string', group: G_COMMANDS, describe: 'CGI/1.1 scripts for plain HTTP requests' },
+  'same-origin': {
+    type: 'boolean',
+    group: G_AUTH,
+    describe: 'Refuse handshakes whose Origin is not the Host they were sent to',
+  },
+  header: { type: 'string', group: G_WEB, describe: "'Name: value' on every response (repeatable)" },
+  'header-ws': { type: 'string', group: G_WEB, describe: "'Name: value' on 101 answers only (repeatable)" },
+  'header-http': {
+    type: 'string',
+    group: G_WEB,
+    describe: "'Name: value' on plain HTTP answers only (repeatable)",
+  },
+
   // Process
   daemon: {
     type: 'boolean',
@@ -220,6 +302,8 @@ export const optionSpecs = {
       'The listening socket is stdin (inetd "wait", systemd StandardInput=socket); no listen argument',
   },
 
+  ...channelOptionSpecs,
+
   // websockify options that wstcp refuses with an explanation (see config.ts)
   'wrap-mode': { type: 'string', hidden: true },
 } as const satisfies Record<string, Options>;
@@ -229,12 +313,14 @@ export const HELP_GROUP_ORDER = [
   G_COMMON,
   G_CORE,
   G_TOKENS,
+  G_POOLS,
   G_TLS,
   G_AUTH,
   G_LIMITS,
   G_WEB,
   G_LOG,
   G_PROCESS,
+  G_COMMANDS,
 ];
 
 export type RawOptions = {

@@ -17,11 +17,15 @@ export interface AcceptOptions {
   readonly maxMessageBytes: number;
   /** Text messages and close reasons must be valid UTF-8 (false: --no-utf8-check). */
   readonly utf8Check: boolean;
+  /** Extra headers of every 101 answer (--header, --header-ws). */
+  readonly headers?: readonly (readonly [string, string])[];
 }
 
 export class WebSocketAcceptor {
   /** `ws`, for sessions that negotiate compression; wstcp frames all others. */
   private readonly deflating: WebSocketServer | undefined;
+  /** The subprotocol admitted for each request `ws` is answering. */
+  private readonly chosen = new WeakMap<IncomingMessage, string>();
 
   constructor(private readonly options: AcceptOptions) {
     this.deflating = options.perMessageDeflate
@@ -32,9 +36,16 @@ export class WebSocketAcceptor {
           maxPayload: options.maxMessageBytes,
           // Valid text is forwarded as its bytes; invalid text and close reasons are refused with 1007.
           skipUTF8Validation: !options.utf8Check,
-          handleProtocols: (offered) => (offered.has('binary') ? 'binary' : false),
+          // The answer was chosen during admission (chooseSubprotocol); `ws` only repeats it.
+          handleProtocols: (_offered, req) => this.chosen.get(req) || false,
         })
       : undefined;
+    const extra = options.headers ?? [];
+    if (this.deflating && extra.length > 0) {
+      this.deflating.on('headers', (headers: string[]) => {
+        for (const [name, value] of extra) headers.push(`${name}: ${value}`);
+      });
+    }
   }
 
   /**
@@ -56,6 +67,7 @@ export class WebSocketAcceptor {
         if (!done) refused();
       };
       socket.once('close', onRefused);
+      this.chosen.set(req, protocol);
       deflating.handleUpgrade(req, socket, head, (ws) => {
         done = true;
         socket.removeListener('close', onRefused);
@@ -63,7 +75,7 @@ export class WebSocketAcceptor {
       });
       return;
     }
-    acceptUpgrade(socket, req, protocol);
+    acceptUpgrade(socket, req, protocol, this.options.headers);
     const { maxMessageBytes, utf8Check } = this.options;
     accepted(new FrameLink(socket as Socket, protocol, maxMessageBytes, head, utf8Check));
   }

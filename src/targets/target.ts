@@ -10,10 +10,17 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { AllowRules } from '../admission/allow-target.js';
 import type { HandshakeContext } from '../admission/pipeline.js';
+import type { Pools } from './pool/pools.js';
 
 /** Where a session's bytes go: a value of one kind, told apart by `kind` (the registry's key). */
-export interface Target {
+export interface Target extends RouteOptions {
   readonly kind: string;
+}
+
+/** What a token store may say about a route besides its address (a token line's options: tokens/). */
+export interface RouteOptions {
+  /** Subprotocols the target speaks, accepted besides `binary` and --subprotocol (e.g. `mqtt`). */
+  readonly subprotocols?: readonly string[];
 }
 
 /** What opening a target may use. */
@@ -28,6 +35,8 @@ export interface OpenOptions {
   readonly preferIpv6: boolean;
   /** Socket kinds: speak TLS to the target with these options (--ssl-target). */
   readonly tls: ConnectionOptions | undefined;
+  /** The pool kind: the bridge's member states and balancing. */
+  readonly pools?: Pools | undefined;
 }
 
 /** One kind of target: its text form, its --allow-target check, and how to open one. */

@@ -7,11 +7,12 @@ import yargs from 'yargs';
 import { AddressError } from '../address.js';
 import { ConfigError, describeError, WstcpError } from '../errors.js';
 import { Logger } from '../observe/log.js';
+import { describeMembers } from '../targets/pool/member-report.js';
 import type { SocketTarget } from '../targets/registry.js';
-import { parseSocketTarget } from '../targets/registry.js';
 import { loadTokenSource, TokenFileError } from './file-store.js';
 import { NATIVE_FORMS, openTokenStore } from './open-store.js';
 import type { RedisValueFormat } from './redis-store.js';
+import { parseStoredTarget } from './route-options.js';
 import { isWritable, type TokenStore } from './store.js';
 import { displayTarget, tokenProblem } from './token-file-format.js';
 
@@ -81,7 +82,7 @@ function requireToken(token: string): string {
 
 function requireTarget(text: string) {
   try {
-    return parseSocketTarget(text);
+    return parseStoredTarget(text);
   } catch (err) {
     if (err instanceof AddressError) throw new ConfigError(`TARGET: ${err.message}`);
     throw err;
@@ -148,16 +149,26 @@ export async function tokensCommand(args: readonly string[], io: CommandIO = pro
         for (const { token, target } of await store.list()) io.out(`${token}: ${displayTarget(target)}`);
       });
     })
-    .command('get <token>', 'Print the target of a token', {}, async (a) => {
-      await withStore(a as unknown as StoreArgs, async (store) => {
-        const target = await store.lookup(String(a.token));
-        if (target) io.out(displayTarget(target));
-        else {
-          io.err('no such token');
-          code = 1;
-        }
-      });
-    })
+    .command(
+      'get <token>',
+      'Print the target of a token (a pool: and whether each member answers)',
+      {},
+      async (a) => {
+        await withStore(a as unknown as StoreArgs, async (store) => {
+          const target = await store.lookup(String(a.token));
+          if (target) {
+            io.out(displayTarget(target));
+            if (target.kind === 'pool') {
+              const timeoutMs = Math.round(Number(a['token-timeout']) * 1000);
+              for (const line of await describeMembers(target, timeoutMs)) io.out(line);
+            }
+          } else {
+            io.err('no such token');
+            code = 1;
+          }
+        });
+      },
+    )
     .command('set <token> <target>', 'Add or replace a token', {}, async (a) => {
       const token = requireToken(String(a.token));
       const target = requireTarget(String(a.target));

@@ -1,10 +1,13 @@
 /**
  * websockify's token file format: one `token: target` per line, split at the first colon followed by
  * whitespace; `#` comments and blank lines ignored; the last duplicate wins. Targets are `host:port`,
- * `v6:addr:port` (port after the last colon), `[v6]:port` or `unix_socket:/path`.
+ * `v6:addr:port` (port after the last colon), `[v6]:port` or `unix_socket:/path`, optionally followed by
+ * wstcp's options (route-options.ts): `mqtt1: 127.0.0.1:1883 subprotocol=mqtt`.
  */
 import { AddressError } from '../address.js';
-import { parseSocketTarget, type SocketTarget } from '../targets/registry.js';
+import { formatPool } from '../targets/pool/pool-target.js';
+import type { SocketTarget } from '../targets/registry.js';
+import { formatRouteOptions, parseStoredTarget } from './route-options.js';
 
 /** One parsed file: its table, or the problems found, each as `file:line: what is wrong`. */
 export interface ParsedTokenFile {
@@ -39,7 +42,7 @@ export function parseTokenFile(text: string, name: string): ParsedTokenFile {
       continue;
     }
     try {
-      table.set(token, parseSocketTarget(rest));
+      table.set(token, parseStoredTarget(rest));
     } catch (err) {
       if (!(err instanceof AddressError)) throw err;
       errors.push(`${where}: ${err.message}`);
@@ -50,16 +53,26 @@ export function parseTokenFile(text: string, name: string): ParsedTokenFile {
 
 /**
  * A target as websockify writes and reads it: `host:port` with IPv6 unbracketed (websockify splits at the
- * last colon and passes the host to the resolver as is), or `unix_socket:/path`.
+ * last colon and passes the host to the resolver as is), or `unix_socket:/path`. A pool, which websockify
+ * cannot read, in its compact form.
  */
 export function websockifyTarget(target: SocketTarget): string {
+  if (target.kind === 'pool') return formatPool(target);
   return target.kind === 'unix' ? `unix_socket:${target.path}` : `${target.host}:${target.port}`;
 }
 
-/** A target as people write it: `[v6]:port` bracketed, so that what `wstcp tokens set` took reads back the same. */
+/** A target with its options, as token lines and plain Redis values hold it. */
+export function storedTargetText(target: SocketTarget): string {
+  return `${websockifyTarget(target)}${formatRouteOptions(target)}`;
+}
+
+/**
+ * A target as people write it, for `wstcp tokens` output: as stored, but `[v6]:port` bracketed, so that
+ * what `wstcp tokens set` took reads back the same.
+ */
 export function displayTarget(target: SocketTarget): string {
-  if (target.kind === 'unix') return `unix_socket:${target.path}`;
-  return target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+  if (target.kind !== 'tcp' || !target.host.includes(':')) return storedTargetText(target);
+  return `[${target.host}]:${target.port}${formatRouteOptions(target)}`;
 }
 
 /** The token a line defines, or undefined for comments, blank and malformed lines. */
@@ -72,7 +85,7 @@ export function lineToken(line: string): string | undefined {
 
 /** The line `wstcp tokens set` writes. */
 export function formatTokenLine(token: string, target: SocketTarget): string {
-  return `${token}: ${websockifyTarget(target)}`;
+  return `${token}: ${storedTargetText(target)}`;
 }
 
 /**
