@@ -1,13 +1,8 @@
 /**
  * Addresses as websockify users write them: `port`, `host:port`, `[v6]:port`, `v6:addr:port` (the port is
- * after the last colon) and `unix_socket:/path` for unix socket targets.
+ * after the last colon). Kinds of target build their text forms on these (targets/).
  */
 import { isIP } from 'node:net';
-
-/** Where a session's bytes go. */
-export type Target =
-  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
-  | { readonly kind: 'unix'; readonly path: string };
 
 /** Where the bridge listens. `host` undefined means every address, IPv6 and IPv4 (dual stack). */
 export type ListenAddress =
@@ -16,8 +11,6 @@ export type ListenAddress =
 
 /** Thrown by the parsers; callers wrap it into a ConfigError naming the flag or file:line. */
 export class AddressError extends Error {}
-
-const UNIX_PREFIX = 'unix_socket:';
 
 function parsePort(text: string, whole: string): number {
   if (!/^\d{1,5}$/.test(text)) throw new AddressError(`"${whole}" has no valid port (expected 1-65535)`);
@@ -47,18 +40,6 @@ export function parseHostPort(text: string): { host: string; port: number } {
   return { host, port: parsePort(trimmed.slice(colon + 1), trimmed) };
 }
 
-/** Parses a target: `host:port`, `[v6]:port` or `unix_socket:/path`. */
-export function parseTarget(text: string): Target {
-  const trimmed = text.trim();
-  if (trimmed.startsWith(UNIX_PREFIX)) {
-    const path = trimmed.slice(UNIX_PREFIX.length);
-    if (!path) throw new AddressError(`"${trimmed}" names no unix socket path`);
-    return { kind: 'unix', path };
-  }
-  const { host, port } = parseHostPort(trimmed);
-  return { kind: 'tcp', host, port };
-}
-
 /** Parses the listen argument: `port`, `host:port` or `[v6]:port`. */
 export function parseListen(text: string): ListenAddress {
   const trimmed = text.trim();
@@ -75,11 +56,9 @@ function parseListenPort(text: string, whole: string): number {
   return parsePort(text, whole);
 }
 
-/** `host:port` with IPv6 literals bracketed, or the unix path, for log lines and messages. */
-export function formatTarget(target: Target | ListenAddress): string {
-  if (target.kind === 'unix') return `${UNIX_PREFIX}${target.path}`;
-  const host = target.host ?? '*';
-  return isIP(host) === 6 ? `[${host}]:${target.port}` : `${host}:${target.port}`;
+/** `host:port` with IPv6 literals bracketed, for log lines and messages. */
+export function formatHostPort(host: string, port: number): string {
+  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** `::ffff:1.2.3.4` (IPv4 on a dual-stack socket) -> `1.2.3.4`; other addresses unchanged. */
@@ -92,6 +71,5 @@ export function peerOf(socket: {
   remoteAddress?: string | undefined;
   remotePort?: number | undefined;
 }): string {
-  const host = normalizeAddress(socket.remoteAddress ?? '?');
-  return formatTarget({ kind: 'tcp', host, port: socket.remotePort ?? 0 });
+  return formatHostPort(normalizeAddress(socket.remoteAddress ?? '?'), socket.remotePort ?? 0);
 }

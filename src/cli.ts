@@ -4,16 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
-import { formatTarget } from './address.js';
-import { assembleParts, type BridgeParts } from './assemble.js';
-import { buildConfig, type Config } from './config.js';
-import { detach, isDaemonChild, reportToParent } from './daemon.js';
-import { ConfigError, describeError, WstcpError } from './errors.js';
-import { Logger } from './log.js';
-import { optionSpecs, type RawOptions } from './options.js';
-import { Bridge } from './server.js';
-import { openSyslog } from './syslog.js';
-import { viewerUrl } from './web/viewer-url.js';
+import { assembleParts, type BridgeParts } from './admission/assemble.js';
+import { Bridge } from './bridge.js';
+import { detach, isDaemonChild, reportToParent } from './cli/daemon.js';
 import {
   attachToPrimary,
   checkWorkersConfig,
@@ -22,7 +15,14 @@ import {
   type PrimaryLink,
   WorkerPool,
   workerCount,
-} from './workers.js';
+} from './cli/workers.js';
+import { buildConfig, type Config } from './config/config.js';
+import { optionSpecs, type RawOptions } from './config/options.js';
+import { ConfigError, describeError, WstcpError } from './errors.js';
+import { Logger } from './observe/log.js';
+import { openSyslog } from './observe/syslog.js';
+import { formatTarget } from './targets/registry.js';
+import { viewerUrl } from './web/viewer-url.js';
 
 const USAGE = `wstcp [options] [listen_host:]listen_port target_host:target_port
 wstcp [options] --token-plugin PLUGIN --token-source ARG [listen_host:]listen_port

@@ -16,7 +16,7 @@ export class WstcpError extends Error {
 /** A bad flag, option value or configuration file. The CLI prints `message` on one line and exits 2. */
 export class ConfigError extends WstcpError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('WSTCP_CONFIG', message, options);
+    super(ErrorCode.CONFIG, message, options);
   }
 }
 
@@ -40,10 +40,32 @@ export class HttpError extends WstcpError {
   }
 }
 
-/** Stable codes of refused handshakes, with the HTTP status each one answers. */
+/** Stable codes of errors that are not answers to a request. */
+export const ErrorCode = {
+  CONFIG: 'WSTCP_CONFIG',
+  LISTEN: 'WSTCP_LISTEN',
+} as const;
+
+interface RefusalEntry {
+  readonly code: string;
+  readonly status: number;
+  /** The answer's text when it is always the same (never the request's own words, which are not echoed). */
+  readonly reason?: string;
+}
+
+/**
+ * Stable codes of refused requests, WebSocket handshakes and plain HTTP alike, with the HTTP status each
+ * one answers. Every refusal is answered by one function (front/refusal.ts).
+ */
 export const Refusal = {
-  NOT_WEBSOCKET: { code: 'WSTCP_NOT_WEBSOCKET', status: 426 },
+  // The front door: a plain request on the WebSocket endpoint (no --web/--novnc).
+  NOT_WEBSOCKET: {
+    code: 'WSTCP_NOT_WEBSOCKET',
+    status: 426,
+    reason: 'This is a WebSocket endpoint (wstcp): connect with a WebSocket client such as noVNC.',
+  },
   METHOD_NOT_ALLOWED: { code: 'WSTCP_METHOD_NOT_ALLOWED', status: 405 },
+  // Handshakes.
   BAD_HANDSHAKE: { code: 'WSTCP_BAD_HANDSHAKE', status: 400 },
   TOKEN_MISSING: { code: 'WSTCP_TOKEN_MISSING', status: 401 },
   TOKEN_UNKNOWN: { code: 'WSTCP_TOKEN_UNKNOWN', status: 404 },
@@ -59,18 +81,48 @@ export const Refusal = {
   HEADERS_TOO_LARGE: { code: 'WSTCP_HEADERS_TOO_LARGE', status: 431 },
   HANDSHAKE_TIMEOUT: { code: 'WSTCP_HANDSHAKE_TIMEOUT', status: 408 },
   SHUTTING_DOWN: { code: 'WSTCP_SHUTTING_DOWN', status: 503 },
-} as const;
+  INTERNAL: { code: 'WSTCP_INTERNAL', status: 500 },
+  // Static files and the viewer (web/): fixed phrases, so nothing a client sends is reflected back.
+  WEB_BAD_PATH: { code: 'WSTCP_WEB_BAD_PATH', status: 400, reason: 'Bad request: the path is not valid.' },
+  WEB_NOT_FOUND: { code: 'WSTCP_WEB_NOT_FOUND', status: 404, reason: 'Not found.' },
+  WEB_METHOD_NOT_ALLOWED: {
+    code: 'WSTCP_WEB_METHOD_NOT_ALLOWED',
+    status: 405,
+    reason: 'Method not allowed: only GET and HEAD are served here.',
+  },
+  WEB_READ_FAILED: { code: 'WSTCP_WEB_READ_FAILED', status: 500, reason: 'The file could not be read.' },
+} as const satisfies Record<string, RefusalEntry>;
 
 export type RefusalKind = keyof typeof Refusal;
 
-/** Builds the HttpError for one of the catalogued refusals. */
+/**
+ * Why the bridge closed a client's WebSocket connection: a stable code for the log, with the close code
+ * the client receives (as `ws`'s WS_ERR_* codes).
+ */
+export const FrameViolation = {
+  RESERVED_BITS: { code: 'WSTCP_FRAME_RESERVED_BITS', close: 1002 },
+  UNMASKED: { code: 'WSTCP_FRAME_UNMASKED', close: 1002 },
+  BAD_LENGTH: { code: 'WSTCP_FRAME_BAD_LENGTH', close: 1002 },
+  BAD_OPCODE: { code: 'WSTCP_FRAME_BAD_OPCODE', close: 1002 },
+  FRAGMENTED_CONTROL: { code: 'WSTCP_FRAME_FRAGMENTED_CONTROL', close: 1002 },
+  CONTROL_TOO_LONG: { code: 'WSTCP_FRAME_CONTROL_TOO_LONG', close: 1002 },
+  UNEXPECTED_CONTINUATION: { code: 'WSTCP_FRAME_UNEXPECTED_CONTINUATION', close: 1002 },
+  UNFINISHED_MESSAGE: { code: 'WSTCP_FRAME_UNFINISHED_MESSAGE', close: 1002 },
+  BAD_CLOSE: { code: 'WSTCP_FRAME_BAD_CLOSE', close: 1002 },
+  INVALID_UTF8: { code: 'WSTCP_FRAME_INVALID_UTF8', close: 1007 },
+  TOO_LARGE: { code: 'WSTCP_FRAME_TOO_LARGE', close: 1009 },
+} as const;
+
+export type FrameViolationKind = keyof typeof FrameViolation;
+
+/** Builds the HttpError for one of the catalogued refusals (`reason` defaults to the fixed phrase). */
 export function refuse(
   kind: RefusalKind,
-  reason: string,
+  reason?: string,
   options?: { cause?: unknown; headers?: Record<string, string> },
 ): HttpError {
-  const { code, status } = Refusal[kind];
-  return new HttpError(code, status, reason, options);
+  const entry: RefusalEntry = Refusal[kind];
+  return new HttpError(entry.code, entry.status, reason ?? entry.reason ?? kind, options);
 }
 
 /** Short, single-line description of any thrown value, for log lines. */

@@ -4,8 +4,8 @@
  * Passwords are compared in constant time and never logged or echoed.
  */
 import { existsSync, statSync } from 'node:fs';
+import type { Gate, HandshakeContext } from '../admission/pipeline.js';
 import { ConfigError, refuse } from '../errors.js';
-import type { Gate, HandshakeContext } from '../pipeline.js';
 import { type CredentialCheck, loadHtpasswd } from './htpasswd.js';
 import { constantTimeEqual } from './password-hash.js';
 

@@ -4,8 +4,8 @@
  * a request header a client could set.
  */
 import type { TLSSocket } from 'node:tls';
+import type { Gate, HandshakeContext } from '../admission/pipeline.js';
 import { refuse } from '../errors.js';
-import type { Gate, HandshakeContext } from '../pipeline.js';
 
 /** The CN of the verified peer certificate, or undefined when there is none. */
 export function verifiedClientCn(ctx: Pick<HandshakeContext, 'secure' | 'socket'>): string | undefined {

@@ -4,10 +4,11 @@
  * Origin checks guard WebSocket handshakes only: browsers send no Origin when they load a page, so
  * --web-auth applies the credential checks (Basic, client certificate) to static files.
  */
-import type { Config } from '../config.js';
+
+import type { Gate } from '../admission/pipeline.js';
+import type { Config } from '../config/config.js';
 import { ConfigError } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { Gate } from '../pipeline.js';
+import type { Logger } from '../observe/log.js';
 import { basicAuthCredentials, basicAuthGate, singleCredential } from './basic.js';
 import { clientCertCnGate } from './client-cert.js';
 import { expectOriginGate, originGate, parseOriginPattern } from './origin.js';

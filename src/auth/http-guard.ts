@@ -3,45 +3,10 @@
  * the viewer). A refused request gets the gate's status, headers and reason, like a refused handshake.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
-import { HttpError } from '../errors.js';
-import type { Gate, HandshakeContext, HttpHandler, Release } from '../pipeline.js';
-
-function contextOf(req: IncomingMessage): HandshakeContext {
-  const socket = req.socket;
-  const secure = (socket as TLSSocket).encrypted === true;
-  let url: URL;
-  try {
-    url = new URL(req.url ?? '/', `${secure ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`);
-  } catch {
-    url = new URL(req.url?.startsWith('/') ? req.url : '/', 'http://localhost');
-  }
-  return {
-    req,
-    url,
-    clientAddress: socket.remoteAddress ?? '',
-    clientPort: socket.remotePort ?? 0,
-    secure,
-    socket,
-  };
-}
-
-function answer(res: ServerResponse, err: unknown): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const refusal = err instanceof HttpError ? err : undefined;
-  const status = refusal?.status ?? 500;
-  const body = `${refusal ? refusal.message : 'internal error'}\n`;
-  res.writeHead(status, {
-    ...refusal?.headers,
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-  });
-  res.end(body);
-}
+import { handshakeContext } from '../admission/context.js';
+import type { Gate, HttpHandler, Release } from '../admission/pipeline.js';
+import { HttpError, refuse } from '../errors.js';
+import { answerRefusal } from '../front/refusal.js';
 
 /**
  * Wraps `handler` so every request passes `gates` first (in order; each must pass). Releases returned by
@@ -54,8 +19,8 @@ export function guardHttp(handler: HttpHandler, gates: readonly Gate[]): HttpHan
     res.once('close', () => {
       for (const release of releases) release();
     });
-    const ctx = contextOf(req);
     const run = async () => {
+      const ctx = handshakeContext(req);
       for (const gate of gates) {
         const release = await gate(ctx);
         if (release) releases.push(release);
@@ -63,6 +28,8 @@ export function guardHttp(handler: HttpHandler, gates: readonly Gate[]): HttpHan
     };
     run()
       .then(() => handler(req, res))
-      .catch((err) => answer(res, err));
+      .catch((err) =>
+        answerRefusal(res, err instanceof HttpError ? err : refuse('INTERNAL', 'internal error')),
+      );
   };
 }

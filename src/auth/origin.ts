@@ -3,8 +3,9 @@
  * the bridge with the visitor's cookies or network position. Browsers always send Origin on WebSocket
  * handshakes, so a handshake without one is refused too (non-browser clients can set it).
  */
+
+import type { Gate, HandshakeContext } from '../admission/pipeline.js';
 import { ConfigError, refuse } from '../errors.js';
-import type { Gate, HandshakeContext } from '../pipeline.js';
 
 /** One allowed origin: exact host, or `*.suffix` matching any depth of subdomain (not the bare suffix). */
 export interface OriginPattern {

@@ -6,7 +6,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, DEFAULT_CIPHERS, type SecureContext } from 'node:tls';
-import type { TlsConfig } from '../config.js';
+import type { TlsConfig } from '../config/config.js';
 import { ConfigError } from '../errors.js';
 import { isEncryptedKey, isPrivateKeyLabel, type PemBlock, pemBlocks } from './pem.js';
 

@@ -4,7 +4,7 @@
  * --target-insecure expect).
  */
 import type { ConnectionOptions } from 'node:tls';
-import type { TargetTlsConfig } from '../config.js';
+import type { TargetTlsConfig } from '../config/config.js';
 import { readCaBundle } from './credentials.js';
 
 /** Options for every TLS connection to a target; the connector adds `host` and `servername` per target. */

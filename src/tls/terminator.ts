@@ -9,10 +9,10 @@
 import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { type SecureContext, TLSSocket } from 'node:tls';
-import type { TlsConfig } from '../config.js';
+import type { TlsTerminator } from '../admission/pipeline.js';
+import type { TlsConfig } from '../config/config.js';
 import { ConfigError, describeError } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { TlsTerminator } from '../pipeline.js';
+import type { Logger } from '../observe/log.js';
 import {
   readCaBundle,
   readTlsMaterial,

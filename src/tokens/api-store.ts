@@ -3,9 +3,10 @@
  * 2xx -> the body is the target; 404 and other 4xx -> unknown token; 5xx, no answer or a garbled
  * body -> the store is unavailable (503), so an API outage never reads as "unknown token".
  */
-import { AddressError, parseTarget, type Target } from '../address.js';
+import { AddressError } from '../address.js';
 import { ConfigError } from '../errors.js';
-import { targetFromHostPort } from './host-port.js';
+import { parseSocketTarget, type SocketTarget } from '../targets/registry.js';
+import { targetFromJson } from './host-port.js';
 import { StoreUnavailableError, type TokenStore } from './store.js';
 
 /** `text`: body `host:port` (BaseTokenAPI); `json`: `{"host": ..., "port": ...}` (JSONTokenApi); `auto`: either. */
@@ -39,18 +40,6 @@ async function readBounded(response: Response, limit: number): Promise<string> {
   return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
 
-/** Reads `{"host": "h", "port": 5900}` and the other forms targetFromHostPort accepts. */
-function targetFromJson(body: string): Target {
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch {
-    throw new AddressError('the answer is not JSON');
-  }
-  const { host, port } = (value ?? {}) as { host?: unknown; port?: unknown };
-  return targetFromHostPort(host, port);
-}
-
 /**
  * @example
  * const store = new TokenApiStore({ url: 'https://api.example/t?id={token}', format: 'auto', timeoutMs: 5000 });
@@ -77,7 +66,7 @@ export class TokenApiStore implements TokenStore {
     this.description = `token API ${parsed.origin}${parsed.pathname.replace('TOKEN', '{token}')}`;
   }
 
-  async lookup(token: string): Promise<Target | undefined> {
+  async lookup(token: string): Promise<SocketTarget | undefined> {
     const { url, format, timeoutMs } = this.options;
     const encoded = encodeURIComponent(token);
     let response: Response;
@@ -110,7 +99,7 @@ export class TokenApiStore implements TokenStore {
     }
     try {
       const json = format === 'json' || (format === 'auto' && body.startsWith('{'));
-      return json ? targetFromJson(body) : parseTarget(body);
+      return json ? targetFromJson(body, 'the answer is not JSON') : parseSocketTarget(body);
     } catch (err) {
       if (!(err instanceof AddressError)) throw err;
       throw new StoreUnavailableError(

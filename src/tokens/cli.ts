@@ -4,9 +4,10 @@
  * src/cli.ts does the exiting.
  */
 import yargs from 'yargs';
-import { AddressError, parseTarget } from '../address.js';
+import { AddressError } from '../address.js';
 import { ConfigError, describeError, WstcpError } from '../errors.js';
-import { Logger } from '../log.js';
+import { Logger } from '../observe/log.js';
+import { parseSocketTarget } from '../targets/registry.js';
 import { loadTokenSource, TokenFileError } from './file-store.js';
 import { NATIVE_FORMS, openTokenStore } from './open-store.js';
 import type { RedisValueFormat } from './redis-store.js';
@@ -79,7 +80,7 @@ function requireToken(token: string): string {
 
 function requireTarget(text: string) {
   try {
-    return parseTarget(text);
+    return parseSocketTarget(text);
   } catch (err) {
     if (err instanceof AddressError) throw new ConfigError(`TARGET: ${err.message}`);
     throw err;

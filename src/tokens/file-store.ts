@@ -6,9 +6,9 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { readdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Target } from '../address.js';
 import { ConfigError, describeError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../observe/log.js';
+import type { SocketTarget } from '../targets/registry.js';
 import type { WritableTokenStore } from './store.js';
 import { formatTokenLine, lineToken, parseTokenFile } from './token-file-format.js';
 
@@ -40,7 +40,7 @@ function isIgnoredName(name: string): boolean {
 }
 
 /** Reads and parses the source; throws TokenFileError for bad lines, ConfigError for unreadable files. */
-export async function loadTokenSource(source: string): Promise<Map<string, Target>> {
+export async function loadTokenSource(source: string): Promise<Map<string, SocketTarget>> {
   let files: string[];
   try {
     const info = await stat(source);
@@ -56,7 +56,7 @@ export async function loadTokenSource(source: string): Promise<Map<string, Targe
   } catch (err) {
     throw new ConfigError(`token source ${source}: ${describeError(err)}`, { cause: err });
   }
-  const table = new Map<string, Target>();
+  const table = new Map<string, SocketTarget>();
   const problems: string[] = [];
   for (const file of files) {
     let text: string;
@@ -82,7 +82,7 @@ export async function loadTokenSource(source: string): Promise<Map<string, Targe
  */
 export class TokenFileStore implements WritableTokenStore {
   readonly description: string;
-  private table: ReadonlyMap<string, Target>;
+  private table: ReadonlyMap<string, SocketTarget>;
   private readonly options: TokenFileOptions;
   private watcher: FSWatcher | undefined;
   private debounce: NodeJS.Timeout | undefined;
@@ -91,7 +91,7 @@ export class TokenFileStore implements WritableTokenStore {
   private emptyPending = false;
   private closed = false;
 
-  private constructor(options: TokenFileOptions, table: Map<string, Target>) {
+  private constructor(options: TokenFileOptions, table: Map<string, SocketTarget>) {
     this.options = options;
     this.table = table;
     this.description = `token file ${options.source}`;
@@ -104,18 +104,18 @@ export class TokenFileStore implements WritableTokenStore {
     return store;
   }
 
-  async lookup(token: string): Promise<Target | undefined> {
+  async lookup(token: string): Promise<SocketTarget | undefined> {
     return this.table.get(token);
   }
 
-  async list(): Promise<Array<{ token: string; target: Target }>> {
+  async list(): Promise<Array<{ token: string; target: SocketTarget }>> {
     return [...this.table]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([token, target]) => ({ token, target }));
   }
 
   /** Replaces the token's line (or appends one), keeping comments and the order of other lines. */
-  async set(token: string, target: Target): Promise<void> {
+  async set(token: string, target: SocketTarget): Promise<void> {
     await this.rewrite((lines) => {
       const line = formatTokenLine(token, target);
       const first = lines.findIndex((l) => lineToken(l) === token);

@@ -1,9 +1,10 @@
 /**
- * Token routing for the bridge: builds the resolver that assemble.ts plugs into the pipeline.
+ * Token routing for the bridge: builds the resolver that admission/assemble.ts plugs into the pipeline.
  */
-import type { TokenConfig } from '../config.js';
-import type { Logger } from '../log.js';
-import type { TargetResolver } from '../pipeline.js';
+
+import type { TargetResolver } from '../admission/pipeline.js';
+import type { TokenConfig } from '../config/config.js';
+import type { Logger } from '../observe/log.js';
 import { openTokenStore } from './open-store.js';
 import { TokenResolver } from './resolver.js';
 

@@ -7,8 +7,9 @@
 import { createPrivateKey, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { compactDecrypt, errors, jwtVerify } from 'jose';
-import { AddressError, type Target } from '../address.js';
+import { AddressError } from '../address.js';
 import { ConfigError, describeError, refuse } from '../errors.js';
+import type { SocketTarget } from '../targets/registry.js';
 import { targetFromHostPort } from './host-port.js';
 import type { TokenStore } from './store.js';
 
@@ -95,7 +96,7 @@ export class JwtTokenStore implements TokenStore {
   }
 
   /** Unknown (undefined) for anything that is not a valid JWT for this key; 401 for expired or not yet valid. */
-  async lookup(token: string): Promise<Target | undefined> {
+  async lookup(token: string): Promise<SocketTarget | undefined> {
     const parts = token.split('.').length;
     try {
       let jws = token;

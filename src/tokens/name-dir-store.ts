@@ -7,8 +7,9 @@
  */
 import { readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { AddressError, parseTarget, type Target } from '../address.js';
+import { AddressError } from '../address.js';
 import { ConfigError, describeError } from '../errors.js';
+import { parseSocketTarget, type SocketTarget } from '../targets/registry.js';
 import { StoreUnavailableError, type WritableTokenStore } from './store.js';
 import { websockifyTarget } from './token-file-format.js';
 
@@ -34,7 +35,7 @@ export class TokenFileNameStore implements WritableTokenStore {
     this.description = `token directory ${this.dir}`;
   }
 
-  async lookup(token: string): Promise<Target | undefined> {
+  async lookup(token: string): Promise<SocketTarget | undefined> {
     const path = this.pathOf(token);
     if (!path) return undefined;
     let text: string;
@@ -47,14 +48,14 @@ export class TokenFileNameStore implements WritableTokenStore {
       );
     }
     try {
-      return parseTarget(text);
+      return parseSocketTarget(text);
     } catch (err) {
       if (!(err instanceof AddressError)) throw err;
       throw new StoreUnavailableError(`a token file in ${this.description} is malformed: ${err.message}`);
     }
   }
 
-  async set(token: string, target: Target): Promise<void> {
+  async set(token: string, target: SocketTarget): Promise<void> {
     const path = this.requirePath(token);
     const temp = join(this.dir, `.wstcp-${process.pid}.tmp`);
     await writeFile(temp, `${websockifyTarget(target)}\n`, { mode: 0o644 });
@@ -71,9 +72,9 @@ export class TokenFileNameStore implements WritableTokenStore {
     }
   }
 
-  async list(): Promise<Array<{ token: string; target: Target }>> {
+  async list(): Promise<Array<{ token: string; target: SocketTarget }>> {
     const entries = await readdir(this.dir, { withFileTypes: true });
-    const out: Array<{ token: string; target: Target }> = [];
+    const out: Array<{ token: string; target: SocketTarget }> = [];
     for (const entry of entries
       .filter((e) => !e.name.startsWith('.'))
       .sort((a, b) => (a.name < b.name ? -1 : 1))) {

@@ -10,9 +10,9 @@
  *   jwt:KEYFILE      JWTTokenApi
  */
 import { stat } from 'node:fs/promises';
-import type { TokenConfig } from '../config.js';
+import type { TokenConfig } from '../config/config.js';
 import { ConfigError, describeError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../observe/log.js';
 import { type ApiBodyFormat, TokenApiStore } from './api-store.js';
 import { TokenFileStore } from './file-store.js';
 import { JwtTokenStore } from './jwt-store.js';

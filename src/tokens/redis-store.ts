@@ -6,10 +6,11 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { Redis } from 'ioredis';
-import { AddressError, parseTarget, type Target } from '../address.js';
+import { AddressError } from '../address.js';
 import { ConfigError, describeError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { targetFromHostPort } from './host-port.js';
+import type { Logger } from '../observe/log.js';
+import { parseSocketTarget, type SocketTarget } from '../targets/registry.js';
+import { targetFromJson } from './host-port.js';
 import { describeRedisLocation, type RedisLocation } from './redis-source.js';
 import { StoreUnavailableError, type WritableTokenStore } from './store.js';
 import { websockifyTarget } from './token-file-format.js';
@@ -26,17 +27,10 @@ export interface RedisStoreOptions {
 }
 
 /** Parses a stored value; throws AddressError when it is neither format. */
-export function parseRedisValue(value: string): Target {
+export function parseRedisValue(value: string): SocketTarget {
   const text = value.trim();
-  if (!text.startsWith('{')) return parseTarget(text);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new AddressError('the value starts with "{" but is not JSON');
-  }
-  const { host, port } = (json ?? {}) as { host?: unknown; port?: unknown };
-  return targetFromHostPort(host, port);
+  if (!text.startsWith('{')) return parseSocketTarget(text);
+  return targetFromJson(text, 'the value starts with "{" but is not JSON');
 }
 
 /** Glob-escapes a namespace for SCAN MATCH. */
@@ -103,7 +97,7 @@ export class RedisTokenStore implements WritableTokenStore {
     return this.client.status === 'ready';
   }
 
-  async lookup(token: string): Promise<Target | undefined> {
+  async lookup(token: string): Promise<SocketTarget | undefined> {
     const value = await this.command((c) => c.get(this.key(token)));
     if (value === null) return undefined;
     try {
@@ -114,7 +108,7 @@ export class RedisTokenStore implements WritableTokenStore {
     }
   }
 
-  async set(token: string, target: Target): Promise<void> {
+  async set(token: string, target: SocketTarget): Promise<void> {
     const text = websockifyTarget(target);
     const value = this.options.valueFormat === 'plain' ? text : JSON.stringify({ host: text });
     await this.command((c) => c.set(this.key(token), value));
@@ -125,7 +119,7 @@ export class RedisTokenStore implements WritableTokenStore {
   }
 
   /** Every key under the namespace (or the whole db) whose value is a target; other keys are skipped. */
-  async list(): Promise<Array<{ token: string; target: Target }>> {
+  async list(): Promise<Array<{ token: string; target: SocketTarget }>> {
     const ns = this.options.location.namespace;
     const match = ns === undefined ? '*' : `${escapeGlob(ns)}:*`;
     const keys = new Set<string>();
@@ -135,7 +129,7 @@ export class RedisTokenStore implements WritableTokenStore {
       for (const key of batch) keys.add(key);
       cursor = next;
     } while (cursor !== '0');
-    const out: Array<{ token: string; target: Target }> = [];
+    const out: Array<{ token: string; target: SocketTarget }> = [];
     for (const key of [...keys].sort()) {
       const token = ns === undefined ? key : key.slice(ns.length + 1);
       try {

@@ -1,12 +1,13 @@
 /**
- * The TargetResolver for token routing: token from the request -> store lookup (bounded in time) -> Target.
+ * The TargetResolver for token routing: token from the request -> store lookup (bounded in time) -> target.
  * Missing token -> 401 TOKEN_MISSING, unknown -> 404 TOKEN_UNKNOWN, store down or slow -> 503
  * STORE_UNAVAILABLE with a warning logged (the client only learns that the store is unavailable).
  */
-import { formatTarget, type Target } from '../address.js';
+
+import type { HandshakeContext, TargetResolver } from '../admission/pipeline.js';
 import { describeError, HttpError, refuse } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { HandshakeContext, TargetResolver } from '../pipeline.js';
+import type { Logger } from '../observe/log.js';
+import { formatTarget, type SocketTarget } from '../targets/registry.js';
 import { StoreUnavailableError, type TokenStore } from './store.js';
 import { tokenFromRequest } from './token-from-request.js';
 import { tokenTag } from './token-tag.js';
@@ -18,7 +19,7 @@ export interface TokenResolverOptions {
 }
 
 /** Runs the lookup, failing with StoreUnavailableError after `ms`; the timer is cleared on every outcome. */
-function lookupWithin(store: TokenStore, token: string, ms: number): Promise<Target | undefined> {
+function lookupWithin(store: TokenStore, token: string, ms: number): Promise<SocketTarget | undefined> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new StoreUnavailableError(`no answer within ${ms} ms`)), ms);
     store.lookup(token).then(
@@ -48,7 +49,7 @@ export class TokenResolver implements TargetResolver {
     this.options = options;
   }
 
-  async resolve(ctx: HandshakeContext): Promise<Target> {
+  async resolve(ctx: HandshakeContext): Promise<SocketTarget> {
     const { hostToken, lookupTimeoutMs, log } = this.options;
     const token = tokenFromRequest(ctx.url, ctx.req.headers, hostToken);
     if (token === undefined) {
@@ -60,7 +61,7 @@ export class TokenResolver implements TargetResolver {
       );
     }
     const tag = tokenTag(token);
-    let target: Target | undefined;
+    let target: SocketTarget | undefined;
     try {
       target = await lookupWithin(this.store, token, lookupTimeoutMs);
     } catch (err) {

@@ -1,26 +1,27 @@
 /**
  * The one interface every token store implements, and the error a store raises when it cannot answer.
- * A store maps a token to a Target; it never sees the HTTP request (the resolver extracts the token).
+ * A store maps a token to a socket target; it never sees the HTTP request (the resolver extracts the token).
  */
-import type { Target } from '../address.js';
+
 import { WstcpError } from '../errors.js';
+import type { SocketTarget } from '../targets/registry.js';
 
 /** Looks tokens up. `undefined` means "no such token" (404); a thrown StoreUnavailableError means 503. */
 export interface TokenStore {
   /** A short description for log lines and `wstcp tokens` output; never contains a secret. */
   readonly description: string;
-  lookup(token: string): Promise<Target | undefined>;
+  lookup(token: string): Promise<SocketTarget | undefined>;
   /** Releases watchers and connections. Called once. */
   close(): Promise<void>;
 }
 
 /** A store that operators can edit with `wstcp tokens set|rm|list`. */
 export interface WritableTokenStore extends TokenStore {
-  set(token: string, target: Target): Promise<void>;
+  set(token: string, target: SocketTarget): Promise<void>;
   /** Returns false when the token did not exist. */
   remove(token: string): Promise<boolean>;
   /** Every token with its target, sorted by token. */
-  list(): Promise<Array<{ token: string; target: Target }>>;
+  list(): Promise<Array<{ token: string; target: SocketTarget }>>;
 }
 
 /** Type guard for the writable stores. */

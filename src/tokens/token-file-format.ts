@@ -3,11 +3,12 @@
  * whitespace; `#` comments and blank lines ignored; the last duplicate wins. Targets are `host:port`,
  * `v6:addr:port` (port after the last colon), `[v6]:port` or `unix_socket:/path`.
  */
-import { AddressError, parseTarget, type Target } from '../address.js';
+import { AddressError } from '../address.js';
+import { parseSocketTarget, type SocketTarget } from '../targets/registry.js';
 
 /** One parsed file: its table, or the problems found, each as `file:line: what is wrong`. */
 export interface ParsedTokenFile {
-  readonly table: Map<string, Target>;
+  readonly table: Map<string, SocketTarget>;
   readonly errors: string[];
 }
 
@@ -15,7 +16,7 @@ const SEPARATOR = /:\s/;
 
 /** Parses the text of one token file; `name` is used in error messages. */
 export function parseTokenFile(text: string, name: string): ParsedTokenFile {
-  const table = new Map<string, Target>();
+  const table = new Map<string, SocketTarget>();
   const errors: string[] = [];
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
@@ -34,7 +35,7 @@ export function parseTokenFile(text: string, name: string): ParsedTokenFile {
       continue;
     }
     try {
-      table.set(token, parseTarget(rest));
+      table.set(token, parseSocketTarget(rest));
     } catch (err) {
       if (!(err instanceof AddressError)) throw err;
       errors.push(`${where}: ${err.message}`);
@@ -47,7 +48,7 @@ export function parseTokenFile(text: string, name: string): ParsedTokenFile {
  * A target as websockify writes and reads it: `host:port` with IPv6 unbracketed (websockify splits at the
  * last colon and passes the host to the resolver as is), or `unix_socket:/path`.
  */
-export function websockifyTarget(target: Target): string {
+export function websockifyTarget(target: SocketTarget): string {
   return target.kind === 'unix' ? `unix_socket:${target.path}` : `${target.host}:${target.port}`;
 }
 
@@ -60,7 +61,7 @@ export function lineToken(line: string): string | undefined {
 }
 
 /** The line `wstcp tokens set` writes. */
-export function formatTokenLine(token: string, target: Target): string {
+export function formatTokenLine(token: string, target: SocketTarget): string {
   return `${token}: ${websockifyTarget(target)}`;
 }
 

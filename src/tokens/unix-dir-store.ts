@@ -5,7 +5,7 @@
  */
 import { realpath, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import type { Target } from '../address.js';
+import type { SocketTarget } from '../targets/registry.js';
 import { isSafeFileName } from './name-dir-store.js';
 import { StoreUnavailableError, type TokenStore } from './store.js';
 
@@ -23,7 +23,7 @@ export class UnixSocketDirStore implements TokenStore {
     this.description = `unix socket directory ${this.dir}`;
   }
 
-  async lookup(token: string): Promise<Target | undefined> {
+  async lookup(token: string): Promise<SocketTarget | undefined> {
     if (!isSafeFileName(token)) return undefined;
     try {
       // Through symlinks too: a link in DIR to a socket elsewhere (say /run/docker.sock) is not inside DIR.

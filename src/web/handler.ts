@@ -3,11 +3,11 @@
  * static site (--web DIR), then 404. Only GET and HEAD are served.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { WebConfig } from '../config.js';
+import type { HttpHandler } from '../admission/pipeline.js';
+import { loggedPath } from '../admission/request-url.js';
+import type { WebConfig } from '../config/config.js';
 import { describeError } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { HttpHandler } from '../pipeline.js';
-import { loggedPath } from '../request-url.js';
+import type { Logger } from '../observe/log.js';
 import { BuiltInViewer } from './builtin-viewer.js';
 import { FileRoot } from './file-root.js';
 import { parseRequestPath } from './request-path.js';

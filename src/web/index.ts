@@ -1,4 +1,3 @@
 /** Static files and the built-in noVNC viewer (--web, --novnc); see the README section "Web client". */
 export { createWebHandler } from './handler.js';
-export { WebRefusal } from './respond.js';
 export { viewerUrl } from './viewer-url.js';

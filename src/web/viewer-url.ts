@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 
 /**
  * The URL of the viewer (or of the `--web` site) on a bridge listening on `port`, or undefined when the

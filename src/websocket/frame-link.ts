@@ -3,7 +3,7 @@
  * permessage-deflate was negotiated: see ws-link.ts). It keeps no per-message state: client payload goes
  * to the session as it is read and unmasked (frame-parser.ts), and each chunk from the target goes out as
  * one frame: small ones copied behind their header, large ones written with their header in one writev,
- * or in one buffer when the target's read buffer left room for the header (target-feed.ts).
+ * or in one buffer when the target's read buffer left room for the header (targets/target-feed.ts).
  *
  * Text messages must be valid UTF-8 (checked as they stream, frame-parser.ts) unless --no-utf8-check; the
  * bytes of valid text are passed on as they are.
@@ -15,6 +15,7 @@
  */
 
 import type { Socket } from 'node:net';
+import type { FrameViolationKind } from '../errors.js';
 import { FrameParser, type FrameSink } from './frame-parser.js';
 import { closeFrame, frame, headerLength, Opcode, parseClosePayload, writeHeader } from './frames.js';
 import type { ClientLink, LinkOwner } from './link.js';
@@ -85,6 +86,7 @@ export class FrameLink implements ClientLink, FrameSink {
 
   attach(owner: LinkOwner): void {
     this.owner = owner;
+    if (owner.wantsMessageEnds) this.parser.reportMessageEnds();
     const socket = this.socket as TaggedSocket;
     socket[kLink] = this;
     socket.setTimeout(0);
@@ -120,6 +122,12 @@ export class FrameLink implements ClientLink, FrameSink {
 
   sendCopy(data: Buffer): false {
     if (!this.closeSent && this.socket.writable) this.socket.write(frame(Opcode.Binary, data));
+    return false;
+  }
+
+  sendText(data: Buffer): boolean {
+    if (this.closeSent || !this.socket.writable) return false;
+    this.socket.write(frame(Opcode.Text, data));
     return false;
   }
 
@@ -174,6 +182,11 @@ export class FrameLink implements ClientLink, FrameSink {
   }
 
   /** @internal FrameSink */
+  messageEnd(): void {
+    this.owner?.clientMessageEnd();
+  }
+
+  /** @internal FrameSink */
   controlFrame(opcode: number, payload: Buffer): void {
     if (opcode === Opcode.Ping) {
       // A client that floods pings without reading its pongs would queue them without limit: RFC 6455
@@ -188,7 +201,7 @@ export class FrameLink implements ClientLink, FrameSink {
     }
     const close = parseClosePayload(payload, this.utf8Check);
     if (!close.ok) {
-      this.frameError(close.code, close.message);
+      this.frameError(close.code, close.message, close.violation);
       return;
     }
     this.receivedCode = close.code;
@@ -199,9 +212,9 @@ export class FrameLink implements ClientLink, FrameSink {
   }
 
   /** @internal FrameSink */
-  frameError(code: number, message: string): void {
+  frameError(code: number, message: string, violation: FrameViolationKind): void {
     this.parser.stop();
-    this.owner?.clientError(code, message);
+    this.owner?.clientError(code, message, violation);
     if (!this.closeSent) this.sendClose(closeFrame(code, message));
     this.end();
   }

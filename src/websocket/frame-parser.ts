@@ -11,6 +11,7 @@
  * text, for valid UTF-8 (utf8.ts), checked piece by piece before a piece is handed on.
  */
 
+import { FrameViolation, type FrameViolationKind } from '../errors.js';
 import { MAX_CONTROL_PAYLOAD, Opcode } from './frames.js';
 import { unmask } from './unmask.js';
 import { continueUtf8, UTF8_ACCEPT, UTF8_REJECT } from './utf8.js';
@@ -26,9 +27,11 @@ export interface FrameSink {
   controlFrame(opcode: number, payload: Buffer): void;
   /**
    * The client broke the protocol (`code` 1002), sent text that is not UTF-8 (1007) or broke a limit
-   * (1009): nothing more is parsed.
+   * (1009), named by `violation` (errors.ts): nothing more is parsed.
    */
-  frameError(code: number, message: string): void;
+  frameError(code: number, message: string, violation: FrameViolationKind): void;
+  /** The last frame of a message is complete (only after `reportMessageEnds()`). */
+  messageEnd?(): void;
 }
 
 enum State {
@@ -72,6 +75,8 @@ export class FrameParser {
   private chunk: Buffer | undefined;
   private runStart = 0;
   private runEnd = 0;
+  /** Tell the sink where messages end (line-oriented targets); off, it costs one test per data frame. */
+  private messageEnds = false;
 
   constructor(
     private readonly sink: FrameSink,
@@ -90,6 +95,11 @@ export class FrameParser {
     }
     this.flush();
     this.chunk = undefined;
+  }
+
+  /** From now on the sink hears `messageEnd()` after the last payload of each message. */
+  reportMessageEnds(): void {
+    this.messageEnds = true;
   }
 
   /** Stops parsing: what arrives from now on is ignored. */
@@ -126,8 +136,9 @@ export class FrameParser {
     const b1 = buf[at + 1] as number;
     const fin = (b0 & 0x80) !== 0;
     const opcode = b0 & 0x0f;
-    if ((b0 & 0x70) !== 0) return this.fail(1002, 'reserved bits set, but no extension was negotiated');
-    if ((b1 & 0x80) === 0) return this.fail(1002, 'client frames must be masked');
+    if ((b0 & 0x70) !== 0)
+      return this.fail('RESERVED_BITS', 'reserved bits set, but no extension was negotiated');
+    if ((b1 & 0x80) === 0) return this.fail('UNMASKED', 'client frames must be masked');
     let length = b1 & 0x7f;
     let p = at + 2;
     if (length === 126) {
@@ -137,31 +148,34 @@ export class FrameParser {
       const high = buf.readUInt32BE(p);
       // Beyond 2^53 a length is not even a safe integer; far beyond any message limit anyway.
       // RFC 6455 section 5.2: the most significant bit of a 64-bit length MUST be 0.
-      if (high & 0x80000000) return this.fail(1002, 'frame length has its most significant bit set');
-      if (high > 0x1fffff) return this.fail(1009, 'frame length out of range');
+      if (high & 0x80000000) return this.fail('BAD_LENGTH', 'frame length has its most significant bit set');
+      if (high > 0x1fffff) return this.fail('TOO_LARGE', 'frame length out of range');
       length = high * 0x100000000 + buf.readUInt32BE(p + 4);
       p += 8;
     }
     this.mask = buf.readUInt32BE(p);
 
     if (opcode >= Opcode.Close) {
-      if (opcode > Opcode.Pong) return this.fail(1002, `unknown opcode ${opcode}`);
-      if (!fin) return this.fail(1002, 'a control frame must not be fragmented');
-      if (length > MAX_CONTROL_PAYLOAD) return this.fail(1002, 'control frame payload over 125 bytes');
+      if (opcode > Opcode.Pong) return this.fail('BAD_OPCODE', `unknown opcode ${opcode}`);
+      if (!fin) return this.fail('FRAGMENTED_CONTROL', 'a control frame must not be fragmented');
+      if (length > MAX_CONTROL_PAYLOAD)
+        return this.fail('CONTROL_TOO_LONG', 'control frame payload over 125 bytes');
     } else if (opcode === Opcode.Continuation) {
-      if (!this.inMessage) return this.fail(1002, 'continuation frame without a message to continue');
+      if (!this.inMessage)
+        return this.fail('UNEXPECTED_CONTINUATION', 'continuation frame without a message to continue');
     } else if (opcode === Opcode.Text || opcode === Opcode.Binary) {
-      if (this.inMessage) return this.fail(1002, 'new message before the previous one was finished');
+      if (this.inMessage)
+        return this.fail('UNFINISHED_MESSAGE', 'new message before the previous one was finished');
       this.messageBytes = 0;
       this.text = opcode === Opcode.Text && this.utf8Check;
       this.utf8 = UTF8_ACCEPT;
     } else {
-      return this.fail(1002, `unknown opcode ${opcode}`);
+      return this.fail('BAD_OPCODE', `unknown opcode ${opcode}`);
     }
     if (opcode < Opcode.Close) {
       this.messageBytes += length;
       if (this.messageBytes > this.maxMessageBytes)
-        return this.fail(1009, `message larger than the ${this.maxMessageBytes}-byte limit`);
+        return this.fail('TOO_LARGE', `message larger than the ${this.maxMessageBytes}-byte limit`);
       this.inMessage = !fin;
       this.final = fin;
       // An empty last frame cannot complete a character left open.
@@ -172,6 +186,7 @@ export class FrameParser {
     this.remaining = length;
     if (length > 0) this.state = State.Payload;
     else if (opcode >= Opcode.Close) this.control(Buffer.alloc(0));
+    else if (this.messageEnds && fin) this.endMessage();
     return true;
   }
 
@@ -200,6 +215,7 @@ export class FrameParser {
         if (offset !== this.runEnd) chunk.copy(chunk, this.runEnd, offset, end);
         this.runEnd += n;
       }
+      if (this.messageEnds && this.remaining === 0 && this.final) this.endMessage();
       return end;
     }
     // A control frame: deliver it whole.
@@ -255,6 +271,12 @@ export class FrameParser {
     this.sink.frameData(length * 2 < chunk.length ? Buffer.from(run) : run);
   }
 
+  /** The message is complete: what was gathered of it goes first. */
+  private endMessage(): void {
+    this.flush();
+    this.sink.messageEnd?.();
+  }
+
   private control(payload: Buffer): void {
     if (this.opcode === Opcode.Close) {
       this.state = State.Stopped;
@@ -265,13 +287,13 @@ export class FrameParser {
   }
 
   private invalidText(): false {
-    return this.fail(1007, 'text message is not valid UTF-8');
+    return this.fail('INVALID_UTF8', 'text message is not valid UTF-8');
   }
 
-  private fail(code: number, message: string): false {
+  private fail(violation: FrameViolationKind, message: string): false {
     this.state = State.Stopped;
     this.flush();
-    this.sink.frameError(code, message);
+    this.sink.frameError(FrameViolation[violation].close, message, violation);
     return false;
   }
 }

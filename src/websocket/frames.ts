@@ -3,6 +3,7 @@
  */
 
 import { isUtf8 } from 'node:buffer';
+import type { FrameViolationKind } from '../errors.js';
 
 export const Opcode = {
   Continuation: 0x0,
@@ -85,16 +86,23 @@ function isValidCloseCode(code: number): boolean {
 /** A close frame's payload, read: its code (1005 when it has none) and reason, or what is wrong with it. */
 export type ClosePayload =
   | { readonly ok: true; readonly code: number; readonly reason: string }
-  | { readonly ok: false; readonly code: 1002 | 1007; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly code: 1002 | 1007;
+      readonly message: string;
+      readonly violation: FrameViolationKind;
+    };
 
 /** `checkUtf8` false (--no-utf8-check) lets a reason that is not UTF-8 through. */
 export function parseClosePayload(payload: Buffer, checkUtf8 = true): ClosePayload {
   if (payload.length === 0) return { ok: true, code: 1005, reason: '' };
-  if (payload.length === 1) return { ok: false, code: 1002, message: 'close frame with a 1-byte payload' };
+  if (payload.length === 1)
+    return { ok: false, code: 1002, message: 'close frame with a 1-byte payload', violation: 'BAD_CLOSE' };
   const code = payload.readUInt16BE(0);
-  if (!isValidCloseCode(code)) return { ok: false, code: 1002, message: `invalid close code ${code}` };
+  if (!isValidCloseCode(code))
+    return { ok: false, code: 1002, message: `invalid close code ${code}`, violation: 'BAD_CLOSE' };
   const text = payload.subarray(2);
   if (checkUtf8 && !isUtf8(text))
-    return { ok: false, code: 1007, message: 'close reason is not valid UTF-8' };
+    return { ok: false, code: 1007, message: 'close reason is not valid UTF-8', violation: 'INVALID_UTF8' };
   return { ok: true, code, reason: text.toString('utf8') };
 }

@@ -4,11 +4,16 @@
  * - FrameLink (frame-link.ts): wstcp's own framing straight on the socket; every session uses it unless
  * - WsLink (ws-link.ts): the `ws` library's WebSocket, for sessions that negotiated permessage-deflate.
  */
+import type { FrameViolationKind } from '../errors.js';
 
 /** What a link reports to its session. Each is called synchronously, from the socket's own events. */
 export interface LinkOwner {
   /** Payload bytes of data frames, in order (valid text too: it is passed on as its bytes). */
   clientData(data: Buffer): void;
+  /** Read once, on attach: when true, `clientMessageEnd` follows the last bytes of each message. */
+  readonly wantsMessageEnds: boolean;
+  /** The message whose bytes `clientData` just passed on is complete (only when `wantsMessageEnds`). */
+  clientMessageEnd(): void;
   /**
    * Bracket the `clientData` calls that come from one read of the client socket (a read can hold many
    * small frames), so that the session can pass them on in one write.
@@ -19,8 +24,11 @@ export interface LinkOwner {
   clientPong(): void;
   /** Everything queued towards the client has been written. */
   clientDrained(): void;
-  /** The client broke the protocol, sent invalid UTF-8 text or broke a limit; the link is closing with `code`. */
-  clientError(code: number, message: string): void;
+  /**
+   * The client broke the protocol, sent invalid UTF-8 text or broke a limit (`violation`); the link is
+   * closing with `code`.
+   */
+  clientError(code: number, message: string, violation: FrameViolationKind): void;
   /**
    * The connection is closed (once): `code` is what the client's close frame said (1005 if it gave none),
    * or 1006 when the connection ended without one.
@@ -48,6 +56,8 @@ export interface ClientLink {
   send(data: Buffer): boolean;
   /** Sends a copy of `data` as one binary frame (`data` is only valid during the call). Returns false. */
   sendCopy(data: Buffer): false;
+  /** Sends `data`, one whole UTF-8 message, as one text frame; `data` may be kept (like `send`). */
+  sendText(data: Buffer): boolean;
   /**
    * Like `send`, for `data` that has MAX_HEADER_BYTES bytes of its own in front of it in memory: the
    * frame header goes there, and header and payload are written as one buffer. `written` is called when

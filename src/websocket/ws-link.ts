@@ -6,6 +6,7 @@
 
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import type { FrameViolationKind } from '../errors.js';
 import { MAX_CLOSE_REASON, truncateUtf8 } from './frames.js';
 import type { ClientLink, LinkOwner } from './link.js';
 
@@ -42,9 +43,16 @@ export class WsLink implements ClientLink {
   }
 
   attach(owner: LinkOwner): void {
-    this.ws.on('message', (data: Buffer) => owner.clientData(data));
+    if (owner.wantsMessageEnds) {
+      this.ws.on('message', (data: Buffer) => {
+        owner.clientData(data);
+        owner.clientMessageEnd();
+      });
+    } else {
+      this.ws.on('message', (data: Buffer) => owner.clientData(data));
+    }
     this.ws.on('pong', () => owner.clientPong());
-    this.ws.on('error', (err) => owner.clientError(wsStatusCode(err), err.message));
+    this.ws.on('error', (err) => owner.clientError(wsStatusCode(err), err.message, violationOf(err)));
     this.ws.on('close', (code, reason) => {
       clearInterval(this.probeTimer);
       owner.clientClosed(code, reason.toString('utf8'));
@@ -60,6 +68,11 @@ export class WsLink implements ClientLink {
   sendCopy(data: Buffer): false {
     this.ws.send(Buffer.from(data));
     return false;
+  }
+
+  sendText(data: Buffer): boolean {
+    this.ws.send(data, { binary: false });
+    return true;
   }
 
   sendInPlace(data: Buffer, written?: () => void): boolean {
@@ -106,4 +119,23 @@ function wsStatusCode(err: Error): number {
     if (key.description === 'status-code' && typeof value === 'number') return value;
   }
   return 1002;
+}
+
+/** `ws`'s WS_ERR_* codes, as wstcp's own names for the same violations. */
+const WS_VIOLATIONS: Record<string, FrameViolationKind> = {
+  WS_ERR_UNEXPECTED_RSV_1: 'RESERVED_BITS',
+  WS_ERR_UNEXPECTED_RSV_2_3: 'RESERVED_BITS',
+  WS_ERR_EXPECTED_MASK: 'UNMASKED',
+  WS_ERR_INVALID_OPCODE: 'BAD_OPCODE',
+  WS_ERR_EXPECTED_FIN: 'FRAGMENTED_CONTROL',
+  WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH: 'CONTROL_TOO_LONG',
+  WS_ERR_INVALID_CLOSE_CODE: 'BAD_CLOSE',
+  WS_ERR_INVALID_UTF8: 'INVALID_UTF8',
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 'TOO_LARGE',
+  WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH: 'TOO_LARGE',
+};
+
+function violationOf(err: Error): FrameViolationKind {
+  const code = (err as { code?: string }).code;
+  return (code !== undefined ? WS_VIOLATIONS[code] : undefined) ?? 'BAD_OPCODE';
 }

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, type TestContext, test } from 'node:test';
 import { expectRefusal, openClient, type RunningBridge, startBridge, startEcho } from '../helpers/bridge.js';
-import { httpRequest } from '../helpers/http.js';
-import { tempDir } from '../tls/pki.js';
-import { assertNoSecrets, basicHeader, SECRETS } from './secret-scan.js';
+import { fetchRaw } from '../helpers/http.js';
+import { assertNoSecrets, basicHeader, SECRETS } from '../helpers/secrets.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const logs: string[][] = [];
 after(() => assertNoSecrets(logs.flat()));
@@ -121,23 +121,21 @@ test('--web-auth guards static files with the same credentials; without it files
     '--basic-auth',
     `admin:${SECRETS.basicPassword}`,
   ]);
-  const refused = await httpRequest(guarded.port, { path: '/index.html' });
+  const refused = await fetchRaw(guarded.port, '/index.html');
   assert.equal(refused.status, 401);
   assert.equal(refused.headers['www-authenticate'], 'Basic realm="wstcp"');
-  const wrong = await httpRequest(guarded.port, {
-    path: '/index.html',
+  const wrong = await fetchRaw(guarded.port, '/index.html', {
     headers: { Authorization: basicHeader('admin', SECRETS.wrongPassword) },
   });
   assert.equal(wrong.status, 401);
-  const ok = await httpRequest(guarded.port, {
-    path: '/index.html',
+  const ok = await fetchRaw(guarded.port, '/index.html', {
     headers: { Authorization: basicHeader('admin', SECRETS.basicPassword) },
   });
   assert.equal(ok.status, 200);
-  assert.match(ok.body, /viewer/);
+  assert.match(ok.body.toString(), /viewer/);
 
   const open = await bridge(t, ['--web', files.dir, '--basic-auth', `admin:${SECRETS.basicPassword}`]);
-  assert.equal((await httpRequest(open.port, { path: '/index.html' })).status, 200);
+  assert.equal((await fetchRaw(open.port, '/index.html')).status, 200);
   assert.equal((await expectRefusal(open.url)).status, 401, 'the WebSocket stays guarded');
 });
 

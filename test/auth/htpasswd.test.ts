@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import { basicAuthCredentials, parseBasicAuthorization, singleCredential } from '../../src/auth/basic.js';
 import { loadHtpasswd } from '../../src/auth/htpasswd.js';
 import { ConfigError } from '../../src/errors.js';
-import { tempDir } from '../tls/pki.js';
-import { SECRETS } from './secret-scan.js';
+import { SECRETS } from '../helpers/secrets.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const FILE = `# users of the bridge
 alice:$apr1$xyz12345$JwpRdm0uPiRHTYTDc8L.n.

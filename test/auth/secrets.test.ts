@@ -7,8 +7,9 @@ import { writeFileSync } from 'node:fs';
 import { after, type TestContext, test } from 'node:test';
 import { expectRefusal, openClient, startBridge, startEcho, waitFor } from '../helpers/bridge.js';
 import { handWritten, rawExchange, statusOf, UPGRADE_HEADERS } from '../helpers/http.js';
-import { encryptKey, selfSigned, tempDir } from '../tls/pki.js';
-import { assertNoSecrets, basicHeader, SECRETS } from './secret-scan.js';
+import { encryptKey, selfSigned } from '../helpers/pki.js';
+import { assertNoSecrets, basicHeader, SECRETS } from '../helpers/secrets.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const captured: string[] = [];
 after(() => assertNoSecrets(captured));

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { after, type TestContext, test } from 'node:test';
 import WebSocket from 'ws';
 import { startBridge, startEcho } from '../helpers/bridge.js';
+import { assertNoSecrets, basicHeader, SECRETS } from '../helpers/secrets.js';
 import { startWebsockify } from '../helpers/websockify.js';
-import { assertNoSecrets, basicHeader, SECRETS } from './secret-scan.js';
 
 const logs: string[][] = [];
 after(() => {

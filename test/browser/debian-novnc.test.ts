@@ -25,7 +25,7 @@ test("Debian's noVNC vnc.html, served with --web, connects through a token", asy
   const defer = cleanupStack(t);
   defer(() => vnc.close());
   await vnc.x('xsetroot', ['-solid', '#ff8000']);
-  const tokens = join(tempDir(t, 'wstcp-browser-'), 'tokens');
+  const tokens = join(tempDir(t, 'wstcp-browser-').dir, 'tokens');
   writeFileSync(tokens, `office: 127.0.0.1:${vnc.port}\n`);
   const bridge = await startBridge([
     '--web',

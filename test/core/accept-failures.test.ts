@@ -2,8 +2,8 @@
 // connection. One line per interval, and the next one says how many failures it left out.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AcceptFailures } from '../../src/accept-failures.js';
-import { Logger } from '../../src/log.js';
+import { AcceptFailures } from '../../src/front/accept-failures.js';
+import { Logger } from '../../src/observe/log.js';
 
 test('one accept.failed line per interval, the next one counting the failures left out', async () => {
   const lines: string[] = [];

@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { test } from 'node:test';
-import type { Session } from '../../src/relay.js';
+import type { Session } from '../../src/relay/session.js';
 import { closed, openClient, startBridge, startTcpServer, waitFor } from '../helpers/bridge.js';
 import { clientFrame, rawClient } from '../helpers/frames.js';
-import { selfSigned, tempDir } from '../tls/pki.js';
+import { selfSigned } from '../helpers/pki.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const MiB = 1024 * 1024;
 const BLOCK = randomBytes(MiB);

@@ -13,7 +13,7 @@ import {
   startEcho,
   type TcpTarget,
 } from '../helpers/bridge.js';
-import { httpRequest } from '../helpers/http.js';
+import { fetchRaw } from '../helpers/http.js';
 
 let echo: TcpTarget;
 let bridge: RunningBridge;
@@ -53,11 +53,11 @@ test('only base64 offered -> 400 naming the unsupported subprotocol', async () =
 });
 
 test('plain GET -> 426 saying this is a WebSocket endpoint; POST -> 405', async () => {
-  const get = await httpRequest(bridge.port);
+  const get = await fetchRaw(bridge.port, '/');
   assert.equal(get.status, 426);
   assert.equal(get.headers.upgrade, 'websocket');
-  assert.match(get.body, /WebSocket endpoint/);
-  const post = await httpRequest(bridge.port, { method: 'POST' });
+  assert.match(get.body.toString(), /WebSocket endpoint/);
+  const post = await fetchRaw(bridge.port, '/', { method: 'POST' });
   assert.equal(post.status, 405);
   assert.equal(post.headers.allow, 'GET');
 });

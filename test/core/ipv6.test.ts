@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { lookup } from 'node:dns/promises';
 import { connect } from 'node:net';
 import { test } from 'node:test';
-import type { Session } from '../../src/relay.js';
+import type { Session } from '../../src/relay/session.js';
 import { closed, openClient, receive, startBridge, startEcho } from '../helpers/bridge.js';
 
 /** Sends a few bytes through `url`, checks they come back, and closes with 1000. */

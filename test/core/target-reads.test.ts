@@ -1,14 +1,15 @@
 // Plain targets are read into one buffer shared by every session, or while they stream into reused buffers
-// of their own (src/target-feed.ts). These tests make that reuse visible if it ever leaks: concurrent floods
+// of their own (src/targets/target-feed.ts). These tests make that reuse visible if it ever leaks: concurrent floods
 // with distinct contents read by clients that stall and resume (so writes to them go asynchronous), targets
 // that speak and hang up at once, and a feed that gets bytes before it has an owner.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import type WebSocket from 'ws';
-import { streamingBuffersInUse, TargetFeed } from '../../src/target-feed.js';
+import { streamingBuffersInUse, TargetFeed } from '../../src/targets/target-feed.js';
 import { closed, openClient, receive, startBridge, startTcpServer, waitFor } from '../helpers/bridge.js';
-import { selfSigned, tempDir } from '../tls/pki.js';
+import { selfSigned } from '../helpers/pki.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const MiB = 1024 * 1024;
 

@@ -8,8 +8,9 @@ import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { test } from 'node:test';
-import { Logger } from '../../src/log.js';
-import { Session } from '../../src/relay.js';
+import { Logger } from '../../src/observe/log.js';
+import { Session } from '../../src/relay/session.js';
+import { SocketStream } from '../../src/targets/socket-stream.js';
 import { FrameLink } from '../../src/websocket/frame-link.js';
 import { waitFor } from '../helpers/bridge.js';
 import { clientFrame } from '../helpers/frames.js';
@@ -53,7 +54,7 @@ test('one 1-byte frame per read to a stalled target: reading pauses after a boun
   const session = new Session(
     init,
     link,
-    stalledTarget,
+    new SocketStream(stalledTarget),
     { maxBufferBytes: MAX_BUFFER_BYTES, log: new Logger({ sink: () => {} }), traffic: false },
     () => {},
   );

@@ -5,9 +5,9 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import WebSocket, { type ClientOptions } from 'ws';
+import { Bridge } from '../../src/bridge.js';
 import { parseArgs } from '../../src/cli.js';
-import { Logger } from '../../src/log.js';
-import { Bridge } from '../../src/server.js';
+import { Logger } from '../../src/observe/log.js';
 
 export interface RunningBridge {
   readonly bridge: Bridge;

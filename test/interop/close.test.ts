@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import WebSocket from 'ws';
 import { closed, expectRefusal, openClient, receive, startTcpServer, waitFor } from '../helpers/bridge.js';
 import { freePort } from '../helpers/ports.js';
-import { startSubjects } from './subjects.js';
+import { startSubjects } from '../helpers/subjects.js';
 
 test('target EOF closes the client with 1000 on both', async (t) => {
   const greeting = Buffer.from('RFB 003.008\n');

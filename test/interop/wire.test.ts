@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { test } from 'node:test';
 import { closed, openClient, receive, startEcho } from '../helpers/bridge.js';
-import { handshake, startSubjects } from './subjects.js';
+import { handshake, startSubjects } from '../helpers/subjects.js';
 
 function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');

@@ -2,9 +2,9 @@
 // are independent, and entries for gone clients are dropped.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { limitGates, maxConnectionsGate, maxPerAddressGate } from '../../src/admission/limits.js';
+import type { HandshakeContext, Release } from '../../src/admission/pipeline.js';
 import { HttpError } from '../../src/errors.js';
-import { limitGates, maxConnectionsGate, maxPerAddressGate } from '../../src/limits.js';
-import type { HandshakeContext, Release } from '../../src/pipeline.js';
 
 const from = (clientAddress: string) => ({ clientAddress }) as HandshakeContext;
 

@@ -6,7 +6,6 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { after, type TestContext, test } from 'node:test';
 import type WebSocket from 'ws';
-import { assertNoSecrets } from '../auth/secret-scan.js';
 import {
   closed,
   expectRefusal,
@@ -17,6 +16,7 @@ import {
   startEcho,
   waitFor,
 } from '../helpers/bridge.js';
+import { assertNoSecrets } from '../helpers/secrets.js';
 
 const logs: string[][] = [];
 after(() => assertNoSecrets(logs.flat()));

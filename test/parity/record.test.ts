@@ -3,16 +3,16 @@
 // must match what websockify writes for the same session (timestamps aside).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runInNewContext } from 'node:vm';
-import { escapeFrame } from '../../src/record.js';
+import { escapeFrame } from '../../src/observe/record.js';
 import { closed, openClient, receive, startBridge, startTcpServer, waitFor } from '../helpers/bridge.js';
 import { spawnWstcp } from '../helpers/process.js';
 import { requireProgram } from '../helpers/programs.js';
+import { tempDir } from '../helpers/tmp.js';
 import { startWebsockify } from '../helpers/websockify.js';
 
 /** Every byte value, quote and backslash included, plus a line break: the hard cases for the escaping. */
@@ -67,14 +67,8 @@ async function runSession(url: string): Promise<void> {
   assert.equal((await closed(ws)).code, 1000);
 }
 
-function tempDir(t: { after(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'wstcp-record-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 test('a recorded session is JavaScript whose frames decode to exactly the bytes relayed both ways', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'wstcp-record-').dir;
   const target = await scriptedTarget();
   t.after(() => target.close());
   const wstcp = await spawnWstcp([
@@ -105,7 +99,7 @@ test('a recorded session is JavaScript whose frames decode to exactly the bytes 
 });
 
 test('sessions are numbered: FILE.1, FILE.2, ... one file each', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'wstcp-record-').dir;
   const target = await scriptedTarget();
   t.after(() => target.close());
   const bridge = await startBridge(['--record', join(dir, 'rec'), '127.0.0.1:0', `127.0.0.1:${target.port}`]);
@@ -121,7 +115,7 @@ test('sessions are numbered: FILE.1, FILE.2, ... one file each', async (t) => {
 });
 
 test('a recording that cannot be written is reported once; the session still works', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'wstcp-record-').dir;
   const target = await scriptedTarget();
   t.after(() => target.close());
   const bridge = await startBridge([
@@ -143,7 +137,7 @@ test('a recording that cannot be written is reported once; the session still wor
 test('a recording file that stops taking data is cut off: memory stays bounded, shutdown waits for it at most 5 s', async (t) => {
   const mkfifo = requireProgram(t, 'mkfifo', 'coreutils');
   if (!mkfifo) return;
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'wstcp-record-').dir;
   // A FIFO that is open but never read: once its pipe buffer is full, every write hangs, like a file on a
   // hung network file system.
   const fifo = join(dir, 'rec.1');
@@ -190,7 +184,7 @@ test("escapeFrame escapes like websockify: printable ASCII as is, \\t \\n \\r \\
 });
 
 test("the recording matches websockify's for the same session, timestamps aside", async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'wstcp-record-').dir;
   const target = await scriptedTarget();
   t.after(() => target.close());
   const websockify = await startWebsockify(t, {

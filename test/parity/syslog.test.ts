@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { parseArgs } from '../../src/cli.js';
 import { ConfigError } from '../../src/errors.js';
-import { formatSyslog, syslogPriority } from '../../src/syslog.js';
+import { formatSyslog, syslogPriority } from '../../src/observe/syslog.js';
 import { expectRefusal, waitFor } from '../helpers/bridge.js';
 import { spawnWstcp } from '../helpers/process.js';
 import { requireProgram } from '../helpers/programs.js';

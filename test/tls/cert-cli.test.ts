@@ -10,8 +10,8 @@ import { type TestContext, test } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
 import { runCertCommand } from '../../src/tls/cert-cli.js';
 import { openClient, startBridge, startEcho } from '../helpers/bridge.js';
-import { tempDir } from './pki.js';
-import { tlsConnect } from './tls-client.js';
+import { tlsConnect } from '../helpers/tls-client.js';
+import { tempDir } from '../helpers/tmp.js';
 
 function generate(t: TestContext, names: string[]) {
   const files = tempDir(t);

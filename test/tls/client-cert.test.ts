@@ -2,7 +2,6 @@
 // websockify's ClientCertCNAuth then narrows the accepted certificates to listed common names.
 import assert from 'node:assert/strict';
 import { after, type TestContext, test } from 'node:test';
-import { assertNoSecrets } from '../auth/secret-scan.js';
 import {
   expectRefusal,
   openClient,
@@ -11,7 +10,9 @@ import {
   startBridge,
   startEcho,
 } from '../helpers/bridge.js';
-import { makeCa, tempDir } from './pki.js';
+import { makeCa } from '../helpers/pki.js';
+import { assertNoSecrets } from '../helpers/secrets.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const ca = makeCa('client test CA');
 const server = ca.server();

@@ -2,11 +2,12 @@
 // startup with a ConfigError that names the file and never the key password.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { TlsConfig } from '../../src/config.js';
+import type { TlsConfig } from '../../src/config/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { readTlsMaterial, secureContextFor } from '../../src/tls/credentials.js';
-import { SECRETS } from '../auth/secret-scan.js';
-import { encryptKey, makeCa, selfSigned, tempDir } from './pki.js';
+import { encryptKey, makeCa, selfSigned } from '../helpers/pki.js';
+import { SECRETS } from '../helpers/secrets.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const base: TlsConfig = {
   cert: '',
@@ -112,7 +113,7 @@ test('--cafile must hold certificates', (t) => {
 
 test('--cert auto refuses --key and --key-password, which it has no use for', async () => {
   const { createTlsTerminator } = await import('../../src/tls/terminator.js');
-  const { silentLogger } = await import('../../src/log.js');
+  const { silentLogger } = await import('../../src/observe/log.js');
   configError(
     () => createTlsTerminator({ ...base, cert: 'auto', key: 'k.pem' }, silentLogger),
     ['--key', '--cert auto'],

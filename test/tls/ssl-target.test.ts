@@ -4,9 +4,10 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, type TestContext, test } from 'node:test';
 import { createServer, type TLSSocket } from 'node:tls';
-import { assertNoSecrets } from '../auth/secret-scan.js';
 import { expectRefusal, openClient, receive, startBridge } from '../helpers/bridge.js';
-import { type Issued, makeCa, tempDir } from './pki.js';
+import { type Issued, makeCa } from '../helpers/pki.js';
+import { assertNoSecrets } from '../helpers/secrets.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const ca = makeCa('target CA');
 const logs: string[][] = [];

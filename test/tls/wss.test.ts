@@ -6,7 +6,6 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { Duplex } from 'node:stream';
 import { after, test } from 'node:test';
-import { assertNoSecrets, SECRETS } from '../auth/secret-scan.js';
 import {
   expectRefusal,
   openClient,
@@ -16,8 +15,10 @@ import {
   startEcho,
   waitFor,
 } from '../helpers/bridge.js';
-import { encryptKey, makeCa, tempDir } from './pki.js';
-import { servedFingerprint, tlsConnect, upgradeStatusLine } from './tls-client.js';
+import { encryptKey, makeCa } from '../helpers/pki.js';
+import { assertNoSecrets, SECRETS } from '../helpers/secrets.js';
+import { servedFingerprint, tlsConnect, upgradeStatusLine } from '../helpers/tls-client.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const ca = makeCa();
 const server = ca.server();

@@ -1,15 +1,15 @@
 // --allow-target: names, IP literals, ranges, CIDRs (IPv4 and IPv6) and unix sockets; everything else 403.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Target } from '../../src/address.js';
-import { createTargetPolicy, parseAllowRule } from '../../src/allow-target.js';
+import { createTargetPolicy, parseAllowRule } from '../../src/admission/allow-target.js';
 import { ConfigError, HttpError } from '../../src/errors.js';
-import { Logger } from '../../src/log.js';
-import { handshake } from './helpers.js';
+import { Logger } from '../../src/observe/log.js';
+import type { SocketTarget } from '../../src/targets/registry.js';
+import { handshake } from '../helpers/tokens.js';
 
 const quiet = new Logger({ sink: () => {} });
 
-function allowed(rules: string[], target: Target): boolean {
+function allowed(rules: string[], target: SocketTarget): boolean {
   const policy = createTargetPolicy(rules, quiet);
   assert.ok(policy);
   try {
@@ -23,7 +23,7 @@ function allowed(rules: string[], target: Target): boolean {
   }
 }
 
-const tcp = (host: string, port: number): Target => ({ kind: 'tcp', host, port });
+const tcp = (host: string, port: number): SocketTarget => ({ kind: 'tcp', host, port });
 
 test('no rules: no policy (every target allowed)', () => {
   assert.equal(createTargetPolicy([], quiet), undefined);

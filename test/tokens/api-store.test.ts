@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
 import { TokenApiStore } from '../../src/tokens/api-store.js';
 import { StoreUnavailableError } from '../../src/tokens/store.js';
-import { startHttp } from './helpers.js';
+import { startHttp } from '../helpers/http.js';
 
 test('text and JSON answers, token URL-encoded into %s and {token}', async (t) => {
   const api = await startHttp(t, (req, res) => {

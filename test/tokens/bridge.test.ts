@@ -9,9 +9,11 @@ import { SignJWT } from 'jose';
 import WebSocket, { type ClientOptions } from 'ws';
 import { ConfigError } from '../../src/errors.js';
 import { expectRefusal, openClient, receive, startBridge, startEcho } from '../helpers/bridge.js';
+import { startHttp } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
 import { requireProgram } from '../helpers/programs.js';
-import { startHttp, startNamedTargets, startNamedUnixTarget, startRedis, tempDir } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
+import { startNamedTargets, startNamedUnixTarget, startRedis } from '../helpers/tokens.js';
 
 async function echoThrough(url: string): Promise<void> {
   const ws = await openClient(url);
@@ -43,7 +45,7 @@ function greeting(url: string, options: ClientOptions = {}): Promise<string> {
 test('TokenFile: routed sessions, 401 without a token, 404 for an unknown one, 403 outside --allow-target', async (t) => {
   const echo = await startEcho();
   t.after(() => echo.close());
-  const file = join(tempDir(t), 'tokens');
+  const file = join(tempDir(t).dir, 'tokens');
   writeFileSync(file, `echo: 127.0.0.1:${echo.port}\nforbidden: 127.0.0.2:${echo.port}\n`);
   const bridge = await startBridge([
     '127.0.0.1:0',
@@ -72,7 +74,7 @@ test('TokenFile: routed sessions, 401 without a token, 404 for an unknown one, 4
 
 test('a cookie token and --host-token', async (t) => {
   const targets = await startNamedTargets(t, ['alpha', 'beta']);
-  const file = join(tempDir(t), 'tokens');
+  const file = join(tempDir(t).dir, 'tokens');
   writeFileSync(file, `alpha: 127.0.0.1:${targets.alpha}\nlocalhost: 127.0.0.1:${targets.beta}\n`);
   const byCookie = await startBridge(['--tokens', `file:${file}`, '127.0.0.1:0']);
   t.after(() => byCookie.close());
@@ -85,7 +87,7 @@ test('a cookie token and --host-token', async (t) => {
 });
 
 test('a bad token file is a startup error naming file:line', async (t) => {
-  const file = join(tempDir(t), 'tokens');
+  const file = join(tempDir(t).dir, 'tokens');
   writeFileSync(file, 'good: 127.0.0.1:1\nbad line\n');
   await assert.rejects(startBridge(['--target-config', file, '127.0.0.1:0']), (err: unknown) => {
     assert.ok(err instanceof ConfigError);
@@ -171,7 +173,7 @@ test('JWT: routed, expired -> 401, and --allow-target stops a validly signed tok
   const echo = await startEcho();
   t.after(() => echo.close());
   const secretText = randomBytes(32).toString('base64url');
-  const keyFile = join(tempDir(t), 'jwt.key');
+  const keyFile = join(tempDir(t).dir, 'jwt.key');
   writeFileSync(keyFile, secretText);
   const secret = Buffer.from(secretText, 'base64url');
   const sign = (claims: Record<string, unknown>, exp?: number) => {
@@ -198,7 +200,7 @@ test('JWT: routed, expired -> 401, and --allow-target stops a validly signed tok
 
 test('a running bridge picks up token file edits; a broken edit keeps the previous table', async (t) => {
   const targets = await startNamedTargets(t, ['alpha', 'beta']);
-  const file = join(tempDir(t), 'tokens');
+  const file = join(tempDir(t).dir, 'tokens');
   writeFileSync(file, `a: 127.0.0.1:${targets.alpha}\n`);
   const bridge = await startBridge(['127.0.0.1:0', '--tokens', `file:${file}`]);
   t.after(() => bridge.close());
@@ -229,7 +231,7 @@ test('a running bridge picks up token file edits; a broken edit keeps the previo
 });
 
 test('UnixDomainSocketDirectory through the bridge: a socket per token, no way out of the directory', async (t) => {
-  const root = tempDir(t);
+  const root = tempDir(t).dir;
   const dir = join(root, 'sockets');
   mkdirSync(dir);
   for (const [path, name] of [

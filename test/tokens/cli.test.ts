@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { tokensCommand } from '../../src/tokens/cli.js';
 import { requireProgram } from '../helpers/programs.js';
-import { startRedis, tempDir } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
+import { startRedis } from '../helpers/tokens.js';
 
 async function run(...args: string[]) {
   const out: string[] = [];
@@ -18,7 +19,7 @@ async function run(...args: string[]) {
 }
 
 test('check: prints the table, or every problem as file:line with exit 1', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t).dir;
   const good = join(dir, 'good');
   const bad = join(dir, 'bad');
   writeFileSync(good, '# c\nb: ::1:5901\na: 10.0.0.1:5900\n');
@@ -35,7 +36,7 @@ test('check: prints the table, or every problem as file:line with exit 1', async
 });
 
 test('set/get/rm/list on a token file (websockify plugin flags) and a token directory (--tokens dir:)', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t).dir;
   const file = join(dir, 'tokens');
   writeFileSync(file, '# desktops\n');
   const flags = ['--token-plugin', 'websockify.token_plugins.TokenFile', '--token-source', file];
@@ -92,7 +93,7 @@ test('refusals: read-only stores, bad targets and tokens, no store, a Redis that
 });
 
 test('bin/wstcp dispatches `tokens` to the subcommand', async (t) => {
-  const file = join(tempDir(t), 'tokens');
+  const file = join(tempDir(t).dir, 'tokens');
   writeFileSync(file, 'a: 127.0.0.1:5900\n');
   const { stdout } = await promisify(execFile)(process.execPath, ['bin/wstcp', 'tokens', 'check', file]);
   assert.equal(stdout, 'a: 127.0.0.1:5900\n');

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { TokenFileNameStore } from '../../src/tokens/name-dir-store.js';
 import { StoreUnavailableError } from '../../src/tokens/store.js';
 import { UnixSocketDirStore } from '../../src/tokens/unix-dir-store.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const TRAVERSALS = [
   '../secret',
@@ -24,7 +24,7 @@ const TRAVERSALS = [
 ];
 
 test('TokenFileName: the file named by the token holds host:port', async (t) => {
-  const root = tempDir(t);
+  const root = tempDir(t).dir;
   const dir = join(root, 'tokens');
   mkdirSync(dir);
   writeFileSync(join(dir, 'desk1'), '10.0.0.1:5900\n');
@@ -56,7 +56,7 @@ test('TokenFileName: the file named by the token holds host:port', async (t) => 
 });
 
 test('UnixDomainSocketDirectory: only sockets directly inside the directory', async (t) => {
-  const root = tempDir(t);
+  const root = tempDir(t).dir;
   const dir = join(root, 'sockets');
   mkdirSync(dir);
   const server = createServer((s) => s.end());

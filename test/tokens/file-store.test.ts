@@ -4,10 +4,10 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
-import { Logger } from '../../src/log.js';
+import { Logger } from '../../src/observe/log.js';
 import { TokenFileStore } from '../../src/tokens/file-store.js';
 import { parseTokenFile } from '../../src/tokens/token-file-format.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const quiet = new Logger({ sink: () => {} });
 
@@ -42,7 +42,7 @@ test('bad lines are reported as file:line', () => {
 });
 
 test('a bad token file at startup is a ConfigError naming file:line', async (t) => {
-  const file = join(tempDir(t), 'tokens');
+  const file = join(tempDir(t).dir, 'tokens');
   writeFileSync(file, 'a: h:1\n\nb h:2\n');
   await assert.rejects(TokenFileStore.open({ source: file, log: quiet, watch: false }), (err: unknown) => {
     assert.ok(err instanceof ConfigError);
@@ -54,7 +54,7 @@ test('a bad token file at startup is a ConfigError naming file:line', async (t) 
 });
 
 test('a directory of token files; hidden and backup files are skipped', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t).dir;
   writeFileSync(join(dir, 'a.conf'), 'one: h1:1\n');
   writeFileSync(join(dir, 'b.conf'), 'two: h2:2\n');
   writeFileSync(join(dir, '.b.conf.swp'), 'garbage that would not parse\n');
@@ -81,7 +81,7 @@ function nextReload(reloads: Array<readonly string[]>, count: number): Promise<v
 }
 
 test('hot reload: a good edit is picked up, a bad edit keeps the previous table and logs file:line', async (t) => {
-  const file = join(tempDir(t), 'tokens');
+  const file = join(tempDir(t).dir, 'tokens');
   writeFileSync(file, 'a: h:1\n');
   const lines: string[] = [];
   const reloads: Array<readonly string[]> = [];
@@ -116,7 +116,7 @@ test('hot reload: a good edit is picked up, a bad edit keeps the previous table 
 });
 
 test('a file that reads empty for a moment (truncated, then written) does not drop every token', async (t) => {
-  const file = join(tempDir(t), 'tokens');
+  const file = join(tempDir(t).dir, 'tokens');
   writeFileSync(file, 'a: h:1\n');
   const lines: string[] = [];
   const reloads: Array<readonly string[]> = [];
@@ -147,7 +147,7 @@ test('a file that reads empty for a moment (truncated, then written) does not dr
 });
 
 test('set and remove rewrite the file, keeping comments and other lines', async (t) => {
-  const file = join(tempDir(t), 'tokens');
+  const file = join(tempDir(t).dir, 'tokens');
   writeFileSync(file, '# keep me\na: h:1\nb: h:2\na: h:9\n');
   const store = await TokenFileStore.open({ source: file, log: quiet, watch: false });
   t.after(() => store.close());

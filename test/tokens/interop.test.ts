@@ -15,7 +15,8 @@ import { tokensCommand } from '../../src/tokens/cli.js';
 import { expectRefusal, startBridge } from '../helpers/bridge.js';
 import { freePort } from '../helpers/ports.js';
 import { requireProgram } from '../helpers/programs.js';
-import { startNamedTargets, startNamedUnixTarget, startRedis, tempDir } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
+import { startNamedTargets, startNamedUnixTarget, startRedis } from '../helpers/tokens.js';
 
 /** Starts websockify with `args` on a free loopback port; resolves once it accepts connections. */
 async function startWebsockify(t: TestContext, program: string, args: string[]): Promise<string> {
@@ -85,7 +86,7 @@ function greeting(url: string): Promise<string> {
 test('the same token file routes identically in websockify and wstcp', async (t) => {
   const websockify = requireProgram(t, 'websockify');
   if (!websockify) return;
-  const dir = tempDir(t);
+  const dir = tempDir(t).dir;
   const targets = await startNamedTargets(t, ['alpha', 'beta']);
   await startNamedUnixTarget(t, join(dir, 'gamma.sock'), 'gamma');
   const file = join(dir, 'tokens.conf');
@@ -122,7 +123,7 @@ test('the same token file routes identically in websockify and wstcp', async (t)
 test('the same directory of token files routes identically in websockify and wstcp', async (t) => {
   const websockify = requireProgram(t, 'websockify');
   if (!websockify) return;
-  const dir = tempDir(t);
+  const dir = tempDir(t).dir;
   const targets = await startNamedTargets(t, ['alpha', 'beta']);
   const tokens = join(dir, 'tokens.d');
   mkdirSync(tokens);
@@ -172,7 +173,7 @@ test('the same JWT key and tokens route identically in websockify and wstcp', as
   if (!websockify) return;
   const targets = await startNamedTargets(t, ['alpha']);
   const keyText = randomBytes(32).toString('base64url');
-  const keyFile = join(tempDir(t), 'jwt.key');
+  const keyFile = join(tempDir(t).dir, 'jwt.key');
   writeFileSync(keyFile, keyText);
   const token = await new SignJWT({ host: '127.0.0.1', port: targets.alpha })
     .setProtectedHeader({ alg: 'HS256' })

@@ -11,13 +11,13 @@ import { CompactEncrypt, SignJWT, UnsecuredJWT } from 'jose';
 import { ConfigError, HttpError } from '../../src/errors.js';
 import { JwtTokenStore } from '../../src/tokens/jwt-store.js';
 import { requireProgram } from '../helpers/programs.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const claims = { host: '10.0.0.7', port: 5900 };
 const now = () => Math.floor(Date.now() / 1000);
 
 test('HS256 with a websockify-style symmetric key file; exp and nbf give 401 TOKEN_EXPIRED', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t).dir;
   const secretText = randomBytes(32).toString('base64url');
   const keyFile = join(dir, 'secret.key');
   writeFileSync(keyFile, `${secretText}\n`);
@@ -69,7 +69,7 @@ test('HS256 with a websockify-style symmetric key file; exp and nbf give 401 TOK
 });
 
 test('RS256 and ES256 with PEM keys; a private RSA key also decrypts RSA-OAEP JWEs', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t).dir;
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const rsaPublic = join(dir, 'rsa.pub.pem');
@@ -108,7 +108,7 @@ test('RS256 and ES256 with PEM keys; a private RSA key also decrypts RSA-OAEP JW
 test('a token minted by jwcrypto (websockify) verifies with the same key file', async (t) => {
   const python = requireProgram(t, '/usr/bin/python3', 'python3-jwcrypto');
   if (!python) return;
-  const dir = tempDir(t);
+  const dir = tempDir(t).dir;
   const keyFile = join(dir, 'symmetric.key');
   writeFileSync(keyFile, 'secret_sauce_secret_sauce_secret_sauce_secret_sauce');
   const script = [

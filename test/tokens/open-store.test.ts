@@ -5,19 +5,19 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
-import { Logger } from '../../src/log.js';
+import { Logger } from '../../src/observe/log.js';
 import { TokenApiStore } from '../../src/tokens/api-store.js';
 import { TokenFileStore } from '../../src/tokens/file-store.js';
 import { JwtTokenStore } from '../../src/tokens/jwt-store.js';
 import { TokenFileNameStore } from '../../src/tokens/name-dir-store.js';
 import { openTokenStore, storeSpec } from '../../src/tokens/open-store.js';
 import { UnixSocketDirStore } from '../../src/tokens/unix-dir-store.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const quiet = new Logger({ sink: () => {} });
 
 test('plugin names and native forms open the right store', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t).dir;
   const file = join(dir, 'tokens');
   const sub = join(dir, 'sub');
   const key = join(dir, 'jwt.key');
@@ -52,7 +52,7 @@ test('plugin names and native forms open the right store', async (t) => {
 });
 
 test('bad specs and sources are ConfigErrors', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t).dir;
   const file = join(dir, 'file');
   writeFileSync(file, '');
   const bad: Array<[string, string]> = [

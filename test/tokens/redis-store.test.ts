@@ -1,18 +1,17 @@
 // TokenRedis against a real redis-server: websockify's source format and both value formats, namespaces,
 // db, passwords, and a Redis restart mid-run (503 at once while down, service resumes by itself).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
 import { ConfigError } from '../../src/errors.js';
-import { Logger } from '../../src/log.js';
+import { Logger } from '../../src/observe/log.js';
 import { parseRedisUrl, parseWebsockifyRedisSource } from '../../src/tokens/redis-source.js';
 import { RedisTokenStore } from '../../src/tokens/redis-store.js';
 import { StoreUnavailableError } from '../../src/tokens/store.js';
+import { selfSigned } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
 import { requireProgram } from '../helpers/programs.js';
-import { startRedis, tempDir } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
+import { startRedis } from '../helpers/tokens.js';
 
 const quiet = new Logger({ sink: () => {} });
 
@@ -165,30 +164,11 @@ test('Redis restart mid-run: lookups fail fast with 503 while down, then resume 
 
 test('rediss:// against a real Redis serving TLS, verified with ?ca=', async (t) => {
   const program = requireProgram(t, 'redis-server');
-  const openssl = requireProgram(t, 'openssl');
-  if (!program || !openssl) return;
-  const dir = tempDir(t);
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  await promisify(execFile)(openssl, [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-days',
-    '1',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-  ]);
+  if (!program) return;
+  const files = tempDir(t);
+  const issued = selfSigned(['127.0.0.1']);
+  const cert = files.write('cert.pem', issued.cert);
+  const key = files.write('key.pem', issued.key);
   const redis = await startRedis(t, program, { tls: { cert, key } });
   const store = await RedisTokenStore.open({
     location: parseRedisUrl(`rediss://127.0.0.1:${redis.port}/0?prefix=tls&ca=${encodeURIComponent(cert)}`),

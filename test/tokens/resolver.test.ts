@@ -1,14 +1,14 @@
 // The token resolver: where the token comes from (query, cookie, path, Host), and the 401/404/503 answers.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Target } from '../../src/address.js';
 import { HttpError } from '../../src/errors.js';
-import { Logger } from '../../src/log.js';
+import { Logger } from '../../src/observe/log.js';
+import type { SocketTarget } from '../../src/targets/registry.js';
 import { TokenResolver } from '../../src/tokens/resolver.js';
 import { StoreUnavailableError, type TokenStore } from '../../src/tokens/store.js';
 import { redactPathToken, tokenFromRequest } from '../../src/tokens/token-from-request.js';
 import { tokenTag } from '../../src/tokens/token-tag.js';
-import { handshake } from './helpers.js';
+import { handshake } from '../helpers/tokens.js';
 
 function extract(path: string, headers: Record<string, string> = {}, hostToken = false) {
   const ctx = handshake(path, headers);
@@ -38,7 +38,10 @@ test('--host-token takes the Host header without port, and nothing else', () => 
 });
 
 /** A store backed by a Map, with programmable failures: the unit under test is the resolver. */
-function mapStore(entries: Record<string, Target>, behaviour: 'ok' | 'down' | 'hang' = 'ok'): TokenStore {
+function mapStore(
+  entries: Record<string, SocketTarget>,
+  behaviour: 'ok' | 'down' | 'hang' = 'ok',
+): TokenStore {
   return {
     description: 'test store',
     lookup: async (token) => {
@@ -64,7 +67,7 @@ test('401 missing, 404 unknown, 503 down or slow; the token never appears in log
   const lines: string[] = [];
   const log = new Logger({ level: 'debug', sink: (l) => lines.push(l) });
   const secret = 'sup3r-s3cret-token';
-  const target: Target = { kind: 'tcp', host: '10.0.0.1', port: 5900 };
+  const target: SocketTarget = { kind: 'tcp', host: '10.0.0.1', port: 5900 };
   const options = { hostToken: false, lookupTimeoutMs: 200, log };
   const ok = new TokenResolver(mapStore({ [secret]: target }), options);
   assert.deepEqual(await ok.resolve(handshake(`/websockify?token=${secret}`)), target);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
 import { openClient, receive, startBridge, startEcho } from '../helpers/bridge.js';
-import { fetchRaw } from './http.js';
+import { fetchRaw } from '../helpers/http.js';
 
 /** Sends raw bytes and resolves with whatever comes back before the server closes (or 2 s pass). */
 async function rawExchange(port: number, bytes: string): Promise<string> {

@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/observe/log.js';
 import { createWebHandler } from '../../src/web/index.js';
-import { fetchRaw, serveHandler } from './http.js';
+import { fetchRaw, serveHandler } from '../helpers/http.js';
 
 const JS = 'application/javascript; charset=utf-8';
 

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
-import { Logger, silentLogger } from '../../src/log.js';
+import { Logger, silentLogger } from '../../src/observe/log.js';
 import { createWebHandler } from '../../src/web/index.js';
-import { fetchRaw, serveHandler } from './http.js';
+import { fetchRaw, serveHandler } from '../helpers/http.js';
 
 function makeSite(): { dir: string; outside: string; cleanup: () => void } {
   const base = mkdtempSync(join(tmpdir(), 'wstcp-web-'));

@@ -2,7 +2,7 @@
 // /vnc.html when a viewer is there, nothing for unix sockets or without web pages.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Config } from '../../src/config.js';
+import type { Config } from '../../src/config/config.js';
 import { viewerUrl } from '../../src/web/index.js';
 
 type UrlConfig = Pick<Config, 'listen' | 'tls' | 'web'>;

@@ -2,7 +2,7 @@
  * The extension points of the upgrade pipeline. For every WebSocket handshake the server runs, in order:
  *
  *   gates (auth, origin, limits)  ->  resolver (fixed target or token store)  ->  allow-list  ->
- *   connector (TCP, unix or TLS to the target)  ->  101 Switching Protocols  ->  relay
+ *   open the target (its kind: targets/registry.ts)  ->  101 Switching Protocols  ->  relay
  *
  * Any step refuses by throwing an HttpError (see errors.ts); the server answers the handshake with its
  * status and reason and logs one line. Nothing is sent to the client before the target is connected.
@@ -10,12 +10,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { Target } from './address.js';
+import type { Target } from '../targets/target.js';
 
-/** What every step may look at for one handshake. */
+/** What every step may look at for one handshake (built once per request: context.ts). */
 export interface HandshakeContext {
   readonly req: IncomingMessage;
-  /** The request URL, resolved against the Host header. */
+  /** The request URL (its path and query; the host part is a placeholder). */
   readonly url: URL;
   /** The client's address and port as seen on the socket. */
   readonly clientAddress: string;

@@ -14,26 +14,15 @@
  *   and at most as many again wait as spares.
  *
  * Bytes that arrive before the session exists are copied aside and reading pauses until the session
- * attaches. TLS targets (--ssl-target) cannot read this way and keep Node's 'data' events.
+ * attaches. TLS targets (--ssl-target) cannot read this way and keep Node's 'data' events. This is the
+ * socket kinds' own business (socket-stream.ts): the relay only sees TargetBytes.
  */
 import { Socket } from 'node:net';
-import { MAX_HEADER_BYTES } from './websocket/frames.js';
+import { MAX_HEADER_BYTES } from '../websocket/frames.js';
+import type { TargetOwner } from './target.js';
 
-/**
- * How the owner may use the bytes it is handed:
- * - 'borrowed': only during the call (they are in the shared read buffer);
- * - 'given': it may keep them;
- * - 'given-with-room': it may keep them, and the MAX_HEADER_BYTES bytes in front of them in memory are
- *   theirs too, free for a frame header (a streaming buffer). When it keeps them, it calls `written` once
- *   they are no longer needed, so the buffer can serve another read.
- */
-export type TargetBytes = 'borrowed' | 'given' | 'given-with-room';
-
-/** Where a target's bytes go once the session exists. */
-export interface FeedOwner {
-  /** Takes bytes read from the target; returns true when it kept given bytes (they wait in a queue). */
-  targetData(data: Buffer, bytes: TargetBytes, written?: () => void): boolean;
-}
+/** Where a target's bytes go once the session exists (see TargetBytes for what each read hands over). */
+export type FeedOwner = Pick<TargetOwner, 'targetData'>;
 
 const READ_BUFFER_BYTES = 256 * 1024;
 /** A read of at least this much says the target is streaming (Node's own reads are 64 KiB). */

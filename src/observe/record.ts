@@ -12,7 +12,7 @@
  * inside a JavaScript single-quoted string.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { describeError } from './errors.js';
+import { describeError } from '../errors.js';
 import type { Logger } from './log.js';
 
 /**

@@ -1,13 +1,11 @@
 /**
  * The HTTP side of a WebSocket handshake: checks made before any target is contacted, the subprotocol
- * answer, and the one function through which every refused handshake is answered.
+ * answer and the 101. Refusals are answered by front/refusal.ts.
  */
-
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type HttpError, refuse } from './errors.js';
+import { refuse } from '../errors.js';
 
 const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
 /** RFC 6455 section 1.3: appended to the client's key to prove the server understood the handshake. */
@@ -77,27 +75,6 @@ function offeredSubprotocol(req: IncomingMessage): 'binary' | undefined {
     'BAD_HANDSHAKE',
     `unsupported subprotocol ${offered.join(', ')}: wstcp speaks "binary" (or none)`,
   );
-}
-
-/**
- * Answers a refused handshake with `err.status`, its headers and its reason as a short text body, then
- * ends the socket. Safe to call on a socket that is already gone.
- */
-export function abortHandshake(socket: Duplex, err: HttpError): void {
-  if (socket.destroyed || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const body = `${err.message}\n`;
-  const headers: Record<string, string | number> = {
-    Connection: 'close',
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    ...err.headers,
-  };
-  let head = `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\n`;
-  for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
-  socket.end(`${head}\r\n${body}`);
 }
 
 /** True when the client offers permessage-deflate (used only when `--permessage-deflate` is on). */

@@ -10,24 +10,15 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
-import type { Config } from './config.js';
-import { ConfigError } from './errors.js';
-import type { Logger } from './log.js';
-import type { Bridge } from './server.js';
-
-/** Counters of one worker, or of all of them. `live` counts sessions open right now. */
-export interface WorkerStats {
-  opened: number;
-  closed: number;
-  refused: number;
-  live: number;
-  bytesToTarget: number;
-  bytesToClient: number;
-}
+import type { Bridge } from '../bridge.js';
+import type { Config } from '../config/config.js';
+import { ConfigError } from '../errors.js';
+import type { Logger } from '../observe/log.js';
+import { addStats, type BridgeStats, zeroStats } from '../observe/stats.js';
 
 interface StatsMessage {
   type: 'wstcp:stats';
-  stats: WorkerStats;
+  stats: BridgeStats;
 }
 interface ShutdownMessage {
   type: 'wstcp:shutdown';
@@ -39,19 +30,6 @@ const RESTART_WINDOW_MS = 60_000;
 /** Longer than the bridge's own 5 s grace for closing handshakes, so workers finish on their own. */
 const SHUTDOWN_GRACE_MS = 10_000;
 const STATS_INTERVAL_MS = 200;
-
-function zeroStats(): WorkerStats {
-  return { opened: 0, closed: 0, refused: 0, live: 0, bytesToTarget: 0, bytesToClient: 0 };
-}
-
-function addStats(into: WorkerStats, from: WorkerStats): void {
-  into.opened += from.opened;
-  into.closed += from.closed;
-  into.refused += from.refused;
-  into.live += from.live;
-  into.bytesToTarget += from.bytesToTarget;
-  into.bytesToClient += from.bytesToClient;
-}
 
 function isMessage<T extends { type: string }>(message: unknown, type: T['type']): message is T {
   return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === type;
@@ -101,7 +79,7 @@ export class WorkerPool {
   readonly done: Promise<number>;
   private readonly workers = new Map<number, Worker>();
   private readonly listening = new Set<number>();
-  private readonly latest = new Map<number, WorkerStats>();
+  private readonly latest = new Map<number, BridgeStats>();
   /** Counters of workers that have exited, so a restart does not lose them. */
   private readonly retired = zeroStats();
   private readonly restarts: number[] = [];
@@ -123,7 +101,7 @@ export class WorkerPool {
   }
 
   /** The counters of every worker, past and present, summed. */
-  get stats(): WorkerStats {
+  get stats(): BridgeStats {
     const total = { ...this.retired };
     for (const stats of this.latest.values()) addStats(total, stats);
     return total;
@@ -255,20 +233,12 @@ export interface PrimaryLink {
  */
 export function attachToPrimary(bridge: Bridge, stop: (reason: string) => void): PrimaryLink {
   let timer: NodeJS.Timeout | undefined;
-  const snapshot = (): WorkerStats => {
-    const stats: WorkerStats = { ...bridge.stats, live: bridge.sessions.size };
-    for (const session of bridge.sessions) {
-      stats.bytesToTarget += session.bytesToTarget;
-      stats.bytesToClient += session.bytesToClient;
-    }
-    return stats;
-  };
   const send = (done?: () => void) => {
     if (!process.connected || !process.send) {
       done?.();
       return;
     }
-    const message: StatsMessage = { type: 'wstcp:stats', stats: snapshot() };
+    const message: StatsMessage = { type: 'wstcp:stats', stats: bridge.stats };
     process.send(message, undefined, {}, () => done?.());
   };
   const schedule = () => {

@@ -3,16 +3,12 @@
  * ConfigError whose message names the flag. Feature modules receive the parts they need.
  */
 import { resolve } from 'node:path';
-import {
-  AddressError,
-  type ListenAddress,
-  parseHostPort,
-  parseListen,
-  parseTarget,
-  type Target,
-} from './address.js';
-import { ConfigError } from './errors.js';
-import type { LogFormat, LogLevel } from './log.js';
+import { AddressError, type ListenAddress, parseHostPort, parseListen } from '../address.js';
+import { ConfigError } from '../errors.js';
+import type { LogFormat, LogLevel } from '../observe/log.js';
+import { parseTarget } from '../targets/registry.js';
+import type { Target } from '../targets/target.js';
+import type { UnixTarget } from '../targets/unix.js';
 import type { RawOptions } from './options.js';
 
 export interface TokenConfig {
@@ -88,8 +84,10 @@ export interface Config {
   readonly heartbeatMs: number | undefined;
   readonly sessionIdleTimeoutMs: number | undefined;
   readonly runOnce: boolean;
-  readonly acceptTimeoutMs: number | undefined;
-  readonly idleExitMs: number | undefined;
+  /** --timeout: stop accepting after this long, exit once the sessions have ended. */
+  readonly timeoutMs: number | undefined;
+  /** --idle-timeout: exit after this long with no session. */
+  readonly idleTimeoutMs: number | undefined;
   readonly perMessageDeflate: boolean;
   /** Text messages and close reasons must be valid UTF-8 (1007 otherwise); false: --no-utf8-check. */
   readonly utf8Check: boolean;
@@ -306,7 +304,8 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     target = address('target', parseTarget, targetText);
   } else if (unixTarget) {
     if (tokens) throw new ConfigError('--unix-target cannot be combined with a token store');
-    target = { kind: 'unix', path: unixTarget };
+    const unix: UnixTarget = { kind: 'unix', path: unixTarget };
+    target = unix;
   } else if (!tokens) {
     throw new ConfigError(
       'missing target: give target_host:target_port, --unix-target FILE, or a token store (--token-plugin/--tokens)',
@@ -363,8 +362,8 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     heartbeatMs: seconds(raw, 'heartbeat'),
     sessionIdleTimeoutMs: seconds(raw, 'session-idle-timeout'),
     runOnce: bool(raw, 'run-once'),
-    acceptTimeoutMs: seconds(raw, 'timeout'),
-    idleExitMs: seconds(raw, 'idle-timeout'),
+    timeoutMs: seconds(raw, 'timeout'),
+    idleTimeoutMs: seconds(raw, 'idle-timeout'),
     perMessageDeflate: bool(raw, 'permessage-deflate'),
     utf8Check: raw['utf8-check'] !== false,
     maxBufferBytes: Math.round(maxBufferMiB * 1024 * 1024),
@@ -396,5 +395,14 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
           ]
         : [],
   };
-  return Object.freeze(config);
+  return deepFreeze(config);
+}
+
+/** Freezes `value` and everything it holds, so no module can change the config another one reads. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
 }

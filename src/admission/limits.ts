@@ -3,8 +3,8 @@
  * handshake passes the gate and given back by the Release the gate returns, which the server calls once
  * when the handshake fails later or the session ends. Refusals never touch live sessions.
  */
-import type { LimitsConfig } from './config.js';
-import { refuse } from './errors.js';
+import type { LimitsConfig } from '../config/config.js';
+import { refuse } from '../errors.js';
 import type { Gate, HandshakeContext, Release } from './pipeline.js';
 
 function plural(n: number): string {

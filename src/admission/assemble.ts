@@ -4,13 +4,13 @@
  * resolver, the TLS terminator) are closed once by the bridge when it closes.
  */
 import type { ConnectionOptions } from 'node:tls';
-import type { Target } from './address.js';
+import { authGates } from '../auth/gates.js';
+import { guardHttp } from '../auth/http-guard.js';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../observe/log.js';
+import type { Target } from '../targets/target.js';
 import { createTargetPolicy } from './allow-target.js';
-import { authGates } from './auth/gates.js';
-import { guardHttp } from './auth/http-guard.js';
-import type { Config } from './config.js';
 import { limitGates } from './limits.js';
-import type { Logger } from './log.js';
 import type { Gate, HttpHandler, TargetPolicy, TargetResolver, TlsTerminator } from './pipeline.js';
 
 export interface BridgeParts {
@@ -39,15 +39,15 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
   const auth = authGates(config, log);
   const web = await webHandler(config, log);
   const targetTls = config.sslTarget
-    ? (await import('./tls/target.js')).targetTlsOptions(config.sslTarget)
+    ? (await import('../tls/target.js')).targetTlsOptions(config.sslTarget)
     : undefined;
   const tls = config.tls
-    ? (await import('./tls/terminator.js')).createTlsTerminator(config.tls, log)
+    ? (await import('../tls/terminator.js')).createTlsTerminator(config.tls, log)
     : undefined;
   let resolver: TargetResolver;
   try {
     resolver = config.tokens
-      ? await (await import('./tokens/index.js')).createTokenResolver(config.tokens, log)
+      ? await (await import('../tokens/index.js')).createTokenResolver(config.tokens, log)
       : fixedTarget(config.target!);
   } catch (err) {
     await tls?.close();
@@ -66,7 +66,7 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
 
 async function webHandler(config: Config, log: Logger): Promise<HttpHandler | undefined> {
   if (!config.web.dir && !config.web.novnc) return undefined;
-  return (await import('./web/index.js')).createWebHandler(config.web, log, {
+  return (await import('../web/index.js')).createWebHandler(config.web, log, {
     redactTokens: config.tokens !== undefined,
   });
 }

@@ -14,9 +14,9 @@
  */
 import { BlockList, isIP } from 'node:net';
 import { resolve } from 'node:path';
-import { formatTarget, type Target } from './address.js';
-import { ConfigError, refuse } from './errors.js';
-import type { Logger } from './log.js';
+import { ConfigError, refuse } from '../errors.js';
+import type { Logger } from '../observe/log.js';
+import { formatTarget, kindOf } from '../targets/registry.js';
 import type { TargetPolicy } from './pipeline.js';
 
 type Rule =
@@ -92,16 +92,31 @@ export function parseAllowRule(text: string): Rule {
   return { kind: 'name', name: normalizeName(host), ...ports };
 }
 
-function matches(rule: Rule, target: Target): boolean {
-  if (target.kind === 'unix') {
-    if (rule.kind !== 'unix') return false;
-    const path = resolve(target.path);
-    return rule.prefix ? path.startsWith(rule.path) : path === rule.path;
+/**
+ * The parsed --allow-target rules, asked by each kind of target (TargetKind.allowedBy) about the address
+ * it would reach: sockets by host and port or by path; kinds that reach no address answer for themselves.
+ */
+export class AllowRules {
+  constructor(private readonly rules: readonly Rule[]) {}
+
+  /** A TCP address: an IP literal matches IP rules, a host name matches rules naming that host. */
+  hostPort(host: string, port: number): boolean {
+    const family = ipFamily(host);
+    return this.rules.some((rule) => {
+      if (rule.kind === 'unix' || port < rule.low || port > rule.high) return false;
+      if (rule.kind === 'ip') return family !== undefined && rule.list.check(host, family);
+      return family === undefined && normalizeName(host) === rule.name;
+    });
   }
-  if (rule.kind === 'unix' || target.port < rule.low || target.port > rule.high) return false;
-  const family = ipFamily(target.host);
-  if (rule.kind === 'ip') return family !== undefined && rule.list.check(target.host, family);
-  return family === undefined && normalizeName(target.host) === rule.name;
+
+  /** A unix socket path. */
+  path(path: string): boolean {
+    const resolved = resolve(path);
+    return this.rules.some(
+      (rule) =>
+        rule.kind === 'unix' && (rule.prefix ? resolved.startsWith(rule.path) : resolved === rule.path),
+    );
+  }
 }
 
 /**
@@ -112,9 +127,9 @@ function matches(rule: Rule, target: Target): boolean {
  */
 export function createTargetPolicy(rules: readonly string[], log: Logger): TargetPolicy | undefined {
   if (rules.length === 0) return undefined;
-  const parsed = rules.map(parseAllowRule);
+  const parsed = new AllowRules(rules.map(parseAllowRule));
   return (target, ctx) => {
-    if (parsed.some((rule) => matches(rule, target))) return;
+    if (kindOf(target).allowedBy(parsed, target)) return;
     log.warn('tokens.target_not_allowed', { target: formatTarget(target), client: ctx.clientAddress });
     throw refuse('TARGET_NOT_ALLOWED', 'the target is not allowed by --allow-target');
   };

@@ -3,8 +3,8 @@
  * paths in log lines both read the URL made here, so a log line can never spell a path differently from
  * the way it was routed (`/t\X` is routed as `/t/X`: it must be redacted as `/t/X` too).
  */
-import { redactPathToken } from './tokens/token-from-request.js';
-import { tokenTag } from './tokens/token-tag.js';
+import { redactPathToken } from '../tokens/token-from-request.js';
+import { tokenTag } from '../tokens/token-tag.js';
 
 const BASE = 'http://wstcp.invalid';
 const LOGGED_PATH_CHARS = 200;

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TestContext } from 'node:test';
-import { startBridge } from '../helpers/bridge.js';
-import { startWebsockify } from '../helpers/websockify.js';
+import { startBridge } from './bridge.js';
+import { startWebsockify } from './websockify.js';
 
 export interface Subject {
   readonly name: 'websockify' | 'wstcp';

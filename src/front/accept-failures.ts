@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import { devNull } from 'node:os';
-import type { Logger } from './log.js';
+import type { Logger } from '../observe/log.js';
 
 const CAUSES: Readonly<Record<string, string>> = {
   EMFILE:

@@ -1,24 +1,23 @@
 /**
  * The upgrade pipeline for one handshake (see pipeline.ts): check the request, run the gates, resolve and
- * vet the target, connect to it. Either everything succeeds and the caller owns the target socket and the
+ * vet the target, open it. Either everything succeeds and the caller owns the target stream and the
  * gates' releases, or nothing is left behind and the caller gets the HttpError to answer with.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { normalizeAddress, type Target } from './address.js';
+import { HttpError, refuse } from '../errors.js';
+import { checkUpgradeRequest } from '../front/handshake.js';
+import { openTarget } from '../targets/registry.js';
+import type { Target, TargetStream } from '../targets/target.js';
 import type { BridgeParts } from './assemble.js';
-import { connectTarget } from './connect.js';
-import { HttpError, refuse } from './errors.js';
-import { checkUpgradeRequest } from './handshake.js';
+import { handshakeContext } from './context.js';
 import type { HandshakeContext, Release } from './pipeline.js';
-import { parseRequestUrl } from './request-url.js';
 
 export interface Admitted {
   readonly ok: true;
   readonly ctx: HandshakeContext;
   readonly target: Target;
-  readonly targetSocket: Duplex;
+  readonly stream: TargetStream;
   /** The subprotocol to answer with ('' for none). */
   readonly protocol: 'binary' | '';
   /** To be called once when the session ends (or the upgrade fails after all). */
@@ -46,7 +45,7 @@ export async function admit(
   options: AdmitOptions,
 ): Promise<Admitted | Refused> {
   const releases: Release[] = [];
-  // A client that leaves while we connect aborts the connect attempt.
+  // A client that leaves while the target is opened aborts the attempt.
   const gone = new AbortController();
   const onGone = () => gone.abort();
   socket.once('close', onGone);
@@ -60,33 +59,20 @@ export async function admit(
     }
     target = await parts.resolver.resolve(ctx);
     parts.policy?.(target, ctx);
-    const targetSocket = await connectTarget(target, {
-      timeoutMs: options.connectTimeoutMs,
+    const stream = await openTarget(target, {
+      deadline: Date.now() + options.connectTimeoutMs,
+      signal: gone.signal,
+      ctx,
       preferIpv6: options.preferIpv6,
       tls: parts.targetTls,
-      signal: gone.signal,
     });
-    return { ok: true, ctx, target, targetSocket, protocol, releases };
+    return { ok: true, ctx, target, stream, protocol, releases };
   } catch (err) {
     for (const release of releases) release();
     if (err instanceof HttpError) return { ok: false, error: err, unexpected: undefined, target };
-    const error = new HttpError('WSTCP_INTERNAL', 500, 'internal error while handling the handshake');
+    const error = refuse('INTERNAL', 'internal error while handling the handshake');
     return { ok: false, error, unexpected: err, target };
   } finally {
     socket.removeListener('close', onGone);
   }
-}
-
-function handshakeContext(req: IncomingMessage, socket: Duplex): HandshakeContext {
-  const url = parseRequestUrl(req.url);
-  if (!url) throw refuse('BAD_HANDSHAKE', 'malformed request URL');
-  const raw = req.socket;
-  return {
-    req,
-    url,
-    clientAddress: normalizeAddress(raw.remoteAddress ?? ''),
-    clientPort: raw.remotePort ?? 0,
-    secure: (raw as { encrypted?: boolean }).encrypted === true,
-    socket: socket as Socket,
-  };
 }

@@ -1,14 +1,10 @@
 /**
  * Test certificates, made with node-forge directly (not with src/tls/self-signed.ts, so the code under
  * test is checked against independently built material): a CA, server and client leaves it signs,
- * self-signed certificates, encrypted keys, and temporary directories that hold them.
+ * self-signed certificates and encrypted keys.
  */
 import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import forge from 'node-forge';
 
 export interface Issued {
@@ -107,18 +103,4 @@ export function encryptKey(key: string, password: string): string {
   return createPrivateKey(key)
     .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: password })
     .toString();
-}
-
-/** A temporary directory removed after the test; `write(name, text)` returns the file's path. */
-export function tempDir(t: TestContext): { dir: string; write(name: string, text: string): string } {
-  const dir = mkdtempSync(join(tmpdir(), 'wstcp-tls-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return {
-    dir,
-    write(name, text) {
-      const path = join(dir, name);
-      writeFileSync(path, text);
-      return path;
-    },
-  };
 }

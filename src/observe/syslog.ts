@@ -14,9 +14,9 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { formatTarget } from './address.js';
-import type { SyslogConfig } from './config.js';
-import { ConfigError } from './errors.js';
+import { formatHostPort } from '../address.js';
+import type { SyslogConfig } from '../config/config.js';
+import { ConfigError } from '../errors.js';
 import type { LogForwarder, LogLevel } from './log.js';
 
 export type SyslogFacility = 'user' | 'daemon';
@@ -80,7 +80,7 @@ class UdpSyslog implements LogForwarder {
     private readonly legacy: boolean,
     private readonly facility: SyslogFacility,
   ) {
-    this.name = formatTarget({ kind: 'tcp', ...server });
+    this.name = formatHostPort(server.host, server.port);
     this.socket = createSocket(isIP(server.host) === 6 ? 'udp6' : 'udp4');
     this.socket.on('error', (err) => this.report(err));
     // Logging must never be what keeps the process alive.

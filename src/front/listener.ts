@@ -8,13 +8,13 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { formatHostPort, peerOf } from '../address.js';
+import type { TlsTerminator } from '../admission/pipeline.js';
+import type { ListenSpec } from '../config/config.js';
+import { describeError, ErrorCode, type HttpError, refuse, WstcpError } from '../errors.js';
+import type { Logger } from '../observe/log.js';
 import { AcceptFailures } from './accept-failures.js';
-import { formatTarget, peerOf } from './address.js';
-import type { ListenSpec } from './config.js';
-import { describeError, type HttpError, refuse, WstcpError } from './errors.js';
-import { abortHandshake } from './handshake.js';
-import type { Logger } from './log.js';
-import type { TlsTerminator } from './pipeline.js';
+import { answerRefusal } from './refusal.js';
 import { hasLenientSpacing, readFirstRequestLine } from './request-line.js';
 
 export interface ListenerOptions {
@@ -77,7 +77,7 @@ export class Listener {
   get address(): string {
     const address = this.server.address();
     if (typeof address === 'string' || !address) return String(address);
-    return formatTarget({ kind: 'tcp', host: address.address, port: address.port });
+    return formatHostPort(address.address, address.port);
   }
 
   /**
@@ -100,7 +100,7 @@ export class Listener {
       return;
     }
     if (address.host !== undefined) {
-      await this.bind({ host: address.host, port: address.port }, formatTarget(address));
+      await this.bind({ host: address.host, port: address.port }, formatHostPort(address.host, address.port));
       return;
     }
     try {
@@ -127,7 +127,7 @@ export class Listener {
    */
   refuse(socket: Duplex, err: HttpError): void {
     this.settle(socket);
-    abortHandshake(socket, err);
+    answerRefusal(socket, err);
     if (socket.destroyed || this.refused.has(socket)) return;
     socket.resume();
     const timer = setTimeout(destroyRefused.bind(socket), REFUSAL_LINGER_MS);
@@ -178,7 +178,7 @@ export class Listener {
               ? 'permission denied'
               : err.message;
         reject(
-          new WstcpError('WSTCP_LISTEN', `cannot listen on ${name}: ${why} (${err.code})`, { cause: err }),
+          new WstcpError(ErrorCode.LISTEN, `cannot listen on ${name}: ${why} (${err.code})`, { cause: err }),
         );
       };
       this.server.once('error', onError);

@@ -1,23 +1,17 @@
 /**
- * Shared fixtures for the token tests: temporary directories, a real redis-server on a free port, a real
+ * Shared fixtures for the token tests: a real redis-server on a free port, a real
  * HTTP server, a fake handshake context for resolver tests, and tagged TCP targets that say who they are.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import type { HandshakeContext } from '../../src/pipeline.js';
-import { freePort } from '../helpers/ports.js';
-import { tempDir as makeTempDir } from '../helpers/tmp.js';
+import type { HandshakeContext } from '../../src/admission/pipeline.js';
+import { freePort } from './ports.js';
 
 const run = promisify(execFile);
-
-/** A fresh directory removed after the test. */
-export function tempDir(t: TestContext): string {
-  return makeTempDir(t, 'wstcp-tokens-');
-}
 
 export interface RedisServer {
   readonly port: number;
@@ -79,29 +73,6 @@ export async function startRedis(
       return stdout.trim();
     },
   };
-}
-
-/** A real HTTP server on 127.0.0.1:0, closed after the test. */
-export async function startHttp(
-  t: TestContext,
-  handler: (req: IncomingMessage, res: ServerResponse) => void,
-): Promise<{ port: number; requests: string[] }> {
-  const requests: string[] = [];
-  const server = createHttpServer((req, res) => {
-    requests.push(req.url ?? '');
-    handler(req, res);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  const address = server.address();
-  return { port: typeof address === 'object' && address ? address.port : 0, requests };
 }
 
 /** A handshake context for resolver tests: only what the resolver reads is real. */

@@ -1,12 +1,14 @@
 /**
- * One session: a WebSocket client and a target socket, relayed both ways.
+ * One session: a WebSocket client (a ClientLink) and a target (a TargetStream), relayed both ways. The
+ * session sees neither sockets nor kinds of target, only the two interfaces (websocket/link.ts,
+ * targets/target.ts).
  *
  * - client -> target: the payload of data frames is written as raw bytes, as it is read (messages are not
  *   reassembled; the small frames of one client read are joined into one write: frame-parser.ts). When
- *   more than `maxBufferBytes` wait in the target socket, counting each queued write's own cost as well as
+ *   more than `maxBufferBytes` wait towards the target, counting each queued write's own cost as well as
  *   its bytes, reading from the client is paused until the target drains.
  * - target -> client: each chunk read becomes one binary frame (plain targets are read without a buffer
- *   per read: target-feed.ts). When more than `maxBufferBytes` (at most 1 MiB for a TLS client) wait towards the
+ *   per read: targets/target-feed.ts). When more than `maxBufferBytes` (at most 1 MiB for a TLS client) wait towards the
  *   client, the target is paused until the client socket drains.
  * - Closing: target EOF -> FIN to the target after what is queued for it; once its socket has closed,
  *   everything queued reaches the client, then close 1000 (1011 if the target reset meanwhile, or did not
@@ -17,12 +19,12 @@
  *
  * The session ends exactly once, when both sides are closed; `onEnd` then runs and the close line is logged.
  */
-import type { Duplex } from 'node:stream';
-import { formatTarget } from './address.js';
-import type { Logger } from './log.js';
-import type { Recorder } from './record.js';
-import { type FeedOwner, type TargetBytes, TargetFeed } from './target-feed.js';
-import type { ClientLink, LinkOwner } from './websocket/link.js';
+import { formatHostPort } from '../address.js';
+import { FrameViolation, type FrameViolationKind } from '../errors.js';
+import type { Logger } from '../observe/log.js';
+import type { Recorder } from '../observe/record.js';
+import type { TargetBytes, TargetOwner, TargetStream } from '../targets/target.js';
+import type { ClientLink, LinkOwner } from '../websocket/link.js';
 
 /** Who ended a session: the browser side, the target side, or the bridge itself (shutdown, limits). */
 export type Closer = 'client' | 'target' | 'bridge';
@@ -46,8 +48,6 @@ export interface SessionOptions {
   readonly log: Logger;
   /** Log every frame (--traffic). */
   readonly traffic: boolean;
-  /** How long a closing target may take to flush and close before it is destroyed. */
-  readonly lingerMs?: number;
 }
 
 const TARGET_LINGER_MS = 5000;
@@ -64,15 +64,7 @@ const WRITE_OVERHEAD_BYTES = 512;
  */
 const MAX_TLS_CLIENT_QUEUE_BYTES = 1024 * 1024;
 
-/**
- * Every session is reachable from its target socket under this key, so that all sessions share one set of
- * listener functions instead of allocating closures for each: with thousands of idle sessions, per-session
- * closures are a good part of their memory.
- */
-const kSession = Symbol('wstcp.session');
-type Tagged = { [kSession]: Session };
-
-export class Session implements LinkOwner, FeedOwner {
+export class Session implements LinkOwner, TargetOwner {
   readonly id: number;
   readonly clientAddress: string;
   readonly clientPort: number;
@@ -93,6 +85,8 @@ export class Session implements LinkOwner, FeedOwner {
   private closer: Closer | undefined;
   private closeCode: number | undefined;
   private closeReason = '';
+  /** The client's frame-protocol violation that closed the session, for the close line. */
+  private violation: FrameViolationKind | undefined;
   private clientIsClosed = false;
   private targetClosed = false;
   private ended = false;
@@ -105,7 +99,7 @@ export class Session implements LinkOwner, FeedOwner {
   constructor(
     init: SessionInit,
     private readonly link: ClientLink,
-    private readonly targetSocket: Duplex,
+    private readonly stream: TargetStream,
     private readonly options: SessionOptions,
     private readonly onEnd: (session: Session) => void,
   ) {
@@ -115,29 +109,18 @@ export class Session implements LinkOwner, FeedOwner {
     this.target = init.target;
     this.releases = init.releases;
     this.recorder = init.recorder;
-    (targetSocket as Duplex & Tagged)[kSession] = this;
     link.attach(this);
-    const feed = TargetFeed.of(targetSocket);
-    if (feed) feed.attach(this);
-    else targetSocket.on('data', targetOnData);
-    // EOF may have come before the session (a feed's socket reports it whether or not anyone listens).
-    if (targetSocket.readableEnded) queueMicrotask(() => this.targetEnd());
-    targetSocket.on('drain', targetOnDrain);
-    targetSocket.on('end', targetOnEnd);
-    targetSocket.on('error', targetOnError);
-    targetSocket.on('close', targetOnClose);
-    // The target may have gone away while the handshake was being answered.
-    if (targetSocket.destroyed) queueMicrotask(() => this.targetClose());
+    stream.attach(this);
   }
 
   /** The client as `host:port` (formatted when asked: sessions keep no per-session strings). */
   get client(): string {
-    return formatTarget({ kind: 'tcp', host: this.clientAddress, port: this.clientPort });
+    return formatHostPort(this.clientAddress, this.clientPort);
   }
 
-  /** Bytes this session holds in memory that are not yet written to the target socket. */
+  /** Bytes this session holds in memory that are not yet taken by the target. */
   get queuedToTarget(): number {
-    return this.targetSocket.writableLength;
+    return this.stream.queuedBytes;
   }
 
   /** Bytes this session holds in memory that are not yet written to the client socket. */
@@ -161,23 +144,22 @@ export class Session implements LinkOwner, FeedOwner {
     this.link.terminate();
   }
 
-  /** Sends a heartbeat ping; returns false (and terminates) when the previous one was never answered. */
-  heartbeat(): boolean {
+  /** Sends a heartbeat ping, or terminates the session when the previous one was never answered. */
+  heartbeat(): void {
     if (this.awaitingPong) {
       this.terminate('heartbeat timeout: no pong from client');
-      return false;
+      return;
     }
     this.awaitingPong = true;
     this.link.ping();
-    return true;
   }
 
   /** @internal LinkOwner: the client socket drained, so resume reading from the target. */
   clientDrained(): void {
-    if (this.targetSocket.isPaused()) this.targetSocket.resume();
+    if (this.stream.paused) this.stream.resume();
   }
 
-  /** @internal The target socket drained: resume reading from the client. */
+  /** @internal TargetOwner: the target drained: resume reading from the client. */
   targetDrained(): void {
     if (this.link.paused) this.link.resume();
   }
@@ -189,40 +171,51 @@ export class Session implements LinkOwner, FeedOwner {
 
   /** @internal LinkOwner: what one client read holds goes to the target in one write. */
   clientReadStart(): void {
-    this.targetSocket.cork();
+    this.stream.cork();
   }
 
   /** @internal LinkOwner */
   clientReadEnd(): void {
-    this.targetSocket.uncork();
+    this.stream.uncork();
+  }
+
+  /** @internal LinkOwner: a line-oriented target is told where each client message ends. */
+  get wantsMessageEnds(): boolean {
+    return this.stream.wantsMessageEnds;
+  }
+
+  /** @internal LinkOwner */
+  clientMessageEnd(): void {
+    if (!this.targetClosed) this.stream.messageEnd();
   }
 
   /** @internal LinkOwner */
   clientData(data: Buffer): void {
     if (this.options.traffic)
       this.options.log.debug('frame', { session: this.id, dir: 'client>target', bytes: data.length });
-    if (this.targetClosed || this.targetSocket.writableEnded) {
+    if (this.targetClosed || this.stream.ended) {
       this.bytesDropped += data.length;
       return;
     }
     this.bytesToTarget += data.length;
     if (this.recorder) this.recorder.fromClient(data);
-    const socket = this.targetSocket;
+    const stream = this.stream;
     const bytes = data.length;
-    if (socket.writableLength === 0) this.writesQueued = 0;
+    const queued = stream.queuedBytes;
+    if (queued === 0) this.writesQueued = 0;
     this.writesQueued++;
-    const cost = socket.writableLength + bytes + this.writesQueued * WRITE_OVERHEAD_BYTES;
+    const cost = queued + bytes + this.writesQueued * WRITE_OVERHEAD_BYTES;
     if (cost <= this.options.maxBufferBytes) {
-      socket.write(data, (err) => err && this.notWritten(bytes));
+      stream.write(data, (err) => err && this.notWritten(bytes));
       return;
     }
-    // Over the limit with little in bytes the socket may never emit 'drain': this write's completion
+    // Over the limit with little in bytes the stream may never report 'drained': this write's completion
     // resumes the client instead (the writes before it are done by then too).
-    socket.write(data, (err) => (err ? this.notWritten(bytes) : this.targetDrained()));
+    stream.write(data, (err) => (err ? this.notWritten(bytes) : this.targetDrained()));
     this.link.pause();
   }
 
-  /** @internal FeedOwner (and 'data' events): returns true when it kept given bytes (see TargetFeed). */
+  /** @internal TargetOwner: returns true when it kept given bytes (see TargetBytes). */
   targetData(chunk: Buffer, bytes: TargetBytes, written?: () => void): boolean {
     if (this.options.traffic)
       this.options.log.debug('frame', { session: this.id, dir: 'target>client', bytes: chunk.length });
@@ -237,11 +230,13 @@ export class Session implements LinkOwner, FeedOwner {
         ? this.link.sendCopy(chunk)
         : bytes === 'given'
           ? this.link.send(chunk)
-          : this.link.sendInPlace(chunk, written);
+          : bytes === 'given-with-room'
+            ? this.link.sendInPlace(chunk, written)
+            : this.link.sendText(chunk);
     const limit = this.link.encrypted
       ? Math.min(this.options.maxBufferBytes, MAX_TLS_CLIENT_QUEUE_BYTES)
       : this.options.maxBufferBytes;
-    if (this.link.bufferedAmount > limit) this.targetSocket.pause();
+    if (this.link.bufferedAmount > limit) this.stream.pause();
     return kept;
   }
 
@@ -251,9 +246,8 @@ export class Session implements LinkOwner, FeedOwner {
     // The target will send nothing more. The client hears of it once the target socket has closed: a
     // reset that races the last writes must read as one (1011), not as the 1000 this EOF promises.
     this.targetEnding = true;
-    // A TLS target socket (not half-open) has ended its side by itself.
-    if (!this.targetSocket.writableEnded) this.targetSocket.end();
-    this.armLinger(this.options.lingerMs ?? TARGET_LINGER_MS);
+    this.stream.end();
+    this.armLinger(TARGET_LINGER_MS);
   }
 
   /** @internal */
@@ -282,9 +276,9 @@ export class Session implements LinkOwner, FeedOwner {
     this.maybeEnd();
   }
 
-  /** @internal LinkOwner: a protocol violation (1002) or an oversize message (1009); the link closes. */
-  clientError(code: number, message: string): void {
-    this.initiate('bridge', code, message);
+  /** @internal LinkOwner: a protocol violation (1002, 1007) or an oversize message (1009); the link closes. */
+  clientError(code: number, message: string, violation: FrameViolationKind): void {
+    if (this.initiate('bridge', code, message)) this.violation = violation;
   }
 
   /** @internal LinkOwner */
@@ -300,18 +294,17 @@ export class Session implements LinkOwner, FeedOwner {
     // Deliver what the client sent, then FIN. A vanished client (1006) or a target that will not
     // take the rest within the linger time gets its socket destroyed.
     if (this.link.paused) this.link.resume();
-    this.targetSocket.resume();
-    if (!this.targetSocket.writableEnded) this.targetSocket.end();
-    const linger =
-      code === 1006 && this.closer === 'client' ? 1000 : (this.options.lingerMs ?? TARGET_LINGER_MS);
+    this.stream.resume();
+    this.stream.end();
+    const linger = code === 1006 && this.closer === 'client' ? 1000 : TARGET_LINGER_MS;
     this.armLinger(linger);
   }
 
   /** @internal The linger time is over: a target that has not taken what was queued for it is dropped. */
   lingerOver(): void {
-    const left = this.targetSocket.writableLength;
+    const left = this.stream.queuedBytes;
     if (this.targetEnding && left > 0) this.failEnding(`target ended without taking the last ${left} bytes`);
-    this.targetSocket.destroy();
+    this.stream.destroy();
   }
 
   /** A write to the target failed: its bytes were not delivered after all. */
@@ -356,31 +349,12 @@ export class Session implements LinkOwner, FeedOwner {
       code: this.closeCode,
       reason: this.closeReason || undefined,
       closed_by: this.closer,
+      error: this.violation && FrameViolation[this.violation].code,
     });
     this.onEnd(this);
   }
 }
 
-function sessionOf(emitter: unknown): Session {
-  return (emitter as Tagged)[kSession];
-}
-
-// The shared listeners: `this` is the target socket, tagged with its session.
-function targetOnData(this: unknown, chunk: Buffer): void {
-  sessionOf(this).targetData(chunk, 'given');
-}
-function targetOnDrain(this: unknown): void {
-  sessionOf(this).targetDrained();
-}
-function targetOnEnd(this: unknown): void {
-  sessionOf(this).targetEnd();
-}
-function targetOnError(this: unknown, err: NodeJS.ErrnoException): void {
-  sessionOf(this).targetError(err);
-}
-function targetOnClose(this: unknown): void {
-  sessionOf(this).targetClose();
-}
 function targetLingerOver(session: Session): void {
   session.lingerOver();
 }

@@ -1,0 +1,46 @@
+/**
+ * The log lines of handshakes: refused (warn, with status and code), failed on a bug (error), abandoned
+ * by a client that left. Request paths are logged without their query, and without any token when tokens
+ * route sessions: tokens never reach the log.
+ */
+import type { IncomingMessage } from 'node:http';
+import { peerOf } from '../address.js';
+import { describeError } from '../errors.js';
+import type { Logger } from '../observe/log.js';
+import { formatTarget } from '../targets/registry.js';
+import type { Target } from '../targets/target.js';
+import type { Refused } from './admit.js';
+import { loggedPath } from './request-url.js';
+
+export class HandshakeLog {
+  constructor(
+    private readonly log: Logger,
+    /** Tokens route sessions: paths may carry one. */
+    private readonly tokens: boolean,
+  ) {}
+
+  /** The request path for log lines (request-url.ts). */
+  path(req: IncomingMessage): string {
+    return loggedPath(req.url, this.tokens);
+  }
+
+  refused(req: IncomingMessage, refused: Refused): void {
+    const { error, unexpected, target } = refused;
+    const fields = {
+      client: peerOf(req.socket),
+      path: this.path(req),
+      target: target ? formatTarget(target) : undefined,
+      status: error.status,
+      code: error.code,
+      reason: error.message,
+    };
+    if (unexpected !== undefined)
+      this.log.error('handshake.failed', { ...fields, error: describeError(unexpected) });
+    else this.log.warn('handshake.refused', fields);
+  }
+
+  /** The client left (or the bridge began closing) while its target was being opened. */
+  abandoned(req: IncomingMessage, target: Target): void {
+    this.log.info('handshake.abandoned', { client: peerOf(req.socket), target: formatTarget(target) });
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * The bridge: the front door (front/) takes connections and routes requests; each WebSocket upgrade is
+ * admitted (admission/: gates, target resolved, vetted and opened), accepted (front/accept.ts) and
+ * becomes a Session (relay/) between its client link and its target stream. The bridge owns the
+ * sessions, their counters and timers, the exit policy and the pipeline parts, and tears them all down
+ * in close().
+ */
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type Admitted, admit } from './admission/admit.js';
+import { assembleParts, type BridgeParts } from './admission/assemble.js';
+import { HandshakeLog } from './admission/handshake-log.js';
+import type { Config } from './config/config.js';
+import { describeError, refuse } from './errors.js';
+import { type DoneReason, ExitPolicy } from './exit-policy.js';
+import { WebSocketAcceptor } from './front/accept.js';
+import { FrontDoor } from './front/front-door.js';
+import { buildRoutes } from './front/routes.js';
+import { type Logger, silentLogger } from './observe/log.js';
+import { Recorder } from './observe/record.js';
+import { type BridgeStats, StatsTally } from './observe/stats.js';
+import { Session, type SessionOptions } from './relay/session.js';
+import { startSessionTimers } from './relay/session-timers.js';
+import { formatTarget } from './targets/registry.js';
+import type { Target } from './targets/target.js';
+import type { ClientLink } from './websocket/link.js';
+
+export interface BridgeOptions {
+  readonly log?: Logger;
+  /** Pre-built pipeline parts (tests); built from the config by default. */
+  readonly parts?: BridgeParts;
+}
+
+const SHUTDOWN_GRACE_MS = 5000;
+
+/**
+ * A listening bridge. Emits `session-open` (Session), `session-close` (Session) and `done` (DoneReason)
+ * when --run-once / --timeout / --idle-timeout say it is time to exit; the owner then calls close().
+ */
+export class Bridge extends EventEmitter {
+  readonly sessions = new Set<Session>();
+
+  private readonly front: FrontDoor;
+  private readonly acceptor: WebSocketAcceptor;
+  private readonly tally = new StatsTally();
+  private readonly exitPolicy: ExitPolicy;
+  private stopTimers: (() => void) | undefined;
+  private nextSessionId = 1;
+  private readonly targetNames = new WeakMap<Target, string>();
+  /** Shared by every session (see relay/session.ts: sessions keep as little of their own as they can). */
+  private readonly sessionOptions: SessionOptions;
+  private readonly onSessionEnd = (session: Session) => this.endSession(session);
+  private readonly recordings = new Set<Promise<void>>();
+  private readonly handshakes: HandshakeLog;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    readonly config: Config,
+    private readonly parts: BridgeParts,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.sessionOptions = { maxBufferBytes: config.maxBufferBytes, log, traffic: config.traffic };
+    this.handshakes = new HandshakeLog(log, config.tokens !== undefined);
+    this.acceptor = new WebSocketAcceptor({
+      perMessageDeflate: config.perMessageDeflate,
+      maxMessageBytes: config.limits.maxMessageBytes,
+      utf8Check: config.utf8Check,
+    });
+    this.front = new FrontDoor({
+      maxHeaderBytes: config.limits.maxHeaderBytes,
+      handshakeTimeoutMs: config.limits.handshakeTimeoutMs,
+      tls: parts.tls,
+      log,
+      routes: buildRoutes({ config, log, stats: () => this.stats }),
+      web: parts.http,
+      upgrade: (req, socket, head) => void this.onUpgrade(req, socket, head),
+      refused: () => this.tally.refused(),
+    });
+    this.exitPolicy = new ExitPolicy(config, {
+      sessions: this.sessions,
+      log,
+      stopAccepting: () => this.front.stopAccepting(),
+      done: (reason: DoneReason) => this.emit('done', reason),
+    });
+  }
+
+  /** Builds the pipeline from `config`, starts listening and returns the bridge. */
+  static async start(config: Config, options: BridgeOptions = {}): Promise<Bridge> {
+    const log = options.log ?? silentLogger;
+    const parts = options.parts ?? (await assembleParts(config, log));
+    const bridge = new Bridge(config, parts, log);
+    try {
+      await bridge.front.listen(config.listen, config.unixListenMode);
+    } catch (err) {
+      await closeParts(parts, log);
+      throw err;
+    }
+    bridge.stopTimers = startSessionTimers(bridge.sessions, config);
+    bridge.exitPolicy.start();
+    return bridge;
+  }
+
+  /** The bound TCP port (0 for a unix socket listener). */
+  get port(): number {
+    return this.front.port;
+  }
+
+  /** `host:port` or the unix socket path the bridge listens on, for log lines. */
+  get listenAddress(): string {
+    return this.front.address;
+  }
+
+  /** The counters now (observe/stats.ts), live sessions included. */
+  get stats(): BridgeStats {
+    return this.tally.snapshot(this.sessions);
+  }
+
+  /**
+   * Stops accepting, closes every session with 1001 (waiting up to 5 s for them to finish their closing
+   * handshakes, then dropping the rest), and releases the pipeline's resources. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopTimers?.();
+    this.exitPolicy.stop();
+    const stopped = this.front.close();
+    if (this.sessions.size > 0) {
+      this.log.info('bridge.shutdown', { sessions: this.sessions.size });
+      const drained = new Promise<void>((resolve) => {
+        const check = () => this.sessions.size === 0 && resolve();
+        this.on('session-close', check);
+        check();
+      });
+      for (const session of this.sessions) session.close(1001, 'server shutting down');
+      const grace = setTimeout(() => {
+        for (const session of this.sessions) session.terminate('shutdown grace period over');
+      }, SHUTDOWN_GRACE_MS);
+      await drained;
+      clearTimeout(grace);
+    }
+    // The listening socket closes only when every connection it accepted is gone, keep-alive ones included.
+    this.front.closeAll();
+    await Promise.all(this.recordings);
+    await stopped;
+    this.acceptor.close();
+    await closeParts(this.parts, this.log);
+  }
+
+  private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (this.closing) {
+      this.front.refuse(socket, refuse('SHUTTING_DOWN', 'the server is shutting down'));
+      return;
+    }
+    const result = await admit(req, socket, this.parts, this.config);
+    if (!result.ok) {
+      this.tally.refused();
+      this.handshakes.refused(req, result);
+      this.front.refuse(socket, result.error);
+      return;
+    }
+    const { stream, releases } = result;
+    const abandon = () => {
+      stream.destroy();
+      for (const release of releases.splice(0)) release();
+    };
+    if (socket.destroyed || this.closing) {
+      abandon();
+      if (!socket.destroyed)
+        this.front.refuse(socket, refuse('SHUTTING_DOWN', 'the server is shutting down'));
+      this.handshakes.abandoned(req, result.target);
+      return;
+    }
+    const start = (link: ClientLink) => this.startSession(link, result);
+    this.acceptor.accept(req, socket, head, result.protocol, start, abandon);
+  }
+
+  private startSession(link: ClientLink, admitted: Admitted): void {
+    const { ctx, target, stream, releases } = admitted;
+    const id = this.nextSessionId++;
+    const recorder = this.config.record
+      ? new Recorder(`${this.config.record}.${id}`, this.log, id)
+      : undefined;
+    const init = {
+      id,
+      clientAddress: ctx.clientAddress,
+      clientPort: ctx.clientPort,
+      target: this.targetName(target),
+      releases,
+      recorder,
+    };
+    const session = new Session(init, link, stream, this.sessionOptions, this.onSessionEnd);
+    this.sessions.add(session);
+    this.tally.opened();
+    this.log.info('session.open', {
+      session: id,
+      client: session.client,
+      target: session.target,
+      path: this.handshakes.path(ctx.req),
+      protocol: link.protocol || undefined,
+      tls: ctx.secure || undefined,
+      record: recorder?.path,
+    });
+    this.exitPolicy.sessionOpened();
+    this.emit('session-open', session);
+  }
+
+  /** The text form of a target, made once per Target object (a fixed target: once in all). */
+  private targetName(target: Target): string {
+    let name = this.targetNames.get(target);
+    if (name === undefined) {
+      name = formatTarget(target);
+      this.targetNames.set(target, name);
+    }
+    return name;
+  }
+
+  private endSession(session: Session): void {
+    if (session.recorder) {
+      // close() waits for recordings still being flushed, so an exit right after keeps the EOF line.
+      const flushed = session.recorder.close().finally(() => this.recordings.delete(flushed));
+      this.recordings.add(flushed);
+    }
+    this.sessions.delete(session);
+    for (const release of session.releases) release();
+    this.tally.closed(session);
+    this.emit('session-close', session);
+    this.exitPolicy.sessionEnded();
+  }
+}
+
+async function closeParts(parts: BridgeParts, log: Logger): Promise<void> {
+  const results = await Promise.allSettled([parts.resolver.close(), parts.tls?.close()]);
+  for (const result of results) {
+    if (result.status === 'rejected')
+      log.warn('bridge.close_failed', { error: describeError(result.reason) });
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * HTTP endpoints besides WebSocket sessions and the web handler (--web, --novnc): health checks, metrics,
+ * channels. Each is a Route in a file of its own, listed in ROUTES; the front door tries them in order
+ * on every request, plain or upgrade, before the defaults.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../observe/log.js';
+import type { BridgeStats } from '../observe/stats.js';
+
+export interface Route {
+  /** Whether this route serves `path` (the request path without its query). */
+  matches(path: string): boolean;
+  /** Answers a plain request; without it, plain requests on this path go to the defaults. */
+  request?(req: IncomingMessage, res: ServerResponse): void;
+  /** Takes a WebSocket upgrade request; without it, upgrades on this path become sessions. */
+  upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
+
+/** What a route may use of the bridge. */
+export interface RouteContext {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly stats: () => BridgeStats;
+}
+
+/** Builds a route for a bridge, or undefined when its flags are not given. */
+export type RouteFactory = (ctx: RouteContext) => Route | undefined;
+
+/** Every endpoint, in the order they are tried. To add one: `(ctx) => metricsRoute(ctx),`. */
+const ROUTES: readonly RouteFactory[] = [];
+
+/** The routes a bridge serves. */
+export function buildRoutes(ctx: RouteContext): Route[] {
+  return ROUTES.map((factory) => factory(ctx)).filter((route) => route !== undefined);
+}
