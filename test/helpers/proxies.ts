@@ -63,7 +63,7 @@ export async function startHaproxy(
 ): Promise<RunningProgram | undefined> {
   const haproxy = requireProgram(t, 'haproxy');
   if (!haproxy) return undefined;
-  const dir = tempDir(t, 'wstcp-haproxy-');
+  const { dir } = tempDir(t, 'wstcp-haproxy-');
   const file = join(dir, 'haproxy.cfg');
   writeFileSync(
     file,
@@ -82,7 +82,7 @@ export async function startNginx(
 ): Promise<RunningProgram | undefined> {
   const nginx = requireProgram(t, 'nginx');
   if (!nginx) return undefined;
-  const dir = tempDir(t, 'wstcp-nginx-');
+  const { dir } = tempDir(t, 'wstcp-nginx-');
   const file = join(dir, 'nginx.conf');
   writeFileSync(
     file,
