@@ -7,6 +7,7 @@ import yargs from 'yargs';
 import { assembleParts, type BridgeParts } from './admission/assemble.js';
 import { Bridge } from './bridge.js';
 import { detach, isDaemonChild, reportToParent } from './cli/daemon.js';
+import { activatedSockets, forgetActivation, SystemdNotifier } from './cli/systemd.js';
 import {
   attachToPrimary,
   checkWorkersConfig,
@@ -20,6 +21,7 @@ import { buildConfig, type Config } from './config/config.js';
 import { optionSpecs, type RawOptions } from './config/options.js';
 import { ConfigError, describeError, WstcpError } from './errors.js';
 import { Logger } from './observe/log.js';
+import { MetricsServer } from './observe/metrics-server.js';
 import { openSyslog } from './observe/syslog.js';
 import { formatTarget } from './targets/registry.js';
 import { viewerUrl } from './web/viewer-url.js';
@@ -96,6 +98,16 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   } catch (err) {
     exitWithError(err, 2);
   }
+  const activation = activatedSockets(process.env, process.pid);
+  if (activation) {
+    // systemd socket activation: the sockets are already bound (and survive restarts of this process).
+    forgetActivation(process.env);
+    try {
+      config = withActivatedSockets(config, activation.main, activation.metrics);
+    } catch (err) {
+      exitWithError(err, 2);
+    }
+  }
   if (config.daemon && !isDaemonChild()) await runDetached(argv);
   let log: Logger;
   try {
@@ -104,12 +116,20 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   } catch (err) {
     exitWithError(err, 2);
   }
+  const notifier = new SystemdNotifier(process.env.NOTIFY_SOCKET, undefined, (err) =>
+    log.warn('systemd.notify_failed', { error: describeError(err) }),
+  );
+  delete process.env.NOTIFY_SOCKET;
   if (isWorkersPrimary(config)) await superviseWorkers(config, log);
   let bridge: Bridge;
   let parts: BridgeParts;
+  let metricsServer: MetricsServer | undefined;
   try {
     parts = await assembleParts(config, log);
     bridge = await Bridge.start(config, { log, parts });
+    if (config.ops.metrics && bridge.metrics && !isWorkerProcess()) {
+      metricsServer = await MetricsServer.start(config.ops.metrics, bridge.metrics, bridge.health, log);
+    }
   } catch (err) {
     await log.close();
     exitWithError(err, 1);
@@ -126,6 +146,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   }
 
   for (const warning of config.warnings) log.warn('config.warning', { message: warning });
+  void notifier.notify('READY=1', `STATUS=listening on ${bridge.listenAddress}`);
   const viewer = viewerUrl(config, bridge.port);
   if (viewer) log.info('bridge.viewer', { url: viewer });
 
@@ -135,7 +156,15 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     if (stopping) return;
     stopping = true;
     log.info('bridge.stopping', { reason: why, sessions: bridge.sessions.size });
+    void notifier.notify('STOPPING=1', `STATUS=stopping (${why})`);
+    const drainMs = config.ops.drainTimeoutMs;
+    if (drainMs > 0 && !DONE_REASONS.has(why)) {
+      log.info('bridge.draining', { sessions: bridge.sessions.size, seconds: drainMs / 1000 });
+      const left = await bridge.drain(drainMs);
+      log.info('bridge.drained', { sessions: left, closing: left > 0 ? 1001 : undefined });
+    }
     await bridge.close();
+    await metricsServer?.close();
     log.info('bridge.stopped', { ...bridge.stats });
     await primary?.flush();
     await log.close();
@@ -156,6 +185,23 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   process.on('SIGHUP', () => {
     if (tls?.reload) tls.reload();
     else log.info('bridge.reload', { result: 'nothing to reload without --cert' });
+  });
+}
+
+/** Reasons the bridge gives itself for stopping: they do not wait for a drain (--drain-timeout is for signals). */
+const DONE_REASONS: ReadonlySet<string> = new Set(['run-once', 'timeout', 'idle-timeout']);
+
+/** The config with systemd's sockets in place of the addresses given on the command line. */
+function withActivatedSockets(config: Config, main: number | undefined, metrics: number | undefined): Config {
+  if (config.workers !== undefined)
+    throw new ConfigError('--workers cannot be combined with systemd socket activation (LISTEN_FDS)');
+  return Object.freeze({
+    ...config,
+    listen: main === undefined ? config.listen : { kind: 'fd' as const, fd: main },
+    ops:
+      metrics === undefined
+        ? config.ops
+        : Object.freeze({ ...config.ops, metrics: { kind: 'fd' as const, fd: metrics } }),
   });
 }
 

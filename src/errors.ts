@@ -44,6 +44,12 @@ export class HttpError extends WstcpError {
 export const ErrorCode = {
   CONFIG: 'WSTCP_CONFIG',
   LISTEN: 'WSTCP_LISTEN',
+  /** A TLS handshake on the listener failed (no HTTP answer is possible). */
+  TLS_HANDSHAKE: 'WSTCP_TLS_HANDSHAKE',
+  /** --proxy-protocol: the connection did not start with a valid PROXY header in time. */
+  PROXY_PROTOCOL: 'WSTCP_PROXY_PROTOCOL',
+  /** --proxy-protocol: the peer is not a --trusted-proxy. */
+  UNTRUSTED_PROXY: 'WSTCP_UNTRUSTED_PROXY',
 } as const;
 
 interface RefusalEntry {

@@ -8,8 +8,10 @@ import { authGates } from '../auth/gates.js';
 import { guardHttp } from '../auth/http-guard.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observe/log.js';
+import type { ProxyProtocolVersion } from '../targets/proxy-header.js';
 import type { Target } from '../targets/target.js';
 import { createTargetPolicy } from './allow-target.js';
+import { type ClientAddressPolicy, clientAddressPolicy } from './client-address.js';
 import { limitGates } from './limits.js';
 import type { Gate, HttpHandler, TargetPolicy, TargetResolver, TlsTerminator } from './pipeline.js';
 
@@ -21,6 +23,10 @@ export interface BridgeParts {
   /** TLS options for connections to the target (--ssl-target); undefined for plain TCP. */
   readonly targetTls: ConnectionOptions | undefined;
   readonly http: HttpHandler | undefined;
+  /** Who the client is behind --trusted-proxy proxies (the socket's peer without them). */
+  readonly clientOf?: ClientAddressPolicy;
+  /** --target-proxy-protocol: the header version written first to every target. */
+  readonly targetProxyProtocol?: ProxyProtocolVersion | undefined;
 }
 
 /** The resolver for a single fixed target (`wstcp 6080 host:5900`, `--unix-target`). */
@@ -53,6 +59,7 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
     await tls?.close();
     throw err;
   }
+  const clientOf = clientAddressPolicy(config.ops.trustedProxies, config.ops.forwardedHeader);
   return {
     // Limits first: a flood is turned away before any password is hashed.
     gates: [...limitGates(config.limits), ...auth.handshake],
@@ -60,7 +67,9 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
     policy: createTargetPolicy(config.allowTargets, log),
     tls,
     targetTls,
-    http: web ? guardHttp(web, auth.http) : undefined,
+    http: web ? guardHttp(web, auth.http, clientOf) : undefined,
+    clientOf,
+    targetProxyProtocol: config.ops.targetProxyProtocol,
   };
 }
 

@@ -7,10 +7,10 @@
  * first hop that is not a trusted proxy is the client. Everything left of it was written by the client
  * itself and is ignored, and a request from an untrusted peer is taken at its socket's word.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import type { ProxiedPeer } from '../front/proxy-protocol.js';
-import type { TrustedProxies } from './trusted-proxies.js';
+import { type TrustedProxies, trustedProxies } from './trusted-proxies.js';
 
 const proxied = new WeakMap<object, ProxiedPeer>();
 
@@ -103,3 +103,35 @@ export function clientAddressOf(
 function unmapIpv4(address: string): string {
   return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 }
+
+/** Works out who sent a request: the real client behind the trusted proxies, or the socket's peer. */
+export type ClientAddressPolicy = (req: IncomingMessage) => ProxiedPeer;
+
+/** `::ffff:a.b.c.d` (an IPv4 client on a dual-stack socket) as a.b.c.d, so each client has one form. */
+function socketPeer(req: IncomingMessage): ProxiedPeer {
+  const socket = req.socket;
+  const proxiedPeer = proxiedPeerOf(socket);
+  if (proxiedPeer) return proxiedPeer;
+  return { address: unmapIpv4(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 };
+}
+
+/**
+ * The policy for --trusted-proxy `ranges` and --forwarded-header `header`. Without ranges, the peer (or
+ * the PROXY protocol source) is the client. A client named by a forwarded header has port 0: the header
+ * carries no reliable port.
+ */
+export function clientAddressPolicy(
+  ranges: readonly string[],
+  header: ForwardedHeader = 'x-forwarded-for',
+): ClientAddressPolicy {
+  if (ranges.length === 0) return socketPeer;
+  const trusted = trustedProxies(ranges);
+  return (req) => {
+    const peer = socketPeer(req);
+    const address = clientAddressOf(peer.address, req.headers, trusted, header);
+    return address === peer.address ? peer : { address, port: 0 };
+  };
+}
+
+/** The policy of a bridge without --trusted-proxy. */
+export const socketPeerPolicy: ClientAddressPolicy = socketPeer;

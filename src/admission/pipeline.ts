@@ -57,5 +57,7 @@ export interface TlsTerminator {
   wrap(socket: Socket): TLSSocket;
   /** Re-reads the certificate and key (SIGHUP); on failure the current ones stay in use. */
   reload?(): void;
+  /** When the certificate now served expires (ms since the epoch), for --metrics. */
+  readonly expiresAt?: number | undefined;
   close(): Promise<void>;
 }

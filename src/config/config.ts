@@ -9,6 +9,7 @@ import type { LogFormat, LogLevel } from '../observe/log.js';
 import { parseTarget } from '../targets/registry.js';
 import type { Target } from '../targets/target.js';
 import type { UnixTarget } from '../targets/unix.js';
+import { type OpsConfig, opsConfig } from './ops-config.js';
 import type { RawOptions } from './options.js';
 
 export interface TokenConfig {
@@ -47,6 +48,10 @@ export interface AuthConfig {
 export interface LimitsConfig {
   readonly maxConnections: number | undefined;
   readonly maxConnectionsPerIp: number | undefined;
+  /** --max-connections-per-token: live sessions per token (token stores only). */
+  readonly maxConnectionsPerToken?: number | undefined;
+  /** --limits-store: a Redis URL holding the counts for every instance; undefined: this process (or its primary). */
+  readonly store?: string | undefined;
   readonly handshakeTimeoutMs: number;
   readonly maxMessageBytes: number;
   readonly maxHeaderBytes: number;
@@ -106,6 +111,8 @@ export interface Config {
   readonly record: string | undefined;
   /** -D/--daemon: detach from the terminal once listening. */
   readonly daemon: boolean;
+  /** Metrics, health, drain, the real client address (ops-config.ts). */
+  readonly ops: OpsConfig;
   /** Deprecations and other advice to log once at startup. */
   readonly warnings: readonly string[];
 }
@@ -347,6 +354,13 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     throw new ConfigError('--daemon cannot be combined with --workers: run wstcp under systemd instead');
   if (daemon && inetd) throw new ConfigError('--daemon cannot be combined with --inetd (inetd starts wstcp)');
 
+  const maxConnectionsPerToken = num(raw, 'max-connections-per-token', { positive: true, integer: true });
+  if (maxConnectionsPerToken !== undefined && !tokens)
+    throw new ConfigError('--max-connections-per-token needs a token store (--token-plugin or --tokens)');
+  const limitsStore = str(raw, 'limits-store');
+  if (limitsStore !== undefined && !/^rediss?:\/\//.test(limitsStore))
+    throw new ConfigError('--limits-store must be a redis:// or rediss:// URL');
+
   const verbose = bool(raw, 'verbose');
   const traffic = bool(raw, 'traffic');
   const maxBufferMiB = num(raw, 'max-buffer', { positive: true }) ?? 4;
@@ -374,6 +388,8 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     limits: {
       maxConnections: num(raw, 'max-connections', { positive: true, integer: true }),
       maxConnectionsPerIp: num(raw, 'max-connections-per-ip', { positive: true, integer: true }),
+      maxConnectionsPerToken,
+      store: limitsStore,
       handshakeTimeoutMs: Math.round((num(raw, 'handshake-timeout', { positive: true }) ?? 10) * 1000),
       maxMessageBytes: Math.round((num(raw, 'max-message-size', { positive: true }) ?? 64) * 1024 * 1024),
       maxHeaderBytes: Math.round((num(raw, 'max-header-size', { positive: true }) ?? 16) * 1024),
@@ -388,6 +404,7 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     traffic,
     record: record === undefined ? undefined : resolve(record),
     daemon,
+    ops: opsConfig(raw),
     warnings:
       raw['target-config'] !== undefined
         ? [

@@ -6,8 +6,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config/config.js';
+import type { Health } from '../observe/health.js';
 import type { Logger } from '../observe/log.js';
 import type { BridgeStats } from '../observe/stats.js';
+import { healthRoute } from './health-route.js';
 
 export interface Route {
   /** Whether this route serves `path` (the request path without its query). */
@@ -23,13 +25,15 @@ export interface RouteContext {
   readonly config: Config;
   readonly log: Logger;
   readonly stats: () => BridgeStats;
+  /** Alive and ready (/healthz, /readyz). */
+  readonly health: Health;
 }
 
 /** Builds a route for a bridge, or undefined when its flags are not given. */
 export type RouteFactory = (ctx: RouteContext) => Route | undefined;
 
 /** Every endpoint, in the order they are tried. To add one: `(ctx) => metricsRoute(ctx),`. */
-const ROUTES: readonly RouteFactory[] = [];
+const ROUTES: readonly RouteFactory[] = [(ctx) => healthRoute(ctx)];
 
 /** The routes a bridge serves. */
 export function buildRoutes(ctx: RouteContext): Route[] {
