@@ -18,6 +18,9 @@ export interface RunningProgram {
   stop(): Promise<void>;
 }
 
+/** Debian's nginx stream module (package libnginx-mod-stream). */
+const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
+
 /** Resolves once something accepts TCP connections on 127.0.0.1:`port` (bounded: 10 s). */
 export async function waitForPort(port: number, host = '127.0.0.1', child?: ChildProcess): Promise<void> {
   for (let attempt = 0; attempt < 200; attempt++) {
@@ -74,11 +77,15 @@ export async function startHaproxy(
   return program;
 }
 
-/** nginx in the foreground, one process, with `http` as its http block, or undefined when it is missing. */
+/**
+ * nginx in the foreground, one process, with `http` as its http block (and `stream` as a stream block,
+ * loading Debian's dynamic stream module), or undefined when it is missing.
+ */
 export async function startNginx(
   t: TestContext,
   http: string,
   ports: readonly number[],
+  stream?: string,
 ): Promise<RunningProgram | undefined> {
   const nginx = requireProgram(t, 'nginx');
   if (!nginx) return undefined;
@@ -87,6 +94,7 @@ export async function startNginx(
   writeFileSync(
     file,
     [
+      ...(stream === undefined ? [] : [`load_module ${STREAM_MODULE};`]),
       'daemon off;',
       'master_process off;',
       `pid ${dir}/nginx.pid;`,
@@ -101,6 +109,7 @@ export async function startNginx(
       `  scgi_temp_path ${dir}/scgi;`,
       http,
       '}',
+      ...(stream === undefined ? [] : ['stream {', stream, '}']),
       '',
     ].join('\n'),
   );
