@@ -207,7 +207,9 @@ export class Bridge extends EventEmitter {
   }
 
   private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    if (this.closing || this.health.isDraining) {
+    // While draining, requests on connections accepted before the signal are still served: their clients
+    // were let in, and a restart behind socket activation must refuse nobody.
+    if (this.closing) {
       this.tally.refused();
       this.metrics?.handshakeRefused(Refusal.SHUTTING_DOWN.code);
       this.front.refuse(socket, refuse('SHUTTING_DOWN', 'the server is shutting down'));
