@@ -20,9 +20,11 @@ import {
 import { buildConfig, type Config } from './config/config.js';
 import { optionSpecs, type RawOptions } from './config/options.js';
 import { ConfigError, describeError, WstcpError } from './errors.js';
+import { Health } from './observe/health.js';
 import { Logger } from './observe/log.js';
 import { MetricsServer } from './observe/metrics-server.js';
 import { openSyslog } from './observe/syslog.js';
+import { serveMetricsToPrimary, WorkerMetrics } from './observe/worker-metrics.js';
 import { formatTarget } from './targets/registry.js';
 import { viewerUrl } from './web/viewer-url.js';
 
@@ -178,7 +180,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     });
   }
   bridge.on('done', (reason: string) => void stop(reason));
-  if (isWorkerProcess()) primary = attachToPrimary(bridge, (why) => void stop(why));
+  if (isWorkerProcess()) {
+    primary = attachToPrimary(bridge, (why) => void stop(why));
+    if (bridge.metrics) serveMetricsToPrimary(bridge.metrics);
+  }
   const tls = parts.tls;
   // SIGHUP reloads the certificate and key (certbot deploy hooks send it). It is handled even without TLS:
   // `systemctl reload` or a --workers primary passing it on must not kill the bridge and its sessions.
@@ -213,15 +218,35 @@ async function superviseWorkers(config: Config, log: Logger): Promise<never> {
     await log.close();
     exitWithError(err, 2);
   }
-  const pool = WorkerPool.start({ count: workerCount(config.workers!), log });
+  // The workers drain on their own (each runs the same --drain-timeout): the grace period covers it.
+  const shutdownGraceMs = config.ops.drainTimeoutMs + 10_000;
+  const pool = WorkerPool.start({ count: workerCount(config.workers!), log, shutdownGraceMs });
+  // The primary serves the workers' summed metrics and the pool's health (observe/worker-metrics.ts).
+  const health = new Health();
+  const summed = config.ops.metrics ? new WorkerMetrics() : undefined;
+  let metricsServer: MetricsServer | undefined;
+  if (config.ops.metrics && summed) {
+    const { default: cluster } = await import('node:cluster');
+    cluster.once('listening', () => health.markListening());
+    try {
+      metricsServer = await MetricsServer.start(config.ops.metrics, summed, health, log);
+    } catch (err) {
+      await pool.shutdown('the metrics listener failed');
+      await log.close();
+      exitWithError(err, 1);
+    }
+  }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       if (pool.isStopping) process.exit(130);
+      health.markDraining();
       void pool.shutdown(signal);
     });
   }
   process.on('SIGHUP', () => pool.forward('SIGHUP'));
   const code = await pool.done;
+  summed?.close();
+  await metricsServer?.close();
   await log.close();
   process.exit(code);
 }

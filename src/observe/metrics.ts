@@ -100,6 +100,8 @@ export class Metrics {
       name: 'wstcp_tls_certificate_expiry_seconds',
       help: 'Seconds until the served certificate expires (negative once expired)',
       registers,
+      // Every --workers worker serves the same certificate: the primary's sum would multiply it.
+      aggregator: 'min',
       // Read at each scrape, so the gauge counts down without a timer; no series without a certificate.
       collect() {
         const until = validTo();
