@@ -20,7 +20,7 @@ import { FrontDoor } from './front/front-door.js';
 import { buildRoutes } from './front/routes.js';
 import { Health } from './observe/health.js';
 import { type Logger, silentLogger } from './observe/log.js';
-import { Metrics } from './observe/metrics.js';
+import type { Metrics } from './observe/metrics.js';
 import { Recorder } from './observe/record.js';
 import { type BridgeStats, StatsTally } from './observe/stats.js';
 import { timedResolver } from './observe/timed-resolver.js';
@@ -71,14 +71,17 @@ export class Bridge extends EventEmitter {
     readonly config: Config,
     parts: BridgeParts,
     private readonly log: Logger,
+    metricsModule: typeof import('./observe/metrics.js') | undefined,
   ) {
     super();
-    const metrics = config.ops.metrics ? new Metrics(() => this.stats) : undefined;
+    const metrics = metricsModule ? new metricsModule.Metrics(() => this.stats) : undefined;
     this.metrics = metrics;
     this.parts =
       metrics && config.tokens ? { ...parts, resolver: timedResolver(parts.resolver, metrics) } : parts;
     const tls = parts.tls;
     if (metrics && tls) metrics.certificateExpiry(() => tls.expiresAt);
+    const slots = parts.slots;
+    if (slots?.problem) this.health.addCheck(() => slots.problem!());
     this.sessionOptions = { maxBufferBytes: config.maxBufferBytes, log, traffic: config.traffic };
     this.handshakes = new HandshakeLog(log, config.tokens !== undefined);
     this.acceptor = new WebSocketAcceptor({
@@ -113,7 +116,9 @@ export class Bridge extends EventEmitter {
   static async start(config: Config, options: BridgeOptions = {}): Promise<Bridge> {
     const log = options.log ?? silentLogger;
     const parts = options.parts ?? (await assembleParts(config, log));
-    const bridge = new Bridge(config, parts, log);
+    // prom-client is loaded only with --metrics (see assemble.ts on why modules load on demand).
+    const metricsModule = config.ops.metrics ? await import('./observe/metrics.js') : undefined;
+    const bridge = new Bridge(config, parts, log, metricsModule);
     try {
       await bridge.front.listen(config.listen, config.unixListenMode);
     } catch (err) {
@@ -308,7 +313,11 @@ export class Bridge extends EventEmitter {
 }
 
 async function closeParts(parts: BridgeParts, log: Logger): Promise<void> {
-  const results = await Promise.allSettled([parts.resolver.close(), parts.tls?.close()]);
+  const results = await Promise.allSettled([
+    parts.resolver.close(),
+    parts.tls?.close(),
+    parts.slots?.close(),
+  ]);
   for (const result of results) {
     if (result.status === 'rejected')
       log.warn('bridge.close_failed', { error: describeError(result.reason) });

@@ -24,7 +24,6 @@ import { Health } from './observe/health.js';
 import { Logger } from './observe/log.js';
 import { MetricsServer } from './observe/metrics-server.js';
 import { openSyslog } from './observe/syslog.js';
-import { serveMetricsToPrimary, WorkerMetrics } from './observe/worker-metrics.js';
 import { formatTarget } from './targets/registry.js';
 import { viewerUrl } from './web/viewer-url.js';
 
@@ -182,7 +181,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   bridge.on('done', (reason: string) => void stop(reason));
   if (isWorkerProcess()) {
     primary = attachToPrimary(bridge, (why) => void stop(why));
-    if (bridge.metrics) serveMetricsToPrimary(bridge.metrics);
+    if (bridge.metrics) (await import('./observe/worker-metrics.js')).serveMetricsToPrimary(bridge.metrics);
   }
   const tls = parts.tls;
   // SIGHUP reloads the certificate and key (certbot deploy hooks send it). It is handled even without TLS:
@@ -220,10 +219,21 @@ async function superviseWorkers(config: Config, log: Logger): Promise<never> {
   }
   // The workers drain on their own (each runs the same --drain-timeout): the grace period covers it.
   const shutdownGraceMs = config.ops.drainTimeoutMs + 10_000;
+  // The workers' connection limits are counted here, for all of them (admission/primary-slots.ts).
+  const { limits } = config;
+  const keeper =
+    limits.store === undefined &&
+    (limits.maxConnections !== undefined ||
+      limits.maxConnectionsPerIp !== undefined ||
+      limits.maxConnectionsPerToken !== undefined)
+      ? new (await import('./admission/primary-slots.js')).SlotKeeper()
+      : undefined;
   const pool = WorkerPool.start({ count: workerCount(config.workers!), log, shutdownGraceMs });
   // The primary serves the workers' summed metrics and the pool's health (observe/worker-metrics.ts).
   const health = new Health();
-  const summed = config.ops.metrics ? new WorkerMetrics() : undefined;
+  const summed = config.ops.metrics
+    ? new (await import('./observe/worker-metrics.js')).WorkerMetrics()
+    : undefined;
   let metricsServer: MetricsServer | undefined;
   if (config.ops.metrics && summed) {
     const { default: cluster } = await import('node:cluster');
@@ -246,6 +256,7 @@ async function superviseWorkers(config: Config, log: Logger): Promise<never> {
   process.on('SIGHUP', () => pool.forward('SIGHUP'));
   const code = await pool.done;
   summed?.close();
+  keeper?.close();
   await metricsServer?.close();
   await log.close();
   process.exit(code);

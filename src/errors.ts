@@ -84,6 +84,7 @@ export const Refusal = {
   FORBIDDEN: { code: 'WSTCP_FORBIDDEN', status: 403 },
   TOO_MANY_CONNECTIONS: { code: 'WSTCP_TOO_MANY_CONNECTIONS', status: 503 },
   TOO_MANY_FROM_ADDRESS: { code: 'WSTCP_TOO_MANY_FROM_ADDRESS', status: 429 },
+  TOO_MANY_FOR_TOKEN: { code: 'WSTCP_TOO_MANY_FOR_TOKEN', status: 429 },
   HEADERS_TOO_LARGE: { code: 'WSTCP_HEADERS_TOO_LARGE', status: 431 },
   HANDSHAKE_TIMEOUT: { code: 'WSTCP_HANDSHAKE_TIMEOUT', status: 408 },
   SHUTTING_DOWN: { code: 'WSTCP_SHUTTING_DOWN', status: 503 },

@@ -14,6 +14,8 @@ import { createTargetPolicy } from './allow-target.js';
 import { type ClientAddressPolicy, clientAddressPolicy } from './client-address.js';
 import { limitGates } from './limits.js';
 import type { Gate, HttpHandler, TargetPolicy, TargetResolver, TlsTerminator } from './pipeline.js';
+import { sharedLimitGates } from './shared-limits.js';
+import type { SlotCounter } from './slots.js';
 
 export interface BridgeParts {
   readonly gates: readonly Gate[];
@@ -25,6 +27,8 @@ export interface BridgeParts {
   readonly http: HttpHandler | undefined;
   /** Who the client is behind --trusted-proxy proxies (the socket's peer without them). */
   readonly clientOf?: ClientAddressPolicy;
+  /** Where connection slots are counted, when not in plain gates of this process (closed with the bridge). */
+  readonly slots?: SlotCounter | undefined;
   /** --target-proxy-protocol: the header version written first to every target. */
   readonly targetProxyProtocol?: ProxyProtocolVersion | undefined;
 }
@@ -60,9 +64,11 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
     throw err;
   }
   const clientOf = clientAddressPolicy(config.ops.trustedProxies, config.ops.forwardedHeader);
+  const limits = await limitParts(config);
   return {
     // Limits first: a flood is turned away before any password is hashed.
-    gates: [...limitGates(config.limits), ...auth.handshake],
+    gates: [...limits.gates, ...auth.handshake],
+    slots: limits.slots,
     resolver,
     policy: createTargetPolicy(config.allowTargets, log),
     tls,
@@ -70,6 +76,43 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
     http: web ? guardHttp(web, auth.http, clientOf) : undefined,
     clientOf,
     targetProxyProtocol: config.ops.targetProxyProtocol,
+  };
+}
+
+/**
+ * The limit gates: plain ones in this process, or gates on a shared count: Redis for every instance
+ * (--limits-store), the primary for every worker (--workers), or this process for --max-connections-per-token.
+ */
+async function limitParts(config: Config): Promise<{ gates: Gate[]; slots: SlotCounter | undefined }> {
+  const { limits } = config;
+  const any =
+    limits.maxConnections !== undefined ||
+    limits.maxConnectionsPerIp !== undefined ||
+    limits.maxConnectionsPerToken !== undefined;
+  if (!any) return { gates: [], slots: undefined };
+  let slots: SlotCounter | undefined;
+  if (limits.store !== undefined) {
+    const { RedisSlots, parseLimitsStore } = await import('./redis-slots.js');
+    const { url, options } = parseLimitsStore(limits.store);
+    const redis = new RedisSlots(url, options);
+    await redis.connected(5000);
+    slots = redis;
+  } else if (config.workers !== undefined && (await import('node:cluster')).default.isWorker) {
+    slots = new (await import('./primary-slots.js')).PrimarySlots();
+  } else if (limits.maxConnectionsPerToken !== undefined) {
+    slots = new (await import('./slots.js')).LocalSlots();
+  }
+  if (!slots) return { gates: limitGates(limits), slots: undefined };
+  const tokens = config.tokens;
+  const tokenOf = tokens ? (await import('../tokens/token-from-request.js')).tokenFromRequest : undefined;
+  const hostToken = tokens?.hostToken ?? false;
+  return {
+    gates: sharedLimitGates(
+      limits,
+      slots,
+      tokenOf && ((ctx) => tokenOf(ctx.url, ctx.req.headers, hostToken)),
+    ),
+    slots,
   };
 }
 
