@@ -196,7 +196,7 @@ export class Session implements LinkOwner, TargetOwner {
   /** @internal LinkOwner */
   clientData(data: Buffer): void {
     if (this.options.traffic)
-      this.options.log.debug('frame', { session: this.id, dir: 'client>target', bytes: data.length });
+      this.options.log.debug('session.frame', { session: this.id, dir: 'client>target', bytes: data.length });
     if (this.targetClosed || this.stream.ended) {
       this.bytesDropped += data.length;
       return;
@@ -222,7 +222,7 @@ export class Session implements LinkOwner, TargetOwner {
   /** @internal TargetOwner: returns true when it kept given bytes (see TargetBytes). */
   targetData(chunk: Buffer, bytes: TargetBytes, written?: () => void): boolean {
     if (this.options.traffic)
-      this.options.log.debug('frame', { session: this.id, dir: 'target>client', bytes: chunk.length });
+      this.options.log.debug('session.frame', { session: this.id, dir: 'target>client', bytes: chunk.length });
     if (!this.link.open) {
       this.bytesDropped += chunk.length;
       return false;

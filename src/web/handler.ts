@@ -48,7 +48,7 @@ export function createWebHandler(
   return (req, res) => {
     if (log.debugEnabled) {
       res.once('close', () =>
-        log.debug('web_request', {
+        log.debug('web.request', {
           method: req.method,
           path: loggablePath(req.url),
           status: res.writableFinished ? res.statusCode : 'aborted',
@@ -56,7 +56,7 @@ export function createWebHandler(
       );
     }
     handle(req, res).catch((err: unknown) => {
-      log.warn('web_error', { path: loggablePath(req.url), error: describeError(err) });
+      log.warn('web.error', { path: loggablePath(req.url), error: describeError(err) });
       sendRefusal(res, 'READ_FAILED');
     });
   };

@@ -99,7 +99,7 @@ test('the scan itself catches a leaked password and a leaked Authorization value
 
 // A token spelled `/t\TOKEN` was routed by its URL-parsed path (`\` is `/` there) but redacted by a split
 // on `/` only, so session.open and handshake.refused logged it in clear; plain GETs of `/t/TOKEN` were
-// logged raw by web_request. Every spelling below is routed or served, and all log lines are scanned.
+// logged raw by web.request. Every spelling below is routed or served, and all log lines are scanned.
 test('tokens spelled with \\, %5C, %2F, doubled slashes, queries or cookies never reach a log line', async (t) => {
   const files = tempDir(t);
   const echo = await startEcho();
@@ -147,7 +147,7 @@ test('tokens spelled with \\, %5C, %2F, doubled slashes, queries or cookies neve
     assert.equal(statusOf(await upgrade(`/t%ZZ${secret}`)), 401);
     for (const target of [`/t/${secret}`, `/t\\${secret}`, `/t%5C${secret}`, `//t/${secret}`])
       await get(target);
-    await waitFor(() => running.logs.filter((l) => l.includes('web_request')).length >= 4);
+    await waitFor(() => running.logs.filter((l) => l.includes('web.request')).length >= 4);
     assert.ok(running.logs.filter((l) => l.includes('session.open')).length >= routed.length + 1);
     assert.ok(running.logs.some((l) => l.includes('handshake.refused')));
     captured.push(...running.logs);

@@ -47,7 +47,7 @@ test('-v logs debug lines, --traffic one line per frame; the token in the query 
   await closed(ws);
   await new Promise((resolve) => setTimeout(resolve, 100));
   const lines = bridge.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
-  const frames = lines.filter((l) => l.event === 'frame');
+  const frames = lines.filter((l) => l.event === 'session.frame');
   assert.deepEqual(
     frames.map((f) => [f.dir, f.bytes]),
     [
