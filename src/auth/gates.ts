@@ -67,7 +67,7 @@ export function authGates(config: Config, log: Logger): AuthGates {
   }
   if (auth.origins.length > 0) handshake.push(originGate(auth.origins.map(parseOriginPattern)));
   if (auth.basicAuth !== undefined) {
-    const gate = basicAuthGate(basicAuthCredentials(auth.basicAuth), {
+    const gate = basicAuthGate(basicAuthCredentials(auth.basicAuth, log), {
       realm: 'wstcp',
       malformedStatus: 401,
     });
