@@ -169,7 +169,6 @@ export class FrontDoor {
     const { log } = this.options;
     if (err.code?.startsWith('ERR_SSL_') || (err as { library?: string }).library === 'SSL routines') {
       this.options.refused(ErrorCode.TLS_HANDSHAKE);
-      this.options.tlsHandshake?.(false);
       // A failed TLS handshake (the TLS terminator logs it): there is no channel to answer HTTP on.
       log.debug('tls.handshake_failed', { client: peerOf(socket as Socket), error: err.code ?? err.message });
       socket.destroy();

@@ -38,7 +38,7 @@ export interface ListenerOptions {
   readonly proxyProtocol?: TrustedProxies | undefined;
   /** A connection refused before HTTP (not a trusted proxy, a bad PROXY header), with its stable code. */
   readonly onProxyRefused?: (code: string) => void;
-  /** A TLS handshake completed (failures are seen by the HTTP server: front-door.ts). */
+  /** A TLS handshake on the listener ended, with its result. */
   readonly onTlsHandshake?: ((ok: boolean) => void) | undefined;
 }
 
@@ -259,7 +259,15 @@ export class Listener {
         const proxied = proxiedPeerOf(raw);
         if (proxied) rememberProxiedPeer(secure, proxied);
         const onTlsHandshake = this.options.onTlsHandshake;
-        if (onTlsHandshake) secure.once('secure', () => onTlsHandshake(true));
+        if (onTlsHandshake) {
+          // Closed before 'secure': the handshake failed (a refused certificate, a bad hello, a client gone).
+          let secured = false;
+          secure.once('secure', () => {
+            secured = true;
+            onTlsHandshake(true);
+          });
+          secure.once('close', () => secured || onTlsHandshake(false));
+        }
         secure.on('error', (err) =>
           log.debug('tls.error', { client: peerOf(raw), error: describeError(err) }),
         );

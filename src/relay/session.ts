@@ -222,7 +222,11 @@ export class Session implements LinkOwner, TargetOwner {
   /** @internal TargetOwner: returns true when it kept given bytes (see TargetBytes). */
   targetData(chunk: Buffer, bytes: TargetBytes, written?: () => void): boolean {
     if (this.options.traffic)
-      this.options.log.debug('session.frame', { session: this.id, dir: 'target>client', bytes: chunk.length });
+      this.options.log.debug('session.frame', {
+        session: this.id,
+        dir: 'target>client',
+        bytes: chunk.length,
+      });
     if (!this.link.open) {
       this.bytesDropped += chunk.length;
       return false;
