@@ -83,7 +83,7 @@ export class Bridge extends EventEmitter {
     const slots = parts.slots;
     if (slots?.problem) this.health.addCheck(() => slots.problem!());
     this.sessionOptions = { maxBufferBytes: config.maxBufferBytes, log, traffic: config.traffic };
-    this.handshakes = new HandshakeLog(log, config.tokens !== undefined);
+    this.handshakes = new HandshakeLog(log, config.tokens !== undefined, parts.clientOf);
     this.acceptor = new WebSocketAcceptor({
       perMessageDeflate: config.perMessageDeflate,
       maxMessageBytes: config.limits.maxMessageBytes,

@@ -113,8 +113,8 @@ test('HAProxy option forwardfor (http mode): the client address comes from X-For
   ws.close();
 });
 
-test('nginx with X-Forwarded-For in front: real addresses; a spoofed header straight to wstcp is ignored', async (t) => {
-  const wstcp = await wstcpWith(t, ['--trusted-proxy', '127.0.0.1']);
+test('nginx with X-Forwarded-For in front: real addresses in logs and per-IP limits; a spoofed header straight to wstcp is ignored', async (t) => {
+  const wstcp = await wstcpWith(t, ['--trusted-proxy', '127.0.0.1', '--max-connections-per-ip', '1']);
   const port = await freePort();
   const nginx = await startNginx(
     t,
@@ -138,12 +138,20 @@ test('nginx with X-Forwarded-For in front: real addresses; a spoofed header stra
   const url = `ws://127.0.0.1:${port}/`;
   const a = await echoThrough(url, '127.0.0.2', { 'X-Forwarded-For': '203.0.113.5' });
   const b = await echoThrough(url, '127.0.0.3');
+  // The per-IP limit and the refusal's log line see the client, not nginx.
+  assert.equal((await expectRefusal(url, { localAddress: '127.0.0.3' })).status, 429);
+  const refusal = wstcp.lines.find((l) => l.event === 'handshake.refused');
+  assert.match(String(refusal?.client), /^127\.0\.0\.3:/);
+  const gone = new Promise((resolve) => a.once('close', resolve));
+  a.close();
+  await gone;
+  await sleep(100);
   // Straight to wstcp from an untrusted address, the header is the client's own word and is ignored.
   const c = await echoThrough(`ws://127.0.0.1:${wstcp.port}/`, '127.0.0.2', {
     'X-Forwarded-For': '203.0.113.5',
   });
   assert.deepEqual(sessionClients(wstcp), ['127.0.0.2', '127.0.0.3', '127.0.0.2']);
-  for (const ws of [a, b, c]) ws.close();
+  for (const ws of [b, c]) ws.close();
 });
 
 test('nginx stream proxy_protocol in front of wstcp --proxy-protocol', async (t) => {
