@@ -7,7 +7,7 @@
  *   npm run bench -- --quick           ~1.5 minutes: one 1 s run per figure, 2,000 idle sessions
  *   npm run bench -- --write-docs      also update docs/performance.md
  *   npm run bench -- --no-wss --no-workers --reps 5 --seconds 3 --hold 8000
- *   npm run bench -- --wstcp-only --wstcp-args "--metrics 127.0.0.1:0"   wstcp alone, with extra flags
+ *   npm run bench -- --wstcp-only "--wstcp-args=--metrics 127.0.0.1:0"   wstcp alone, with extra flags
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';

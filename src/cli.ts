@@ -121,7 +121,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     log.warn('systemd.notify_failed', { error: describeError(err) }),
   );
   delete process.env.NOTIFY_SOCKET;
-  if (isWorkersPrimary(config)) await superviseWorkers(config, log);
+  if (isWorkersPrimary(config)) await superviseWorkers(config, log, notifier);
   let bridge: Bridge;
   let parts: BridgeParts;
   let metricsServer: MetricsServer | undefined;
@@ -210,7 +210,7 @@ function withActivatedSockets(config: Config, main: number | undefined, metrics:
 }
 
 /** --workers: this process only supervises; each worker runs main() itself (see workers.ts). */
-async function superviseWorkers(config: Config, log: Logger): Promise<never> {
+async function superviseWorkers(config: Config, log: Logger, notifier: SystemdNotifier): Promise<never> {
   try {
     checkWorkersConfig(config);
   } catch (err) {
@@ -235,9 +235,12 @@ async function superviseWorkers(config: Config, log: Logger): Promise<never> {
     ? new (await import('./observe/worker-metrics.js')).WorkerMetrics()
     : undefined;
   let metricsServer: MetricsServer | undefined;
+  const { default: cluster } = await import('node:cluster');
+  cluster.once('listening', (_worker, address) => {
+    health.markListening();
+    void notifier.notify('READY=1', `STATUS=listening on port ${address.port} (--workers)`);
+  });
   if (config.ops.metrics && summed) {
-    const { default: cluster } = await import('node:cluster');
-    cluster.once('listening', () => health.markListening());
     try {
       metricsServer = await MetricsServer.start(config.ops.metrics, summed, health, log);
     } catch (err) {
@@ -250,6 +253,7 @@ async function superviseWorkers(config: Config, log: Logger): Promise<never> {
     process.on(signal, () => {
       if (pool.isStopping) process.exit(130);
       health.markDraining();
+      void notifier.notify('STOPPING=1', `STATUS=stopping (${signal})`);
       void pool.shutdown(signal);
     });
   }

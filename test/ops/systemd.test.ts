@@ -171,12 +171,8 @@ test('a restart through socket activation refuses no connection', async (t) => {
   await once(child, 'exit');
 });
 
-test('sd_notify: READY=1 with a STATUS once listening, STOPPING=1 on SIGTERM (systemd-notify)', async (t) => {
-  const notify = requireProgram(t, 'systemd-notify', 'systemd');
-  const python = requireProgram(t, 'python3');
-  if (!notify || !python) return;
-  const echo = await startEcho();
-  t.after(() => echo.close());
+/** A unix datagram socket read by python3 (Node cannot bind one); `received()` is what arrived so far. */
+async function notifyReceiver(t: { after(fn: () => unknown): void }, python: string) {
   const { dir } = tempDir(t, 'wstcp-notify-');
   const socket = join(dir, 'notify.sock');
   const receiver = spawn(
@@ -204,18 +200,56 @@ test('sd_notify: READY=1 with a STATUS once listening, STOPPING=1 on SIGTERM (sy
     received += chunk;
   });
   for (let i = 0; i < 200 && !received.includes('bound'); i++) await sleep(10);
+  return {
+    socket,
+    received: () => received,
+    waitFor: async (text: string) => {
+      for (let i = 0; i < 500 && !received.includes(text); i++) await sleep(10);
+      assert.ok(received.includes(text), `${text} in ${received}`);
+    },
+  };
+}
+
+test('sd_notify: READY=1 with a STATUS once listening, STOPPING=1 on SIGTERM (systemd-notify)', async (t) => {
+  const notify = requireProgram(t, 'systemd-notify', 'systemd');
+  const python = requireProgram(t, 'python3');
+  if (!notify || !python) return;
+  const echo = await startEcho();
+  t.after(() => echo.close());
+  const receiver = await notifyReceiver(t, python);
   const wstcp = await spawnWstcp(['127.0.0.1:0', `127.0.0.1:${echo.port}`], 20000, {
     ...process.env,
-    NOTIFY_SOCKET: socket,
+    NOTIFY_SOCKET: receiver.socket,
   });
   t.after(() => {
     wstcp.kill('SIGKILL');
   });
-  for (let i = 0; i < 300 && !received.includes('READY=1'); i++) await sleep(10);
-  assert.match(received, /READY=1/);
-  assert.match(received, new RegExp(`STATUS=listening on 127\\.0\\.0\\.1:${wstcp.port}`));
+  await receiver.waitFor('READY=1');
+  assert.match(receiver.received(), new RegExp(`STATUS=listening on 127\\.0\\.0\\.1:${wstcp.port}`));
   wstcp.kill('SIGTERM');
   assert.equal(await wstcp.exited, 0);
-  for (let i = 0; i < 300 && !received.includes('STOPPING=1'); i++) await sleep(10);
-  assert.match(received, /STOPPING=1/);
+  await receiver.waitFor('STOPPING=1');
+});
+
+test('sd_notify under --workers: the primary says READY=1 once a worker listens, and only it', async (t) => {
+  // Reproduces: with Type=notify and --workers, nobody sent READY=1 and systemd timed the start out.
+  const notify = requireProgram(t, 'systemd-notify', 'systemd');
+  const python = requireProgram(t, 'python3');
+  if (!notify || !python) return;
+  const echo = await startEcho();
+  t.after(() => echo.close());
+  const receiver = await notifyReceiver(t, python);
+  const wstcp = await spawnWstcp(['--workers', '2', '127.0.0.1:0', `127.0.0.1:${echo.port}`], 20000, {
+    ...process.env,
+    NOTIFY_SOCKET: receiver.socket,
+  });
+  t.after(() => {
+    wstcp.kill('SIGKILL');
+  });
+  await receiver.waitFor('READY=1');
+  await sleep(500);
+  assert.equal(receiver.received().split('READY=1').length - 1, 1, receiver.received());
+  wstcp.kill('SIGTERM');
+  await receiver.waitFor('STOPPING=1');
+  assert.equal(await wstcp.exited, 0);
 });
