@@ -48,11 +48,12 @@ export async function startBridge(
   kind: BridgeKind,
   targetPort: number,
   setup: BridgeSetup,
-  options: { workers?: number; tls?: boolean; nodeArgs?: string[] } = {},
+  options: { workers?: number; tls?: boolean; nodeArgs?: string[]; target?: string } = {},
 ): Promise<RunningBridge> {
   const port = await freePort();
   const listen = `127.0.0.1:${port}`;
-  const target = `127.0.0.1:${targetPort}`;
+  // `target` (wstcp only): another target text, such as a pool.
+  const target = options.target ?? `127.0.0.1:${targetPort}`;
   const tlsArgs = options.tls && setup.tls ? ['--cert', setup.tls.cert, '--key', setup.tls.key] : [];
   const logFile = join(setup.workDir, `${kind}-${++logCounter}.log`);
   const out = openSync(logFile, 'a');
@@ -100,7 +101,7 @@ export async function startBridgeRetrying(
   kind: BridgeKind,
   targetPort: number,
   setup: BridgeSetup,
-  options: { workers?: number; tls?: boolean } = {},
+  options: { workers?: number; tls?: boolean; target?: string } = {},
 ): Promise<RunningBridge> {
   try {
     return await startBridge(kind, targetPort, setup, options);

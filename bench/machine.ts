@@ -33,23 +33,22 @@ function openFileLimit(): string {
   }
 }
 
-const BEGIN = '<!-- bench:begin -->';
-const END = '<!-- bench:end -->';
-
-/** Replaces the text between the bench markers of `file` (appends the block when they are missing). */
-export function updateDocs(file: string, block: string): void {
+/** Replaces the text between the `marker` markers of `file` (appends the block when they are missing). */
+export function updateDocs(file: string, block: string, marker = 'bench'): void {
+  const begin = `<!-- ${marker}:begin -->`;
+  const end = `<!-- ${marker}:end -->`;
   let text = '';
   try {
     text = readFileSync(file, 'utf8');
   } catch {
     text = '# Performance\n\n';
   }
-  const fresh = `${BEGIN}\n${block.trim()}\n${END}`;
-  const from = text.indexOf(BEGIN);
-  const to = text.indexOf(END);
+  const fresh = `${begin}\n${block.trim()}\n${end}`;
+  const from = text.indexOf(begin);
+  const to = text.indexOf(end);
   text =
     from >= 0 && to > from
-      ? text.slice(0, from) + fresh + text.slice(to + END.length)
+      ? text.slice(0, from) + fresh + text.slice(to + end.length)
       : `${text.trimEnd()}\n\n${fresh}\n`;
   writeFileSync(file, text);
 }

@@ -8,6 +8,10 @@
  *   npm run bench -- --write-docs      also update docs/performance.md
  *   npm run bench -- --no-wss --no-workers --reps 5 --seconds 3 --hold 8000
  *   npm run bench -- --wstcp-only "--wstcp-args=--metrics 127.0.0.1:0"   wstcp alone, with extra flags
+ *   npm run bench -- --only channels   only the channel fan-out (wstcp and Nchan, ~3 minutes)
+ *   npm run bench -- --only pool --reps 5   only the pool figure
+ * Sections: ws (ws:// figures), memory, wss, workers, pool, channels. `--only a,b` runs just those,
+ * `--no-NAME` leaves one out (`--channels-only` and `--pool-only` are kept as aliases of `--only`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -15,13 +19,18 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BridgeKind } from './bridges.js';
+import { channelFanout } from './channels.js';
 import { type Context, memoryFigure, type Settings, wireFigures, workerScaling } from './figures.js';
 import { machineDescription, updateDocs } from './machine.js';
+import { poolFigure, poolTable } from './pool-figure.js';
 import { killAllNow, start, stopAll, waitForLine } from './procs.js';
 import { type Figure, markdownTable, type ScalingRow, scalingTable } from './report.js';
 import { buildTools, ensureWebsockify, selfSignedCert } from './tools.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
+
+const SECTIONS = ['ws', 'memory', 'wss', 'workers', 'pool', 'channels'] as const;
+type Section = (typeof SECTIONS)[number];
 
 function options() {
   const { values } = parseArgs({
@@ -31,6 +40,12 @@ function options() {
       'no-wss': { type: 'boolean', default: false },
       'no-workers': { type: 'boolean', default: false },
       'no-memory': { type: 'boolean', default: false },
+      'no-channels': { type: 'boolean', default: false },
+      'channels-only': { type: 'boolean', default: false },
+      'no-pool': { type: 'boolean', default: false },
+      'pool-only': { type: 'boolean', default: false },
+      'no-ws': { type: 'boolean', default: false },
+      only: { type: 'string' },
       reps: { type: 'string' },
       seconds: { type: 'string' },
       hold: { type: 'string' },
@@ -54,7 +69,17 @@ function options() {
   for (const [name, value] of Object.entries(settings)) {
     if (!Number.isFinite(value) || value <= 0) throw new Error(`bench: invalid value for ${name}`);
   }
-  return { quick, settings, values };
+  const only = (values.only ?? '').split(',').filter((name) => name !== '') as Section[];
+  if (values['channels-only']) only.push('channels');
+  if (values['pool-only']) only.push('pool');
+  for (const name of only) {
+    if (!SECTIONS.includes(name))
+      throw new Error(`bench: --only ${name}: sections are ${SECTIONS.join(', ')}`);
+  }
+  /** Whether a section runs: the ones named by --only, or every one not left out with --no-NAME. */
+  const want = (section: Section): boolean =>
+    only.length > 0 ? only.includes(section) : values[`no-${section}`] !== true;
+  return { quick, settings, values, want };
 }
 
 async function startTarget(binary: string): Promise<number> {
@@ -64,7 +89,7 @@ async function startTarget(binary: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const { quick, settings, values } = options();
+  const { quick, settings, values, want } = options();
   const startedAt = Date.now();
   const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
   const tools = buildTools(ROOT);
@@ -95,13 +120,28 @@ async function main(): Promise<void> {
         return fallback;
       }
     };
-    const figures: Figure[] = await attempt('ws://', () => wireFigures(ctx, false), []);
-    if (!values['no-memory'])
-      figures.push(...(await attempt('memory', async () => [await memoryFigure(ctx)], [])));
-    if (wss) figures.push(...(await attempt('wss://', () => wireFigures(ctx, true), [])));
+    const figures: Figure[] = want('ws') ? await attempt('ws://', () => wireFigures(ctx, false), []) : [];
+    if (want('memory')) figures.push(...(await attempt('memory', async () => [await memoryFigure(ctx)], [])));
+    if (wss && want('wss')) figures.push(...(await attempt('wss://', () => wireFigures(ctx, true), [])));
+    const pool = want('pool') ? await attempt('pool', () => poolFigure(ctx), undefined) : undefined;
     let scaling: ScalingRow[] = [];
-    if (!values['no-workers']) scaling = await attempt('--workers', () => workerScaling(ctx), []);
+    if (want('workers')) scaling = await attempt('--workers', () => workerScaling(ctx), []);
 
+    const channels = !want('channels')
+      ? ''
+      : await attempt(
+          'channels',
+          () =>
+            channelFanout({
+              root: ROOT,
+              seconds: quick ? 1 : 3,
+              reps: quick ? 1 : 3,
+              counts: [1000, 10_000],
+              sizes: [64, 4096],
+              progress,
+            }),
+          '',
+        );
     const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
     const minutes = ((Date.now() - startedAt) / 60000).toFixed(1);
     const report = [
@@ -110,9 +150,12 @@ async function main(): Promise<void> {
       '',
       machineDescription(),
       '',
-      markdownTable(figures),
+      figures.length ? markdownTable(figures) : '',
       scaling.length
         ? `\nwstcp \`--workers\` scaling (8 echo sessions x 64 KiB; ${settings.rateThreads} session-opening threads):\n\n${scalingTable(scaling)}`
+        : '',
+      pool
+        ? `\nSession rate through a pool (issue 16; ${settings.rateThreads} session-opening threads, C echo targets):\n\n${poolTable(pool)}`
         : '',
       quick ? '\n(--quick: one short run per figure; use the full run for the record.)' : '',
       failures.length
@@ -120,9 +163,15 @@ async function main(): Promise<void> {
         : '',
     ].join('\n');
     if (failures.length) process.exitCode = 1;
-    process.stdout.write(`${report}\n`);
+    const wireReport = figures.length > 0 || scaling.length > 0 || pool !== undefined;
+    if (wireReport) process.stdout.write(`${report}\n`);
+    const channelReport = channels
+      ? `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${command}\`.\n\n${channels}`
+      : '';
+    if (channelReport) process.stdout.write(`\n${channelReport}\n`);
     if (values['write-docs']) {
-      updateDocs(join(ROOT, 'docs', 'performance.md'), report);
+      if (wireReport) updateDocs(join(ROOT, 'docs', 'performance.md'), report);
+      if (channelReport) updateDocs(join(ROOT, 'docs', 'performance.md'), channelReport, 'bench-channels');
       progress('docs/performance.md updated');
     }
   } finally {

@@ -17,7 +17,7 @@ import { describeError, Refusal, refuse } from './errors.js';
 import { type DoneReason, ExitPolicy } from './exit-policy.js';
 import { WebSocketAcceptor } from './front/accept.js';
 import { FrontDoor } from './front/front-door.js';
-import { buildRoutes } from './front/routes.js';
+import { buildRoutes, type Route } from './front/routes.js';
 import { Health } from './observe/health.js';
 import { type Logger, silentLogger } from './observe/log.js';
 import type { Metrics } from './observe/metrics.js';
@@ -26,6 +26,7 @@ import { type BridgeStats, StatsTally } from './observe/stats.js';
 import { timedResolver } from './observe/timed-resolver.js';
 import { Session, type SessionOptions } from './relay/session.js';
 import { startSessionTimers } from './relay/session-timers.js';
+import type { MemberSnapshot } from './targets/pool/member-state.js';
 import { formatTarget } from './targets/registry.js';
 import type { Target } from './targets/target.js';
 import type { ClientLink } from './websocket/link.js';
@@ -52,6 +53,8 @@ export class Bridge extends EventEmitter {
   private readonly sessionKinds = new WeakMap<Session, string>();
 
   private readonly front: FrontDoor;
+  /** Endpoints besides sessions (front/routes.ts), readied before listening and closed in close(). */
+  private readonly routes: readonly Route[];
   private readonly acceptor: WebSocketAcceptor;
   private readonly tally = new StatsTally();
   private readonly exitPolicy: ExitPolicy;
@@ -82,6 +85,13 @@ export class Bridge extends EventEmitter {
     if (metrics && tls) metrics.certificateExpiry(() => tls.expiresAt);
     const slots = parts.slots;
     if (slots?.problem) this.health.addCheck(() => slots.problem!());
+    this.routes = buildRoutes({
+      config,
+      log,
+      stats: () => this.stats,
+      gates: this.parts.gates,
+      health: this.health,
+    });
     this.sessionOptions = { maxBufferBytes: config.maxBufferBytes, log, traffic: config.traffic };
     this.handshakes = new HandshakeLog(log, config.tokens !== undefined, parts.clientOf);
     this.acceptor = new WebSocketAcceptor({
@@ -94,7 +104,7 @@ export class Bridge extends EventEmitter {
       handshakeTimeoutMs: config.limits.handshakeTimeoutMs,
       tls: parts.tls,
       log,
-      routes: buildRoutes({ config, log, stats: () => this.stats, health: this.health }),
+      routes: this.routes,
       web: parts.http,
       upgrade: (req, socket, head) => void this.onUpgrade(req, socket, head),
       refused: (code) => {
@@ -120,8 +130,10 @@ export class Bridge extends EventEmitter {
     const metricsModule = config.ops.metrics ? await import('./observe/metrics.js') : undefined;
     const bridge = new Bridge(config, parts, log, metricsModule);
     try {
+      await Promise.all(bridge.routes.map((route) => route.ready?.()));
       await bridge.front.listen(config.listen, config.unixListenMode);
     } catch (err) {
+      await closeRoutes(bridge.routes, log);
       await closeParts(parts, log);
       throw err;
     }
@@ -149,6 +161,10 @@ export class Bridge extends EventEmitter {
   /** The counters now (observe/stats.ts), live sessions included. */
   get stats(): BridgeStats {
     return this.tally.snapshot(this.sessions);
+  }
+  /** Each pool member's state and counters (sessions, failures, up/down), for metrics; empty without pools. */
+  poolMembers(): MemberSnapshot[] {
+    return this.parts.pools?.snapshot() ?? [];
   }
 
   /**
@@ -203,6 +219,7 @@ export class Bridge extends EventEmitter {
       await drained;
       clearTimeout(grace);
     }
+    await closeRoutes(this.routes, this.log);
     // The listening socket closes only when every connection it accepted is gone, keep-alive ones included.
     this.front.closeAll();
     await Promise.all(this.recordings);
@@ -312,7 +329,16 @@ export class Bridge extends EventEmitter {
   }
 }
 
+async function closeRoutes(routes: readonly Route[], log: Logger): Promise<void> {
+  const results = await Promise.allSettled(routes.map((route) => route.close?.()));
+  for (const result of results) {
+    if (result.status === 'rejected')
+      log.warn('bridge.close_failed', { error: describeError(result.reason) });
+  }
+}
+
 async function closeParts(parts: BridgeParts, log: Logger): Promise<void> {
+  parts.pools?.close();
   const results = await Promise.allSettled([
     parts.resolver.close(),
     parts.tls?.close(),

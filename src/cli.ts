@@ -31,6 +31,7 @@ const USAGE = `wstcp [options] [listen_host:]listen_port target_host:target_port
 wstcp [options] --token-plugin PLUGIN --token-source ARG [listen_host:]listen_port
 wstcp [options] --unix-target FILE [listen_host:]listen_port
 wstcp [options] --inetd target_host:target_port         (the listening socket is stdin)
+wstcp [options] --channels [listen_host:]listen_port [target_host:target_port]   publish/subscribe channels
 wstcp tokens check|list|get|set|rm ...   manage token stores (wstcp tokens --help)
 wstcp cert ...                          make a self-signed certificate (wstcp cert --help)
 
@@ -47,6 +48,10 @@ const EXAMPLES: [string, string][] = [
   ],
   ['wstcp --tokens redis://127.0.0.1:6379/0 --novnc 6080', 'tokens in Redis, with the built-in viewer'],
   ['wstcp --heartbeat 30 --log-format json 6080 localhost:22', 'ping clients, JSON log lines'],
+  [
+    'wstcp --channels 8080',
+    'Nchan-style channels: POST /pub/ID, subscribe at /sub/ID (WebSocket, EventSource)',
+  ],
 ];
 
 function packageVersion(): string {
@@ -139,6 +144,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     listen: bridge.listenAddress,
     target: config.target ? formatTarget(config.target) : undefined,
     tokens: config.tokens ? config.tokens.plugin : undefined,
+    channels: config.channels ? `${config.channels.pubPath}/ID ${config.channels.subPath}/ID` : undefined,
     tls: config.tls ? (config.tls.sslOnly ? 'only' : 'optional') : undefined,
   });
   if (isDaemonChild()) {

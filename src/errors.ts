@@ -89,6 +89,17 @@ export const Refusal = {
   HANDSHAKE_TIMEOUT: { code: 'WSTCP_HANDSHAKE_TIMEOUT', status: 408 },
   SHUTTING_DOWN: { code: 'WSTCP_SHUTTING_DOWN', status: 503 },
   INTERNAL: { code: 'WSTCP_INTERNAL', status: 500 },
+  // Channels (channels/): publishers and subscribers.
+  CHANNEL_BAD_ID: { code: 'WSTCP_CHANNEL_BAD_ID', status: 403 },
+  CHANNEL_TOO_MANY_IDS: { code: 'WSTCP_CHANNEL_TOO_MANY_IDS', status: 403 },
+  CHANNEL_LIMIT: { code: 'WSTCP_CHANNEL_LIMIT', status: 503 },
+  CHANNEL_MESSAGE_TOO_LARGE: { code: 'WSTCP_CHANNEL_MESSAGE_TOO_LARGE', status: 413 },
+  PUBLISH_FORBIDDEN: { code: 'WSTCP_PUBLISH_FORBIDDEN', status: 403 },
+  NO_TARGET: {
+    code: 'WSTCP_NO_TARGET',
+    status: 404,
+    reason: 'No WebSocket bridge here: this wstcp serves channels only.',
+  },
   // Static files and the viewer (web/): fixed phrases, so nothing a client sends is reflected back.
   WEB_BAD_PATH: { code: 'WSTCP_WEB_BAD_PATH', status: 400, reason: 'Bad request: the path is not valid.' },
   WEB_NOT_FOUND: { code: 'WSTCP_WEB_NOT_FOUND', status: 404, reason: 'Not found.' },

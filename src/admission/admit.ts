@@ -69,6 +69,7 @@ export async function admit(
       ctx,
       preferIpv6: options.preferIpv6,
       tls: parts.targetTls,
+      pools: parts.pools,
     });
     const connectSeconds = (performance.now() - connectStarted) / 1000;
     if (parts.targetProxyProtocol) {

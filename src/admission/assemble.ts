@@ -7,7 +7,9 @@ import type { ConnectionOptions } from 'node:tls';
 import { authGates } from '../auth/gates.js';
 import { guardHttp } from '../auth/http-guard.js';
 import type { Config } from '../config/config.js';
+import { refuse } from '../errors.js';
 import type { Logger } from '../observe/log.js';
+import type { Pools } from '../targets/pool/pools.js';
 import type { ProxyProtocolVersion } from '../targets/proxy-header.js';
 import type { Target } from '../targets/target.js';
 import { createTargetPolicy } from './allow-target.js';
@@ -24,6 +26,8 @@ export interface BridgeParts {
   readonly tls: TlsTerminator | undefined;
   /** TLS options for connections to the target (--ssl-target); undefined for plain TCP. */
   readonly targetTls: ConnectionOptions | undefined;
+  /** The member states and balancing of pools; undefined when the bridge cannot meet a pool. */
+  readonly pools: Pools | undefined;
   readonly http: HttpHandler | undefined;
   /** Who the client is behind --trusted-proxy proxies (the socket's peer without them). */
   readonly clientOf?: ClientAddressPolicy;
@@ -36,6 +40,16 @@ export interface BridgeParts {
 /** The resolver for a single fixed target (`wstcp 6080 host:5900`, `--unix-target`). */
 export function fixedTarget(target: Target): TargetResolver {
   return { resolve: async () => target, close: async () => {} };
+}
+
+/** Without a target or tokens (`--channels` alone) only the channel routes serve: handshakes get 404. */
+function noTarget(): TargetResolver {
+  return {
+    resolve: async () => {
+      throw refuse('NO_TARGET');
+    },
+    close: async () => {},
+  };
 }
 
 /**
@@ -58,7 +72,9 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
   try {
     resolver = config.tokens
       ? await (await import('../tokens/index.js')).createTokenResolver(config.tokens, log)
-      : fixedTarget(config.target!);
+      : config.target
+        ? fixedTarget(config.target)
+        : noTarget();
   } catch (err) {
     await tls?.close();
     throw err;
@@ -73,6 +89,7 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
     policy: createTargetPolicy(config.allowTargets, log),
     tls,
     targetTls,
+    pools: (await import('../targets/pool/open-pools.js')).openPools(config, log, targetTls),
     http: web ? guardHttp(web, auth.http, clientOf) : undefined,
     clientOf,
     targetProxyProtocol: config.ops.targetProxyProtocol,

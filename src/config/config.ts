@@ -4,8 +4,10 @@
  */
 import { resolve } from 'node:path';
 import { AddressError, type ListenAddress, parseHostPort, parseListen } from '../address.js';
+import { buildChannelConfig, type ChannelConfig, type RawChannelOptions } from '../channels/config.js';
 import { ConfigError } from '../errors.js';
 import type { LogFormat, LogLevel } from '../observe/log.js';
+import type { BalanceMethod } from '../targets/pool/balance.js';
 import { parseTarget } from '../targets/registry.js';
 import type { Target } from '../targets/target.js';
 import type { UnixTarget } from '../targets/unix.js';
@@ -57,6 +59,15 @@ export interface LimitsConfig {
   readonly maxHeaderBytes: number;
 }
 
+/** How pools pick members and judge their health (targets/pool/). */
+export interface PoolConfig {
+  readonly method: BalanceMethod;
+  readonly maxFails: number;
+  readonly failTimeoutMs: number;
+  /** Active health checks every this many ms; 0: none. */
+  readonly healthIntervalMs: number;
+}
+
 export interface WebConfig {
   readonly dir: string | undefined;
   readonly listing: boolean;
@@ -80,8 +91,10 @@ export type ListenSpec = ListenAddress | { readonly kind: 'fd'; readonly fd: num
 export interface Config {
   readonly listen: ListenSpec;
   readonly unixListenMode: number;
-  /** The one fixed target; undefined when tokens route sessions. */
+  /** The one fixed target; undefined when tokens route sessions (or only channels are served). */
   readonly target: Target | undefined;
+  /** --channels: publish/subscribe endpoints (channels/). */
+  readonly channels: ChannelConfig | undefined;
   readonly tokens: TokenConfig | undefined;
   readonly allowTargets: readonly string[];
   readonly connectTimeoutMs: number;
@@ -103,6 +116,7 @@ export interface Config {
   readonly sslTarget: TargetTlsConfig | undefined;
   readonly auth: AuthConfig;
   readonly limits: LimitsConfig;
+  readonly pools: PoolConfig;
   readonly web: WebConfig;
   readonly log: { readonly level: LogLevel; readonly format: LogFormat; readonly file: string | undefined };
   readonly syslog: SyslogConfig | undefined;
@@ -275,6 +289,17 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
   const inetd = bool(raw, 'inetd');
   const daemon = bool(raw, 'daemon');
   const workerCount = workers(raw);
+  const channels = buildChannelConfig(raw as RawChannelOptions);
+  if (channels && workerCount !== undefined && !channels.store) {
+    throw new ConfigError(
+      '--channels with --workers needs --channel-store: each worker would hold channels of its own',
+    );
+  }
+  if (channels?.listen && (inetd || unixListen)) {
+    throw new ConfigError(
+      `--channels ${channels.listen} names a listen address: with --${inetd ? 'inetd' : 'unix-listen'} give --channels without one`,
+    );
+  }
 
   let listen: ListenSpec;
   let rest: string[];
@@ -292,7 +317,13 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     listen = { kind: 'unix', path: unixListen };
     rest = positional;
   } else {
-    const [first, ...others] = positional;
+    // `--channels [host:]port` is the listen address; the positional arguments then name only a target.
+    if (channels?.listen && positional.length > 1) {
+      throw new ConfigError(
+        `--channels ${channels.listen} is the listen address: give at most a target after it`,
+      );
+    }
+    const [first, ...others] = channels?.listen ? [channels.listen, ...positional] : positional;
     if (first === undefined) {
       throw new ConfigError(
         'missing listen port: wstcp [options] [listen_host:]listen_port target_host:target_port',
@@ -313,9 +344,9 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     if (tokens) throw new ConfigError('--unix-target cannot be combined with a token store');
     const unix: UnixTarget = { kind: 'unix', path: unixTarget };
     target = unix;
-  } else if (!tokens) {
+  } else if (!tokens && !channels) {
     throw new ConfigError(
-      'missing target: give target_host:target_port, --unix-target FILE, or a token store (--token-plugin/--tokens)',
+      'missing target: give target_host:target_port, --unix-target FILE, a token store (--token-plugin/--tokens) or --channels',
     );
   }
 
@@ -360,6 +391,7 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
   const limitsStore = str(raw, 'limits-store');
   if (limitsStore !== undefined && !/^rediss?:\/\//.test(limitsStore))
     throw new ConfigError('--limits-store must be a redis:// or rediss:// URL');
+  const pools = poolConfig(raw, tokens !== undefined);
 
   const verbose = bool(raw, 'verbose');
   const traffic = bool(raw, 'traffic');
@@ -369,6 +401,7 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     listen,
     unixListenMode: Number.parseInt(modeText, 8),
     target,
+    channels,
     tokens,
     allowTargets: list(raw, 'allow-target'),
     connectTimeoutMs: Math.round((num(raw, 'connect-timeout', { positive: true }) ?? 10) * 1000),
@@ -394,6 +427,7 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
       maxMessageBytes: Math.round((num(raw, 'max-message-size', { positive: true }) ?? 64) * 1024 * 1024),
       maxHeaderBytes: Math.round((num(raw, 'max-header-size', { positive: true }) ?? 16) * 1024),
     },
+    pools,
     web: { dir: web, listing: webListing, novnc },
     log: {
       level: verbose || traffic ? 'debug' : 'info',
@@ -422,4 +456,17 @@ function deepFreeze<T>(value: T): T {
     for (const inner of Object.values(value)) deepFreeze(inner);
   }
   return value;
+}
+
+function poolConfig(raw: RawOptions, tokens: boolean): PoolConfig {
+  const method = (str(raw, 'balance') ?? 'round-robin') as BalanceMethod;
+  if (method === 'hash-token' && !tokens) {
+    throw new ConfigError('--balance hash-token needs a token store: without one there is no token to hash');
+  }
+  return {
+    method,
+    maxFails: num(raw, 'max-fails', { integer: true }) ?? 1,
+    failTimeoutMs: Math.round((num(raw, 'fail-timeout', { positive: true }) ?? 10) * 1000),
+    healthIntervalMs: Math.round((num(raw, 'health-interval', { positive: true }) ?? 0) * 1000),
+  };
 }

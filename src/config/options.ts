@@ -3,9 +3,11 @@
  * their command lines); native options come after them. Validation beyond types lives in config.ts.
  */
 import type { Options } from 'yargs';
+import { channelOptionSpecs } from '../channels/options.js';
 
 const G_CORE = 'Bridge:';
 const G_TOKENS = 'Token routing:';
+const G_POOLS = 'Pools (a target or token value a:1,b:2):';
 const G_TLS = 'TLS:';
 const G_AUTH = 'Authentication:';
 const G_LIMITS = 'Limits:';
@@ -81,8 +83,38 @@ export const optionSpecs = {
     describe: 'Worker processes sharing the port: a number or "auto"',
   },
 
+  // Pools
+  balance: {
+    type: 'string',
+    choices: ['round-robin', 'least-conn', 'random', 'hash-client', 'hash-token', 'first'],
+    default: 'round-robin',
+    group: G_POOLS,
+    describe: 'How a pool picks the member for a session (first: pure failover in order)',
+  },
+  'max-fails': {
+    type: 'number',
+    default: 1,
+    group: G_POOLS,
+    describe: 'Failed connects within --fail-timeout that mark a member down (0: never)',
+  },
+  'fail-timeout': {
+    type: 'number',
+    default: 10,
+    group: G_POOLS,
+    describe: 'Seconds over which failures count, and for which a member stays down',
+  },
+  'health-interval': {
+    type: 'number',
+    group: G_POOLS,
+    describe: 'Probe every member every N s (TCP connect, or TLS with --ssl-target)',
+  },
+
   // Token routing
-  'token-plugin': { type: 'string', group: G_TOKENS, describe: 'websockify token plugin class (see README)' },
+  'token-plugin': {
+    type: 'string',
+    group: G_TOKENS,
+    describe: 'websockify token plugin class (see docs/tokens.md)',
+  },
   'token-source': { type: 'string', group: G_TOKENS, describe: 'Argument of --token-plugin' },
   'target-config': {
     type: 'string',
@@ -266,6 +298,7 @@ export const optionSpecs = {
     group: G_OPS,
     describe: "Send a PROXY protocol header with the client's address to every target",
   },
+  ...channelOptionSpecs,
 
   // websockify options that wstcp refuses with an explanation (see config.ts)
   'wrap-mode': { type: 'string', hidden: true },

@@ -5,6 +5,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Gate } from '../admission/pipeline.js';
+import { channelRoute } from '../channels/route.js';
 import type { Config } from '../config/config.js';
 import type { Health } from '../observe/health.js';
 import type { Logger } from '../observe/log.js';
@@ -18,6 +20,10 @@ export interface Route {
   request?(req: IncomingMessage, res: ServerResponse): void;
   /** Takes a WebSocket upgrade request; without it, upgrades on this path become sessions. */
   upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Resolves once the route can serve (its stores connected); the bridge listens only after. */
+  ready?(): Promise<void>;
+  /** Ends the route's connections and releases what it holds; called once when the bridge closes. */
+  close?(): Promise<void>;
 }
 
 /** What a route may use of the bridge. */
@@ -25,6 +31,8 @@ export interface RouteContext {
   readonly config: Config;
   readonly log: Logger;
   readonly stats: () => BridgeStats;
+  /** The bridge's admission gates (limits, origin, auth), for routes that admit clients as it does. */
+  readonly gates: readonly Gate[];
   /** Alive and ready (/healthz, /readyz). */
   readonly health: Health;
 }
@@ -33,7 +41,7 @@ export interface RouteContext {
 export type RouteFactory = (ctx: RouteContext) => Route | undefined;
 
 /** Every endpoint, in the order they are tried. To add one: `(ctx) => metricsRoute(ctx),`. */
-const ROUTES: readonly RouteFactory[] = [(ctx) => healthRoute(ctx)];
+const ROUTES: readonly RouteFactory[] = [(ctx) => healthRoute(ctx), (ctx) => channelRoute(ctx)];
 
 /** The routes a bridge serves. */
 export function buildRoutes(ctx: RouteContext): Route[] {

@@ -4,11 +4,15 @@
  * relay, log lines) finds it here. Text forms are tried in the order of KINDS; the last one, tcp, reads
  * whatever the others did not claim as host:port.
  */
+import { poolKind } from './pool/pool-kind.js';
+import type { PoolTarget } from './pool/pool-target.js';
 import type { OpenOptions, Target, TargetKind, TargetStream } from './target.js';
 import { type TcpTarget, tcpKind } from './tcp.js';
 import { type UnixTarget, unixKind } from './unix.js';
 
 const KINDS: readonly TargetKind[] = [
+  // Before the socket kinds: a pool's text is a list of their forms.
+  poolKind as TargetKind,
   unixKind as TargetKind,
   // To add a kind: import it above and list it here, before tcp (whose form is the fallback).
   tcpKind as TargetKind,
@@ -16,8 +20,11 @@ const KINDS: readonly TargetKind[] = [
 
 const byKind = new Map<string, TargetKind>(KINDS.map((kind) => [kind.kind, kind]));
 
-/** What token stores may name: sockets only (a store never starts a program: see docs/architecture.md). */
-export type SocketTarget = TcpTarget | UnixTarget;
+/**
+ * What token stores may name: sockets, or pools of them (a store never starts a program: see
+ * docs/architecture.md).
+ */
+export type SocketTarget = TcpTarget | UnixTarget | PoolTarget;
 
 /** The kind of `target`; throws for a kind that is not registered (a bug). */
 export function kindOf(target: Target): TargetKind {
@@ -35,9 +42,9 @@ export function parseTarget(text: string): Target {
   throw new Error('unreachable: tcp reads every text');
 }
 
-/** Parses a target a token store holds: `host:port`, `[v6]:port` or `unix_socket:/path`. */
+/** Parses a target a token store holds: `host:port`, `[v6]:port`, `unix_socket:/path` or a pool of them. */
 export function parseSocketTarget(text: string): SocketTarget {
-  return unixKind.parse(text) ?? tcpKind.parse(text)!;
+  return poolKind.parse(text) ?? unixKind.parse(text) ?? tcpKind.parse(text)!;
 }
 
 /** The text form of `target`, for log lines and messages. */

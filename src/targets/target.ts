@@ -10,6 +10,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { AllowRules } from '../admission/allow-target.js';
 import type { HandshakeContext } from '../admission/pipeline.js';
+import type { Pools } from './pool/pools.js';
 
 /** Where a session's bytes go: a value of one kind, told apart by `kind` (the registry's key). */
 export interface Target {
@@ -28,6 +29,8 @@ export interface OpenOptions {
   readonly preferIpv6: boolean;
   /** Socket kinds: speak TLS to the target with these options (--ssl-target). */
   readonly tls: ConnectionOptions | undefined;
+  /** The pool kind: the bridge's member states and balancing. */
+  readonly pools?: Pools | undefined;
 }
 
 /** One kind of target: its text form, its --allow-target check, and how to open one. */

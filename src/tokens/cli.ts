@@ -7,6 +7,7 @@ import yargs from 'yargs';
 import { AddressError } from '../address.js';
 import { ConfigError, describeError, WstcpError } from '../errors.js';
 import { Logger } from '../observe/log.js';
+import { describeMembers } from '../targets/pool/member-report.js';
 import { parseSocketTarget } from '../targets/registry.js';
 import { loadTokenSource, TokenFileError } from './file-store.js';
 import { NATIVE_FORMS, openTokenStore } from './open-store.js';
@@ -136,16 +137,26 @@ export async function tokensCommand(args: readonly string[], io: CommandIO = pro
         for (const { token, target } of await store.list()) io.out(`${token}: ${websockifyTarget(target)}`);
       });
     })
-    .command('get <token>', 'Print the target of a token', {}, async (a) => {
-      await withStore(a as unknown as StoreArgs, async (store) => {
-        const target = await store.lookup(String(a.token));
-        if (target) io.out(websockifyTarget(target));
-        else {
-          io.err('no such token');
-          code = 1;
-        }
-      });
-    })
+    .command(
+      'get <token>',
+      'Print the target of a token (a pool: and whether each member answers)',
+      {},
+      async (a) => {
+        await withStore(a as unknown as StoreArgs, async (store) => {
+          const target = await store.lookup(String(a.token));
+          if (target) {
+            io.out(websockifyTarget(target));
+            if (target.kind === 'pool') {
+              const timeoutMs = Math.round(Number(a['token-timeout']) * 1000);
+              for (const line of await describeMembers(target, timeoutMs)) io.out(line);
+            }
+          } else {
+            io.err('no such token');
+            code = 1;
+          }
+        });
+      },
+    )
     .command('set <token> <target>', 'Add or replace a token', {}, async (a) => {
       const token = requireToken(String(a.token));
       const target = requireTarget(String(a.target));

@@ -1,8 +1,10 @@
 /**
  * Targets given as a host and a port (JSON token APIs, Redis values, JWT claims): `{host: "h", port: 5900}`,
- * `{host: "h", port: "5900"}`, `{host: "h:5900"}`, or websockify's `{host: "unix_socket", port: "/path"}`.
+ * `{host: "h", port: "5900"}`, `{host: "h:5900"}`, or websockify's `{host: "unix_socket", port: "/path"}`;
+ * and pools, as `{targets: "a:5900,b:5900"}` or `{targets: [...]}`.
  */
 import { AddressError } from '../address.js';
+import { type PoolMember, parseMember, parseWeight, poolOf } from '../targets/pool/pool-target.js';
 import { parseSocketTarget, type SocketTarget } from '../targets/registry.js';
 
 /** Builds a target from loosely typed `host` and `port` fields; throws AddressError when they do not make one. */
@@ -26,6 +28,44 @@ export function targetFromJson(text: string, notJson: string): SocketTarget {
   } catch {
     throw new AddressError(notJson);
   }
-  const { host, port } = (value ?? {}) as { host?: unknown; port?: unknown };
-  return targetFromHostPort(host, port);
+  return targetFromFields((value ?? {}) as TargetFields);
+}
+
+/** The fields of a JSON answer, a Redis value or JWT claims that name a target. */
+export interface TargetFields {
+  readonly host?: unknown;
+  readonly port?: unknown;
+  readonly targets?: unknown;
+}
+
+/** `targets` (a pool: see poolFromJson) when present, else `host` and `port`. */
+export function targetFromFields(fields: TargetFields): SocketTarget {
+  if (fields.targets !== undefined) return poolFromJson(fields.targets);
+  return targetFromHostPort(fields.host, fields.port);
+}
+
+/**
+ * A pool given in JSON: its text (`"a:5900,b:5900@2"`), or a list whose items are member texts
+ * (`"a:5900 weight=2"`) or objects `{"host": "a", "port": 5900, "weight": 2, "backup": true}`.
+ */
+export function poolFromJson(value: unknown): SocketTarget {
+  if (typeof value === 'string') return parseSocketTarget(value);
+  if (!Array.isArray(value)) throw new AddressError('"targets" is neither a string nor a list');
+  return poolOf(value.map(memberFromJson));
+}
+
+function memberFromJson(item: unknown): PoolMember {
+  if (typeof item === 'string') return parseMember(item);
+  const { host, port, weight, backup } = (item ?? {}) as Record<string, unknown>;
+  const target = targetFromHostPort(host, port);
+  if (target.kind === 'pool') throw new AddressError('a member of "targets" is itself a pool');
+  if (backup !== undefined && typeof backup !== 'boolean') {
+    throw new AddressError('"backup" is not true or false');
+  }
+  const name = String(host);
+  return {
+    target,
+    weight: weight === undefined ? 1 : parseWeight(String(weight), name),
+    backup: backup === true,
+  };
 }

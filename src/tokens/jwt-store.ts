@@ -1,7 +1,7 @@
 /**
- * JWTTokenApi: the token itself is a JWT whose `host` and `port` claims name the target. It is a JWS, or a
- * JWE whose plaintext is a JWS (the inner signature is always required: with an RSA key anybody holding
- * the public key can encrypt). The key file is a PEM key (RSA, EC or Ed25519; a private key also serves to
+ * JWTTokenApi: the token itself is a JWT whose `host` and `port` claims name the target (or whose `targets`
+ * claim names a pool: tokens/host-port.ts). It is a JWS, or a JWE whose plaintext is a JWS (the inner
+ * signature is always required: with an RSA key anybody holding the public key can encrypt). The key file is a PEM key (RSA, EC or Ed25519; a private key also serves to
  * decrypt), or else the text of a symmetric key in websockify's form: the JWK `k` value, base64url.
  */
 import { createPrivateKey, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
@@ -10,7 +10,7 @@ import { compactDecrypt, errors, jwtVerify } from 'jose';
 import { AddressError } from '../address.js';
 import { ConfigError, describeError, refuse } from '../errors.js';
 import type { SocketTarget } from '../targets/registry.js';
-import { targetFromHostPort } from './host-port.js';
+import { type TargetFields, targetFromFields } from './host-port.js';
 import type { TokenStore } from './store.js';
 
 interface JwtKeys {
@@ -111,7 +111,7 @@ export class JwtTokenStore implements TokenStore {
       const { payload } = await jwtVerify(jws, this.keys.verify, {
         algorithms: [...this.keys.signAlgorithms],
       });
-      return targetFromHostPort(payload.host, payload.port);
+      return targetFromFields(payload as TargetFields);
     } catch (err) {
       if (err instanceof errors.JWTExpired) throw refuse('TOKEN_EXPIRED', 'the token has expired');
       if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'nbf') {

@@ -110,7 +110,8 @@ export class RedisTokenStore implements WritableTokenStore {
 
   async set(token: string, target: SocketTarget): Promise<void> {
     const text = websockifyTarget(target);
-    const value = this.options.valueFormat === 'plain' ? text : JSON.stringify({ host: text });
+    const field = target.kind === 'pool' ? 'targets' : 'host';
+    const value = this.options.valueFormat === 'plain' ? text : JSON.stringify({ [field]: text });
     await this.command((c) => c.set(this.key(token), value));
   }
 

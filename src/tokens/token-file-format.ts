@@ -4,6 +4,7 @@
  * `v6:addr:port` (port after the last colon), `[v6]:port` or `unix_socket:/path`.
  */
 import { AddressError } from '../address.js';
+import { formatPool } from '../targets/pool/pool-target.js';
 import { parseSocketTarget, type SocketTarget } from '../targets/registry.js';
 
 /** One parsed file: its table, or the problems found, each as `file:line: what is wrong`. */
@@ -46,9 +47,11 @@ export function parseTokenFile(text: string, name: string): ParsedTokenFile {
 
 /**
  * A target as websockify writes and reads it: `host:port` with IPv6 unbracketed (websockify splits at the
- * last colon and passes the host to the resolver as is), or `unix_socket:/path`.
+ * last colon and passes the host to the resolver as is), or `unix_socket:/path`. A pool, which websockify
+ * cannot read, in its compact form.
  */
 export function websockifyTarget(target: SocketTarget): string {
+  if (target.kind === 'pool') return formatPool(target);
   return target.kind === 'unix' ? `unix_socket:${target.path}` : `${target.host}:${target.port}`;
 }
 

@@ -1,3 +1,3 @@
-/** Static files and the built-in noVNC viewer (--web, --novnc); see the README section "Web client". */
+/** Static files and the built-in noVNC viewer (--web, --novnc); see docs/web.md. */
 export { createWebHandler } from './handler.js';
 export { viewerUrl } from './viewer-url.js';

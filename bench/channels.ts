@@ -1,0 +1,255 @@
+/**
+ * Channel fan-out, wstcp against the real Nchan in one run: one publisher, 1,000 and 10,000 WebSocket
+ * subscribers (a swarm in a child process, the same client for both), 64 B and 4 KiB messages.
+ *
+ * - delivered msgs/s: the publisher posts back to back for `seconds` (one keep-alive connection, each
+ *   publish waiting for its answer, as Nchan publishers do); delivered = messages the swarm received,
+ *   over the time until the last one arrived (or 15 s more at most).
+ * - latency p50/p99: for 2 s, publishes at a rate that makes 20,000 deliveries per second (20/s to
+ *   1,000 subscribers, 2/s to 10,000), each carrying its send time; the swarm computes publish-to-delivery
+ *   for every subscriber. A fixed delivery rate keeps the client's own backlog out of the figure.
+ * - memory per idle subscriber: the server's resident memory after the swarm connected, less before,
+ *   divided by the subscribers.
+ *
+ * Nchan runs as Debian configures nginx but with one worker (wstcp runs as one process too).
+ */
+import { Agent, request } from 'node:http';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { launchNchan } from '../test/helpers/nchan.js';
+import { findProgram } from '../test/helpers/programs.js';
+import { Swarm } from '../test/helpers/swarm.js';
+import { freePort } from './bridges.js';
+import { start, stop, treeCpuSeconds, treeMemory, waitForPort } from './procs.js';
+
+export interface ChannelBenchOptions {
+  readonly root: string;
+  readonly seconds: number;
+  readonly counts: readonly number[];
+  readonly sizes: readonly number[];
+  /** Runs of everything; the table shows the median of each figure. */
+  readonly reps: number;
+  progress(line: string): void;
+}
+
+interface Server {
+  readonly name: 'wstcp' | 'Nchan';
+  readonly port: number;
+  readonly pid: number;
+  close(): Promise<void>;
+}
+
+interface Row {
+  server: string;
+  subscribers: number;
+  size: number;
+  deliveredPerS: number;
+  /** Server CPU (user + system) per 100,000 deliveries in the throughput phase. */
+  cpuMsPer100k: number;
+  p50: number;
+  p99: number;
+  memoryPerSubKb: number;
+}
+
+async function startWstcp(root: string): Promise<Server> {
+  const port = await freePort();
+  const child = start(process.execPath, [join(root, 'bin', 'wstcp'), '--channels', `127.0.0.1:${port}`], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  await waitForPort(port, 30_000);
+  return { name: 'wstcp', port, pid: child.pid as number, close: () => stop(child) };
+}
+
+async function startNchan(): Promise<Server | undefined> {
+  const nginx = findProgram('nginx');
+  if (!nginx) return undefined;
+  const peer = await launchNchan(nginx);
+  return { name: 'Nchan', port: peer.port, pid: peer.pid as number, close: () => peer.close() };
+}
+
+/** Posts `body` to /pub/ID on one keep-alive connection; resolves with the status. */
+function post(agent: Agent, port: number, channel: string, body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: `/pub/${channel}`,
+        agent,
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function stamped(size: number): Buffer {
+  const body = Buffer.alloc(size, 0x61);
+  body.writeDoubleLE(performance.timeOrigin + performance.now(), 0);
+  return body;
+}
+
+async function measure(
+  server: Server,
+  count: number,
+  sizes: readonly number[],
+  opts: ChannelBenchOptions,
+): Promise<Row[]> {
+  const channel = `bench${count}`;
+  const before = treeMemory(server.pid).rssKb;
+  const swarm = await Swarm.start('127.0.0.1', server.port, `/sub/${channel}`, count);
+  const rows: Row[] = [];
+  try {
+    if (swarm.failed > 0) throw new Error(`${server.name}: ${swarm.failed} of ${count} subscribers failed`);
+    await sleep(1000);
+    const memoryPerSubKb = (treeMemory(server.pid).rssKb - before) / count;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (const size of sizes) {
+        await swarm.stats();
+        const startStats = await swarm.stats();
+        const cpuBefore = treeCpuSeconds(server.pid);
+        const started = performance.now();
+        let published = 0;
+        while (performance.now() - started < opts.seconds * 1000) {
+          const status = await post(agent, server.port, channel, stamped(size));
+          if (status !== 201) throw new Error(`${server.name}: publish answered ${status}`);
+          published++;
+        }
+        const expected = startStats.messages + published * count;
+        let stats = await swarm.stats();
+        let lastCount = stats.messages;
+        let lastAt = performance.now();
+        const deadline = performance.now() + 15_000;
+        while (stats.messages < expected && performance.now() < deadline) {
+          await sleep(50);
+          stats = await swarm.stats();
+          if (stats.messages !== lastCount) {
+            lastCount = stats.messages;
+            lastAt = performance.now();
+          }
+        }
+        const delivered = stats.messages - startStats.messages;
+        const deliveredPerS = delivered / ((lastAt - started) / 1000);
+        const cpuAfter = treeCpuSeconds(server.pid);
+        const cpuSeconds = cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system;
+        const cpuMsPer100k = delivered > 0 ? (cpuSeconds * 1000 * 100_000) / delivered : Number.NaN;
+        await sleep(200);
+        await swarm.stats();
+        const intervalMs = count / 20;
+        const latencyStart = performance.now();
+        let sent = 0;
+        while (performance.now() - latencyStart < 2000) {
+          await post(agent, server.port, channel, stamped(size));
+          sent++;
+          const next = latencyStart + sent * intervalMs;
+          await sleep(Math.max(0, next - performance.now()));
+        }
+        await sleep(500);
+        const latency = await swarm.stats();
+        rows.push({
+          server: server.name,
+          subscribers: count,
+          size,
+          deliveredPerS,
+          cpuMsPer100k,
+          p50: latency.p50,
+          p99: latency.p99,
+          memoryPerSubKb,
+        });
+        opts.progress(
+          `${server.name} ${count} subs ${size} B: ${Math.round(deliveredPerS)} msg/s delivered (${Math.round(cpuMsPer100k)} ms CPU/100k), p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms, ${memoryPerSubKb.toFixed(1)} KB/sub`,
+        );
+      }
+    } finally {
+      agent.destroy();
+    }
+  } finally {
+    await swarm.close();
+  }
+  return rows;
+}
+
+function medianOf(values: number[]): number {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** One row per server, subscriber count and size: the median of each figure over the runs. */
+function medianRows(rows: readonly Row[]): Row[] {
+  const groups = new Map<string, Row[]>();
+  for (const row of rows) {
+    const key = `${row.server}/${row.subscribers}/${row.size}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  return [...groups.values()].map((group) => {
+    const first = group[0] as Row;
+    const m = (pick: (r: Row) => number) => medianOf(group.map(pick));
+    return {
+      server: first.server,
+      subscribers: first.subscribers,
+      size: first.size,
+      deliveredPerS: m((r) => r.deliveredPerS),
+      cpuMsPer100k: m((r) => r.cpuMsPer100k),
+      p50: m((r) => r.p50),
+      p99: m((r) => r.p99),
+      memoryPerSubKb: m((r) => r.memoryPerSubKb),
+    };
+  });
+}
+
+function table(rows: readonly Row[]): string {
+  const lines = [
+    '| subscribers | message | server | delivered msgs/s | server CPU per 100k deliveries | latency p50 | latency p99 | memory per idle subscriber |',
+    '|---:|---:|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.subscribers.toLocaleString('en')} | ${r.size >= 1024 ? `${r.size / 1024} KiB` : `${r.size} B`} | ${r.server} | ` +
+        `${Math.round(r.deliveredPerS).toLocaleString('en')} | ${Math.round(r.cpuMsPer100k)} ms | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.memoryPerSubKb.toFixed(1)} KB |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Runs the fan-out figures for wstcp and (when installed) Nchan; returns the markdown section. */
+export async function channelFanout(opts: ChannelBenchOptions): Promise<string> {
+  const rows: Row[] = [];
+  for (let rep = 0; rep < opts.reps; rep++) {
+    for (const count of opts.counts) {
+      // Alternate which server goes first, so drift on the machine hits both alike.
+      const launchers = [() => startWstcp(opts.root), startNchan];
+      for (const launch of rep % 2 === 0 ? launchers : launchers.reverse()) {
+        const server = await launch();
+        if (!server) {
+          opts.progress('Nchan is not installed (apt-get install nginx libnginx-mod-nchan): wstcp only');
+          continue;
+        }
+        try {
+          rows.push(...(await measure(server, count, opts.sizes, opts)));
+        } finally {
+          await server.close();
+        }
+      }
+    }
+  }
+  const medians = medianRows(rows);
+  medians.sort(
+    (a, b) => a.subscribers - b.subscribers || a.size - b.size || a.server.localeCompare(b.server),
+  );
+  return (
+    `Channel fan-out (one publisher posting back to back for ${opts.seconds} s; latency at 20,000 deliveries/s; ` +
+    `WebSocket subscribers in one client process, the same for both servers; medians of ${opts.reps} run(s)):\n\n` +
+    table(medians)
+  );
+}

@@ -1,0 +1,120 @@
+/**
+ * Channels through the real command line and front door: `--channels` alone or beside a bridge target,
+ * the admission gates applied to subscribers (origin, connection limits), feeds, and the flags checked
+ * at startup.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { test } from 'node:test';
+import WebSocket from 'ws';
+import { parseArgs } from '../../src/cli.js';
+import { ConfigError } from '../../src/errors.js';
+import { startBridge, startEcho } from '../helpers/bridge.js';
+import { EventStream, infoFields, publish, send, WsStream } from '../helpers/channels.js';
+
+function base(bridge: { port: number }): string {
+  return `127.0.0.1:${bridge.port}`;
+}
+
+test('wstcp --channels HOST:PORT alone serves channels; other paths have no bridge target', async (t) => {
+  const bridge = await startBridge(['--channels', '127.0.0.1:0']);
+  t.after(() => bridge.close());
+  const ws = new WsStream(`ws://${base(bridge)}/sub/alerts`);
+  await ws.opened;
+  t.after(() => ws.close());
+  const answer = await publish(base(bridge), 'alerts', 'System alert');
+  assert.equal(answer.status, 201);
+  assert.equal((await ws.waitFor(1))[0]?.data.toString(), 'System alert');
+  const other = new WsStream(`ws://${base(bridge)}/websockify`);
+  await assert.rejects(other.opened, /status 404/);
+});
+
+test('--channels beside a bridge target: /pub and /sub are channels, other paths bridge to the target', async (t) => {
+  const echo = await startEcho();
+  t.after(() => echo.close());
+  const bridge = await startBridge(['--channels', '127.0.0.1:0', `127.0.0.1:${echo.port}`]);
+  t.after(() => bridge.close());
+  const client = new WebSocket(`ws://${base(bridge)}/`);
+  await once(client, 'open');
+  client.send(Buffer.from('ping'));
+  const [echoed] = (await once(client, 'message')) as [Buffer];
+  assert.equal(echoed.toString(), 'ping');
+  client.close();
+  assert.equal((await publish(base(bridge), 'side', 'x')).status, 202);
+  assert.equal(infoFields((await send(base(bridge), 'GET', '/pub/side')).text)['queued messages'], '1');
+});
+
+test('subscribers pass the bridge gates: --origin refuses another page, --max-connections counts subscribers', async (t) => {
+  const bridge = await startBridge([
+    '--channels',
+    '127.0.0.1:0',
+    '--origin',
+    'http://good.test',
+    '--max-connections',
+    '1',
+  ]);
+  t.after(() => bridge.close());
+  const bad = await send(base(bridge), 'GET', '/sub/g', undefined, {
+    Origin: 'http://evil.test',
+    Accept: 'text/event-stream',
+  });
+  assert.equal(bad.status, 403);
+  const first = new EventStream(base(bridge), '/sub/g', { Origin: 'http://good.test' });
+  await first.waitForOpen();
+  t.after(() => first.close());
+  const second = await send(base(bridge), 'GET', '/sub/g', undefined, { Origin: 'http://good.test' });
+  assert.equal(second.status, 503);
+});
+
+test('--channel-feed publishes a TCP target line by line to its channel', async (t) => {
+  const server = createServer((socket) => socket.write('tick 1\ntick 2\n'));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const port = (server.address() as { port: number }).port;
+  const bridge = await startBridge([
+    '--channels',
+    '127.0.0.1:0',
+    '--channel-feed',
+    `ticks=127.0.0.1:${port}`,
+  ]);
+  t.after(() => bridge.close());
+  const stream = new EventStream(base(bridge), '/sub/ticks');
+  t.after(() => stream.close());
+  assert.deepEqual(
+    (await stream.waitFor(2)).map((e) => e.data),
+    ['tick 1', 'tick 2'],
+  );
+});
+
+test('channel flags are checked at startup with messages naming the flag', () => {
+  const bad: [string[], RegExp][] = [
+    [['--channel-feed', 'x=127.0.0.1:1', '6080', '127.0.0.1:1'], /--channel-feed needs --channels/],
+    [['--channels', '127.0.0.1:0', '--channel-first', 'soon'], /--channel-first/],
+    [['--channels', '127.0.0.1:0', '--channel-buffer', '-1'], /--channel-buffer/],
+    [['--channels', '127.0.0.1:0', '--publish-allow', '10.0.0.0/99'], /--publish-allow/],
+    [['--channels', '127.0.0.1:0', '--channel-store', 'http://x'], /--channel-store/],
+    [['--channels', '127.0.0.1:0', '--workers', '2'], /--channel-store/],
+    [['--channels', '127.0.0.1:0', '--channel-pub-path', '/x', '--channel-sub-path', '/x'], /overlap/],
+  ];
+  for (const [args, message] of bad) {
+    assert.throws(
+      () => parseArgs(args),
+      (err: unknown) => err instanceof ConfigError && message.test(err.message),
+      args.join(' '),
+    );
+  }
+});
+
+test('a channel store that cannot be opened stops the start (the bridge does not listen without its channels)', async () => {
+  await assert.rejects(
+    startBridge([
+      '--channels',
+      '127.0.0.1:0',
+      '--channel-store',
+      'rediss://127.0.0.1:1/0?ca=/nonexistent/ca.pem',
+    ]),
+    (err: unknown) => err instanceof ConfigError && /--channel-store: Redis CA file/.test(err.message),
+  );
+});

@@ -1,0 +1,271 @@
+/**
+ * Channel behaviour on real loopback sockets, one scenario each: where new subscribers start, the buffer
+ * limits, multiplexed resume, Nchan's ws+meta.nchan subprotocol, slow subscribers, and refused requests.
+ */
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { test } from 'node:test';
+import { HttpError } from '../../src/errors.js';
+import {
+  EventStream,
+  infoFields,
+  logEvents,
+  publish,
+  send,
+  startChannelServer,
+  WsStream,
+} from '../helpers/channels.js';
+
+test('--channel-first newest, 2 and -2 select what a new subscriber gets, as Nchan counts them', async (t) => {
+  const results: Record<string, string[]> = {};
+  for (const first of ['newest', 2, -2] as const) {
+    const server = await startChannelServer({ first });
+    t.after(() => server.close());
+    for (const m of ['m1', 'm2', 'm3', 'm4', 'm5']) await publish(server.base, 'f', m);
+    const stream = new EventStream(server.base, '/sub/f');
+    await stream.waitForOpen();
+    await publish(server.base, 'f', 'live');
+    await stream.waitFor(1);
+    await new Promise((r) => setTimeout(r, 50));
+    stream.close();
+    results[String(first)] = stream.events.map((e) => e.data);
+  }
+  assert.deepEqual(results, {
+    newest: ['live'],
+    '2': ['m2', 'm3', 'm4', 'm5', 'live'],
+    '-2': ['m4', 'm5', 'live'],
+  });
+});
+
+test('--channel-buffer 0 keeps no message: a late subscriber gets nothing old', async (t) => {
+  const server = await startChannelServer({ bufferLength: 0 });
+  t.after(() => server.close());
+  assert.equal((await publish(server.base, 'b', 'gone')).status, 202);
+  assert.equal(infoFields((await send(server.base, 'GET', '/pub/b')).text)['queued messages'], '0');
+  const stream = new EventStream(server.base, '/sub/b');
+  await stream.waitForOpen();
+  await publish(server.base, 'b', 'new');
+  assert.deepEqual(
+    (await stream.waitFor(1)).map((e) => e.data),
+    ['new'],
+  );
+  stream.close();
+});
+
+test('messages expire after --channel-ttl', async (t) => {
+  const server = await startChannelServer({ ttlMs: 300 });
+  t.after(() => server.close());
+  await publish(server.base, 'ttl', 'short-lived');
+  assert.equal(infoFields((await send(server.base, 'GET', '/pub/ttl')).text)['queued messages'], '1');
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(infoFields((await send(server.base, 'GET', '/pub/ttl')).text)['queued messages'], '0');
+});
+
+test('the byte cap per channel: a larger message is 413, older messages are evicted to make room', async (t) => {
+  const server = await startChannelServer({ maxBytes: 10_000 });
+  t.after(() => server.close());
+  const big = await publish(server.base, 'cap', Buffer.alloc(10_001, 0x61));
+  assert.equal(big.status, 413);
+  for (let i = 0; i < 5; i++) await publish(server.base, 'cap', Buffer.alloc(4000, 0x61 + i));
+  const queued = Number(infoFields((await send(server.base, 'GET', '/pub/cap')).text)['queued messages']);
+  assert.equal(queued, 2, 'two 4000-byte messages fit in 10,000 bytes');
+});
+
+test('the cap on channels: publishing to one more is 503 with a code', async (t) => {
+  const server = await startChannelServer({ maxChannels: 2 });
+  t.after(() => server.close());
+  assert.equal((await publish(server.base, 'one', 'x')).status, 202);
+  assert.equal((await publish(server.base, 'two', 'x')).status, 202);
+  const third = await publish(server.base, 'three', 'x');
+  assert.equal(third.status, 503);
+  assert.equal((await publish(server.base, 'one', 'y')).status, 202);
+});
+
+test('a multiplexed subscriber resumes from its multi-channel id', async (t) => {
+  const server = await startChannelServer();
+  t.after(() => server.close());
+  await publish(server.base, 'x', 'x1');
+  await publish(server.base, 'y', 'y1');
+  const first = new EventStream(server.base, '/sub/x,y');
+  const events = await first.waitFor(2);
+  first.close();
+  await publish(server.base, 'x', 'x2');
+  await publish(server.base, 'y', 'y2');
+  const resumed = new EventStream(server.base, '/sub/x,y', { 'Last-Event-ID': events[1]?.id ?? '' });
+  t.after(() => resumed.close());
+  assert.deepEqual(
+    (await resumed.waitFor(2)).map((e) => e.data),
+    ['x2', 'y2'],
+  );
+  assert.match(events[1]?.id ?? '', /^\d+:\d+,\[\d+:\d+\]$/);
+});
+
+test('more than 255 channels in one subscription is 403; a channel id over 1024 characters too', async (t) => {
+  const server = await startChannelServer();
+  t.after(() => server.close());
+  const many = Array.from({ length: 256 }, (_, i) => `c${i}`).join(',');
+  assert.equal((await send(server.base, 'GET', `/sub/${many}`)).status, 403);
+  assert.equal((await send(server.base, 'GET', `/pub/${'a'.repeat(1025)}`)).status, 403);
+});
+
+test('ws+meta.nchan subscribers get the id and content type in front of each message, as NchanSubscriber reads', async (t) => {
+  const server = await startChannelServer();
+  t.after(() => server.close());
+  const ws = new WsStream(`ws://${server.base}/sub/meta`, 'ws+meta.nchan');
+  await ws.opened;
+  t.after(() => ws.close());
+  assert.equal(ws.ws.protocol, 'ws+meta.nchan');
+  await publish(server.base, 'meta', 'payload', { 'Content-Type': 'text/x-thing' });
+  const [message] = await ws.waitFor(1);
+  assert.match(message?.data.toString() ?? '', /^id: \d+:0\ncontent-type: text\/x-thing\n\npayload$/);
+});
+
+test('a subscriber that stops reading is closed, while the publisher and other subscribers carry on', async (t) => {
+  const server = await startChannelServer({ limits: { queueBytes: 256 * 1024, slow: 'close' } });
+  t.after(() => server.close());
+  // A raw client that completes the handshake, then never reads.
+  const stalled = connect(server.port, '127.0.0.1');
+  stalled.write(
+    'GET /sub/flood HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
+  await new Promise((resolve) => stalled.once('data', resolve));
+  stalled.pause();
+  t.after(() => stalled.destroy());
+  const reader = new WsStream(`ws://${server.base}/sub/flood`);
+  await reader.opened;
+  t.after(() => reader.close());
+  const chunk = Buffer.alloc(64 * 1024, 0x62);
+  const started = Date.now();
+  for (let i = 0; i < 200; i++) {
+    const answer = await publish(server.base, 'flood', chunk, { 'Content-Type': 'application/octet-stream' });
+    assert.ok(answer.status === 201 || answer.status === 202);
+  }
+  assert.ok(Date.now() - started < 20_000, 'publishing was not held up');
+  await reader.waitFor(200, 20_000);
+  const slow = logEvents(server.logs, 'channel.subscriber_slow');
+  assert.equal(slow.length, 1);
+  assert.equal(slow[0]?.action, 'close');
+  assert.equal(slow[0]?.code, 1013);
+  // What waited for the stalled client never went past the bound (plus one message).
+  assert.ok(Number(slow[0]?.queued) <= 256 * 1024 + chunk.length);
+});
+
+test('--channel-slow skip: a slow subscriber misses messages but stays connected', async (t) => {
+  const server = await startChannelServer({ limits: { queueBytes: 128 * 1024, slow: 'skip' } });
+  t.after(() => server.close());
+  const stalled = connect(server.port, '127.0.0.1');
+  stalled.write(
+    'GET /sub/skip HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
+  await new Promise((resolve) => stalled.once('data', resolve));
+  stalled.pause();
+  t.after(() => stalled.destroy());
+  // Enough to fill the kernel buffers of loopback (several MB) and then the queue.
+  for (let i = 0; i < 400; i++) await publish(server.base, 'skip', Buffer.alloc(32 * 1024, 0x63));
+  const slow = logEvents(server.logs, 'channel.subscriber_slow');
+  assert.equal(slow.length, 1);
+  assert.equal(slow[0]?.action, 'skip');
+  assert.equal(stalled.destroyed, false);
+  assert.equal(server.service.stats().subscribers, 1);
+});
+
+test('a subscriber that sends a message is closed with 1008; one on an unknown method gets 405', async (t) => {
+  const server = await startChannelServer();
+  t.after(() => server.close());
+  const ws = new WsStream(`ws://${server.base}/sub/quiet`);
+  await ws.opened;
+  ws.ws.send('not allowed');
+  assert.equal(await ws.waitForClose(), 1008);
+  assert.equal((await send(server.base, 'POST', '/sub/quiet', 'x')).status, 405);
+  const patch = await send(server.base, 'PATCH', '/pub/quiet', 'x');
+  assert.equal(patch.status, 405);
+  assert.equal(patch.headers.allow, 'GET, POST, PUT, DELETE');
+});
+
+test('a long-poll waiting on a channel that is deleted gets 410', async (t) => {
+  const server = await startChannelServer();
+  t.after(() => server.close());
+  await publish(server.base, 'lp', 'first');
+  const first = await send(server.base, 'GET', '/sub/lp');
+  const waiting = send(server.base, 'GET', '/sub/lp', undefined, {
+    'If-Modified-Since': String(first.headers['last-modified']),
+    'If-None-Match': String(first.headers.etag),
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  await send(server.base, 'DELETE', '/pub/lp');
+  assert.equal((await waiting).status, 410);
+});
+
+test('closing the service ends WebSocket subscribers with 1001', async () => {
+  const server = await startChannelServer();
+  const ws = new WsStream(`ws://${server.base}/sub/bye`);
+  await ws.opened;
+  const closing = server.close();
+  assert.equal(await ws.waitForClose(), 1001);
+  await closing;
+});
+
+test('subscribers pass the admission gates: a refusal keeps its status, a counted connection is released when it leaves', async (t) => {
+  let live = 0;
+  const server = await startChannelServer({
+    admitSubscriber: async (req) => {
+      if (req.headers.origin === 'http://evil.test') {
+        throw new HttpError('WSTCP_FORBIDDEN', 403, 'origin not allowed');
+      }
+      live++;
+      return () => {
+        live--;
+      };
+    },
+  });
+  t.after(() => server.close());
+  const refused = await send(server.base, 'GET', '/sub/g', undefined, { Origin: 'http://evil.test' });
+  assert.equal(refused.status, 403);
+  const ws = new WsStream(`ws://${server.base}/sub/g`);
+  const stream = new EventStream(server.base, '/sub/g');
+  await Promise.all([ws.opened, stream.waitForOpen()]);
+  assert.equal(live, 2);
+  ws.close();
+  stream.close();
+  const deadline = Date.now() + 5000;
+  while (live > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(live, 0);
+});
+
+test('a WebSocket publisher sending more than a channel holds is closed with 1009, nothing published', async (t) => {
+  const server = await startChannelServer({ maxBytes: 1000 });
+  t.after(() => server.close());
+  const ws = new WsStream(`ws://${server.base}/pub/big`);
+  await ws.opened;
+  ws.ws.send(Buffer.alloc(2000));
+  assert.equal(await ws.waitForClose(), 1009);
+  assert.equal((await send(server.base, 'GET', '/pub/big')).status, 404);
+});
+
+test('bad input gets a status and the server carries on: bad encoding, ids, dates, sizes and handshakes', async (t) => {
+  const server = await startChannelServer({ maxBytes: 1000 });
+  t.after(() => server.close());
+  await publish(server.base, 'ok', 'first');
+  assert.equal((await send(server.base, 'GET', '/sub/%ZZ')).status, 403);
+  assert.equal((await send(server.base, 'GET', '/pub/%ZZ')).status, 403);
+  const garbageId = await send(server.base, 'GET', '/sub/ok', undefined, { 'Last-Event-ID': 'not:an:id' });
+  assert.equal(garbageId.text, 'first');
+  const garbageDate = await send(server.base, 'GET', '/sub/ok', undefined, {
+    'If-Modified-Since': 'yesterday',
+    'If-None-Match': 'x',
+  });
+  assert.equal(garbageDate.text, 'first');
+  const huge = await send(server.base, 'POST', '/pub/ok', undefined, { 'Content-Length': '99999999999' });
+  assert.equal(huge.status, 413);
+  const badKey = await send(server.base, 'GET', '/sub/ok', undefined, {
+    Connection: 'Upgrade',
+    Upgrade: 'websocket',
+    'Sec-WebSocket-Key': 'short',
+    'Sec-WebSocket-Version': '13',
+  });
+  assert.equal(badKey.status, 400);
+  assert.equal((await publish(server.base, 'ok', 'still serving')).status, 202);
+  assert.ok(logEvents(server.logs, 'channel.refused').length >= 3);
+});
