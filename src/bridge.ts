@@ -12,6 +12,7 @@ import { type Admitted, admit } from './admission/admit.js';
 import { assembleParts, type BridgeParts } from './admission/assemble.js';
 import { HandshakeLog } from './admission/handshake-log.js';
 import { trustedProxies } from './admission/trusted-proxies.js';
+import type { ChannelStats } from './channels/store.js';
 import type { Config } from './config/config.js';
 import { describeError, Refusal, refuse } from './errors.js';
 import { type DoneReason, ExitPolicy } from './exit-policy.js';
@@ -92,6 +93,12 @@ export class Bridge extends EventEmitter {
       gates: this.parts.gates,
       health: this.health,
     });
+    if (metrics) {
+      for (const route of this.routes) {
+        const counted = route as { stats?: () => ChannelStats | undefined };
+        if (typeof counted.stats === 'function') metrics.channelStats(() => counted.stats!());
+      }
+    }
     this.sessionOptions = { maxBufferBytes: config.maxBufferBytes, log, traffic: config.traffic };
     this.handshakes = new HandshakeLog(log, config.tokens !== undefined, parts.clientOf);
     this.acceptor = new WebSocketAcceptor({

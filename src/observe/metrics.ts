@@ -4,6 +4,7 @@
  * Prometheus scrapes, and everything else moves once per handshake, lookup or session.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { ChannelStats } from '../channels/store.js';
 import type { BridgeStats } from './stats.js';
 
 /** Handshakes take milliseconds; a slow token API or target can take seconds. */
@@ -157,6 +158,39 @@ export class Metrics {
 
   heartbeatMissed(): void {
     this.heartbeatsMissed.inc();
+  }
+
+  /** --channels: the channel counts, read from `source` at each scrape. */
+  channelStats(source: () => ChannelStats | undefined): void {
+    const registers = [this.registry];
+    const read = (field: keyof ChannelStats) => () => source()?.[field];
+    const gauge = (name: string, help: string, field: keyof ChannelStats) => {
+      const value = read(field);
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(value() ?? 0);
+        },
+      });
+    };
+    const counter = (name: string, help: string, field: keyof ChannelStats) => {
+      const value = read(field);
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(value() ?? 0);
+        },
+      });
+    };
+    gauge('wstcp_channels', 'Channels held (memory store) or subscribed to (Redis store)', 'channels');
+    gauge('wstcp_channel_subscribers', 'Channel subscriptions of this process', 'subscribers');
+    counter('wstcp_channel_messages_published_total', 'Messages published to channels', 'published');
+    counter('wstcp_channel_deliveries_total', 'Messages delivered to channel subscribers', 'delivered');
   }
 
   /** The Prometheus text exposition. */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expectRefusal, openClient, startBridge, startEcho } from '../helpers/bridge.js';
+import { publish, WsStream } from '../helpers/channels.js';
 import { rawClient } from '../helpers/frames.js';
 import { samples } from '../helpers/metrics.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -80,4 +81,20 @@ test('a client that never answers pings counts as a missed heartbeat', async (t)
   await once(socket, 'close');
   const values = samples(await running.bridge.metrics!.text());
   assert.equal(values.get('wstcp_heartbeats_missed_total'), 1);
+});
+
+test('--channels: channels, subscribers, published and delivered messages', async (t) => {
+  const running = await startBridge(['--metrics', '127.0.0.1:0', '--channels', '127.0.0.1:0']);
+  t.after(() => running.close());
+  const base = `127.0.0.1:${running.port}`;
+  const ws = new WsStream(`ws://${base}/sub/alerts`);
+  await ws.opened;
+  t.after(() => ws.close());
+  assert.equal((await publish(base, 'alerts', 'one')).status, 201);
+  await ws.waitFor(1);
+  const values = samples(await running.bridge.metrics!.text());
+  assert.equal(values.get('wstcp_channels'), 1);
+  assert.equal(values.get('wstcp_channel_subscribers'), 1);
+  assert.equal(values.get('wstcp_channel_messages_published_total'), 1);
+  assert.equal(values.get('wstcp_channel_deliveries_total'), 1);
 });
