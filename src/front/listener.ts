@@ -225,7 +225,9 @@ export class Listener {
       this.options.onProxyRefused?.(code);
       raw.destroy();
     };
-    if (!trusted.has(raw.remoteAddress ?? '')) {
+    // A unix socket peer has no address: the socket file's mode (--unix-listen-mode) decides who connects.
+    const unixPeer = raw.remoteAddress === undefined;
+    if (!unixPeer && !trusted.has(raw.remoteAddress ?? '')) {
       refuseProxy(ErrorCode.UNTRUSTED_PROXY, 'not a --trusted-proxy (--proxy-protocol is on)');
       return;
     }

@@ -8,12 +8,14 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expectRefusal, openClient, receive, startEcho } from '../helpers/bridge.js';
 import { freePort } from '../helpers/ports.js';
 import { spawnWstcp, type WstcpProcess } from '../helpers/process.js';
 import { startHaproxy, startNginx } from '../helpers/proxies.js';
+import { tempDir } from '../helpers/tmp.js';
 
 async function wstcpWith(t: { after(fn: () => unknown): void }, flags: string[], target?: string) {
   let targetText = target;
@@ -197,4 +199,37 @@ test('--target-proxy-protocol v1/v2: a real nginx target (listen proxy_protocol)
     assert.ok(answer.endsWith(`client=${from}`), `${version}: ${answer}`);
     ws.close();
   }
+});
+
+test('HAProxy send-proxy-v2 to --unix-listen: a unix socket peer may send the header (its file mode guards it)', async (t) => {
+  const echo = await startEcho();
+  t.after(() => echo.close());
+  const { dir } = tempDir(t, 'wstcp-unix-proxy-');
+  const path = join(dir, 'wstcp.sock');
+  const wstcp = await spawnWstcp([
+    '--proxy-protocol',
+    '--trusted-proxy',
+    '127.0.0.1',
+    '--unix-listen',
+    path,
+    `127.0.0.1:${echo.port}`,
+  ]);
+  t.after(() => {
+    wstcp.kill('SIGKILL');
+    return wstcp.exited;
+  });
+  assert.ok(
+    wstcp.lines.some((l) => l.event === 'bridge.listening'),
+    wstcp.stderr(),
+  );
+  const port = await freePort();
+  const haproxy = await startHaproxy(
+    t,
+    `listen ws\n  mode tcp\n  bind 127.0.0.1:${port}\n  server w unix@${path} send-proxy-v2`,
+    [port],
+  );
+  if (!haproxy) return;
+  const ws = await echoThrough(`ws://127.0.0.1:${port}/`, '127.0.0.3');
+  assert.deepEqual(sessionClients(wstcp), ['127.0.0.3']);
+  ws.close();
 });
