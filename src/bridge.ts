@@ -86,6 +86,8 @@ export class Bridge extends EventEmitter {
     if (metrics && tls) metrics.certificateExpiry(() => tls.expiresAt);
     const slots = parts.slots;
     if (slots?.problem) this.health.addCheck(() => slots.problem!());
+    const resolver = parts.resolver;
+    if (resolver.problem) this.health.addCheck(() => resolver.problem!());
     this.routes = buildRoutes({
       config,
       log,

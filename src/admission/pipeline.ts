@@ -37,6 +37,8 @@ export type Release = () => void;
 /** Decides where a handshake's session goes. Throws an HttpError (401/403/404/503) to refuse. */
 export interface TargetResolver {
   resolve(ctx: HandshakeContext): Promise<Target>;
+  /** Why targets cannot be resolved now (a token store that is down), for /readyz; undefined when fine. */
+  problem?(): string | undefined;
   /** Releases connections and watchers; called once when the bridge closes. */
   close(): Promise<void>;
 }

@@ -18,6 +18,7 @@ export function timedResolver(resolver: TargetResolver, metrics: Metrics): Targe
         throw err;
       }
     },
+    problem: () => resolver.problem?.(),
     close: () => resolver.close(),
   };
 }

@@ -16,6 +16,7 @@ import { spawnWstcp } from '../helpers/process.js';
 import { requireProgram } from '../helpers/programs.js';
 import { runProgram, waitForPort } from '../helpers/proxies.js';
 import { tempDir } from '../helpers/tmp.js';
+import { startRedis } from '../helpers/tokens.js';
 
 /**
  * prom-client's standard nodejs_active_* gauges end in _total, which promtool's lint flags; they are the
@@ -148,4 +149,34 @@ test('a real Prometheus server scrapes the metrics listener', async (t) => {
     '1',
   );
   ws.close();
+});
+
+test('/readyz turns 503 while a Redis token store is down and 200 once it is back', async (t) => {
+  const program = requireProgram(t, 'redis-server');
+  if (!program) return;
+  const redis = await startRedis(t, program);
+  const wstcp = await spawnWstcp([
+    '--metrics',
+    '127.0.0.1:0',
+    '--tokens',
+    `redis://127.0.0.1:${redis.port}/0`,
+    '127.0.0.1:0',
+  ]);
+  t.after(() => {
+    wstcp.kill('SIGKILL');
+    return wstcp.exited;
+  });
+  const metrics = metricsPort(wstcp);
+  const readyz = async () => (await httpGet(metrics, '/readyz')).status;
+  const until = async (status: number) => {
+    for (let i = 0; i < 100 && (await readyz()) !== status; i++) await sleep(100);
+    return readyz();
+  };
+  assert.equal(await until(200), 200);
+  await redis.stop();
+  assert.equal(await until(503), 503);
+  assert.match((await httpGet(metrics, '/readyz')).body, /token store .* is unreachable/);
+  assert.equal((await httpGet(metrics, '/healthz')).status, 200, 'still alive');
+  await redis.start();
+  assert.equal(await until(200), 200);
 });
