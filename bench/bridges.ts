@@ -123,7 +123,7 @@ function logTail(file: string): string {
  * The environment and node flags of bin/wstcp's `#!/usr/bin/env -S NAME=VALUE ... node FLAGS` line, so that
  * the benchmark runs wstcp exactly as the installed command does (while still adding --cpu-prof and such).
  */
-function shebang(bin: string): { env: Record<string, string>; nodeArgs: string[] } {
+export function shebang(bin: string): { env: Record<string, string>; nodeArgs: string[] } {
   const first = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
   const words = /^#!\S*env -S (.*)$/.exec(first)?.[1]?.trim().split(/\s+/) ?? [];
   const node = words.indexOf('node');

@@ -33,10 +33,13 @@ function openFileLimit(): string {
   }
 }
 
-/** Replaces the text between the `marker` markers of `file` (appends the block when they are missing). */
-export function updateDocs(file: string, block: string, marker = 'bench'): void {
-  const begin = `<!-- ${marker}:begin -->`;
-  const end = `<!-- ${marker}:end -->`;
+/**
+ * Replaces the text between the bench markers of `file` (appends the block when they are missing):
+ * `<!-- bench:begin -->` for the main results, `<!-- bench:NAME:begin -->` for a named section's.
+ */
+export function updateDocs(file: string, block: string, name?: string): void {
+  const begin = `<!-- bench:${name ? `${name}:` : ''}begin -->`;
+  const end = `<!-- bench:${name ? `${name}:` : ''}end -->`;
   let text = '';
   try {
     text = readFileSync(file, 'utf8');

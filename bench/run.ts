@@ -10,8 +10,10 @@
  *   npm run bench -- --wstcp-only "--wstcp-args=--metrics 127.0.0.1:0"   wstcp alone, with extra flags
  *   npm run bench -- --only channels   only the channel fan-out (wstcp and Nchan, ~3 minutes)
  *   npm run bench -- --only pool --reps 5   only the pool figure
- * Sections: ws (ws:// figures), memory, wss, workers, pool, channels. `--only a,b` runs just those,
- * `--no-NAME` leaves one out (`--channels-only` and `--pool-only` are kept as aliases of `--only`).
+ *   npm run bench -- --only client     only the client side (wstcp forward, ~1.5 minutes)
+ * Sections: ws (ws:// figures), memory, wss, workers, pool, commands, channels, client. `--only a,b` runs just
+ * those, `--no-NAME` leaves one out (`--channels-only`, `--pool-only`, `--commands-only`
+ *   and `--client-only` are aliases of `--only`). With --write-docs, each section replaces its own block..
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -20,6 +22,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BridgeKind } from './bridges.js';
 import { channelFanout } from './channels.js';
+import { clientFigures } from './client.js';
+import { type CommandFigure, commandFigures, commandsTable, findWebsocketd } from './commands.js';
 import { type Context, memoryFigure, type Settings, wireFigures, workerScaling } from './figures.js';
 import { machineDescription, updateDocs } from './machine.js';
 import { poolFigure, poolTable } from './pool-figure.js';
@@ -29,7 +33,7 @@ import { buildTools, ensureWebsockify, selfSignedCert } from './tools.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 
-const SECTIONS = ['ws', 'memory', 'wss', 'workers', 'pool', 'channels'] as const;
+const SECTIONS = ['ws', 'memory', 'wss', 'workers', 'pool', 'commands', 'channels', 'client'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function options() {
@@ -46,6 +50,10 @@ function options() {
       'pool-only': { type: 'boolean', default: false },
       'no-ws': { type: 'boolean', default: false },
       only: { type: 'string' },
+      'no-commands': { type: 'boolean', default: false },
+      'commands-only': { type: 'boolean', default: false },
+      'no-client': { type: 'boolean', default: false },
+      'client-only': { type: 'boolean', default: false },
       reps: { type: 'string' },
       seconds: { type: 'string' },
       hold: { type: 'string' },
@@ -72,6 +80,8 @@ function options() {
   const only = (values.only ?? '').split(',').filter((name) => name !== '') as Section[];
   if (values['channels-only']) only.push('channels');
   if (values['pool-only']) only.push('pool');
+  if (values['commands-only']) only.push('commands');
+  if (values['client-only']) only.push('client');
   for (const name of only) {
     if (!SECTIONS.includes(name))
       throw new Error(`bench: --only ${name}: sections are ${SECTIONS.join(', ')}`);
@@ -126,6 +136,14 @@ async function main(): Promise<void> {
     const pool = want('pool') ? await attempt('pool', () => poolFigure(ctx), undefined) : undefined;
     let scaling: ScalingRow[] = [];
     if (want('workers')) scaling = await attempt('--workers', () => workerScaling(ctx), []);
+    let commands: CommandFigure[] = [];
+    const websocketd = want('commands') ? findWebsocketd() : undefined;
+    if (want('commands') && !websocketd)
+      progress('commands: websocketd is not installed (apt-get install websocketd); skipped');
+    if (websocketd) {
+      const commandsCtx = { root: ROOT, workDir, tools, settings, holdCount: quick ? 200 : 1000, progress };
+      commands = await attempt('commands', () => commandFigures(commandsCtx, websocketd), []);
+    }
 
     const channels = !want('channels')
       ? ''
@@ -142,36 +160,57 @@ async function main(): Promise<void> {
             }),
           '',
         );
+    const client = want('client') ? await attempt('client side', () => clientFigures(ctx), '') : '';
     const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
     const minutes = ((Date.now() - startedAt) / 60000).toFixed(1);
-    const report = [
+    const header = [
       `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${command}\` (${minutes} min,` +
         ` ${settings.reps} run(s) per figure, ${settings.seconds} s each; medians).`,
       '',
       machineDescription(),
       '',
+    ];
+    const tail = [
+      quick ? '\n(--quick: one short run per figure; use the full run for the record.)' : '',
+      failures.length
+        ? `\nFailed sections:\n\n${failures.map((f) => `- ${f.split('\n')[0]}`).join('\n')}`
+        : '',
+    ];
+    const commandsBlock = commands.length
+      ? `Command targets (\`wstcp --binary --cmd cat\` against \`websocketd --binary cat\`, one cat per session):\n\n${commandsTable(commands)}`
+      : '';
+    const mainReport = [
+      ...header,
       figures.length ? markdownTable(figures) : '',
       scaling.length
         ? `\nwstcp \`--workers\` scaling (8 echo sessions x 64 KiB; ${settings.rateThreads} session-opening threads):\n\n${scalingTable(scaling)}`
         : '',
       pool
-        ? `\nSession rate through a pool (issue 16; ${settings.rateThreads} session-opening threads, C echo targets):\n\n${poolTable(pool)}`
+        ? `\nSession rate through a pool (${settings.rateThreads} session-opening threads, C echo targets):\n\n${poolTable(pool)}`
         : '',
-      quick ? '\n(--quick: one short run per figure; use the full run for the record.)' : '',
-      failures.length
-        ? `\nFailed sections:\n\n${failures.map((f) => `- ${f.split('\n')[0]}`).join('\n')}`
-        : '',
+      ...tail,
     ].join('\n');
+    const commandsReport = [...header, commandsBlock, ...tail].join('\n');
+    const clientBlock = client
+      ? `The client side (\`wstcp forward\` in front of wstcp in front of the echo target, ws://):\n\n${client}`
+      : '';
+    const clientReport = [...header, client, ...tail].join('\n');
     if (failures.length) process.exitCode = 1;
     const wireReport = figures.length > 0 || scaling.length > 0 || pool !== undefined;
-    if (wireReport) process.stdout.write(`${report}\n`);
     const channelReport = channels
       ? `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${command}\`.\n\n${channels}`
       : '';
-    if (channelReport) process.stdout.write(`\n${channelReport}\n`);
+    process.stdout.write(
+      [wireReport ? mainReport : '', commandsBlock, channelReport, clientBlock]
+        .filter((r) => r !== '')
+        .join('\n\n') + '\n',
+    );
     if (values['write-docs']) {
-      if (wireReport) updateDocs(join(ROOT, 'docs', 'performance.md'), report);
-      if (channelReport) updateDocs(join(ROOT, 'docs', 'performance.md'), channelReport, 'bench-channels');
+      const docs = join(ROOT, 'docs', 'performance.md');
+      if (wireReport) updateDocs(docs, mainReport);
+      if (commandsBlock) updateDocs(docs, commandsReport, 'commands');
+      if (channelReport) updateDocs(docs, channelReport, 'channels');
+      if (client) updateDocs(docs, clientReport, 'client');
       progress('docs/performance.md updated');
     }
   } finally {

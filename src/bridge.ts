@@ -107,6 +107,7 @@ export class Bridge extends EventEmitter {
       perMessageDeflate: config.perMessageDeflate,
       maxMessageBytes: config.limits.maxMessageBytes,
       utf8Check: config.utf8Check,
+      headers: config.headers.ws,
     });
     this.front = new FrontDoor({
       maxHeaderBytes: config.limits.maxHeaderBytes,

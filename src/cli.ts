@@ -2,7 +2,6 @@
  * The command line: flags -> Config -> a running Bridge. The only module that reads process.argv, handles
  * signals or exits, so everything else can be started and stopped inside tests.
  */
-import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { assembleParts, type BridgeParts } from './admission/assemble.js';
 import { Bridge } from './bridge.js';
@@ -25,6 +24,7 @@ import { Logger } from './observe/log.js';
 import { MetricsServer } from './observe/metrics-server.js';
 import { openSyslog } from './observe/syslog.js';
 import { formatTarget } from './targets/registry.js';
+import { packageVersion } from './version.js';
 import { viewerUrl } from './web/viewer-url.js';
 
 const USAGE = `wstcp [options] [listen_host:]listen_port target_host:target_port
@@ -32,10 +32,15 @@ wstcp [options] --token-plugin PLUGIN --token-source ARG [listen_host:]listen_po
 wstcp [options] --unix-target FILE [listen_host:]listen_port
 wstcp [options] --inetd target_host:target_port         (the listening socket is stdin)
 wstcp [options] --channels [listen_host:]listen_port [target_host:target_port]   publish/subscribe channels
+wstcp [options] --cmd 'COMMAND ARGS' [listen_host:]listen_port   a program per connection
+wstcp [options] --dir DIR [listen_host:]listen_port     the program the URL path names, under DIR
+wstcp websocketd [websocketd's options] COMMAND [ARGS]  websocketd's command line (wstcp websocketd --help)
 wstcp tokens check|list|get|set|rm ...   manage token stores (wstcp tokens --help)
 wstcp cert ...                          make a self-signed certificate (wstcp cert --help)
+wstcp connect [options] URL             stdin/stdout through a WebSocket, e.g. for ssh (--help)
+wstcp forward [options] [HOST:]PORT URL  local listener, one WebSocket per connection (--help)
 
-Bridges WebSocket clients (noVNC, browser terminals) to TCP or unix socket targets.
+Bridges WebSocket clients (noVNC, browser terminals) to TCP or unix socket targets, or to programs.
 Without a listen host, wstcp listens on every IPv6 and IPv4 address.`;
 
 const EXAMPLES: [string, string][] = [
@@ -53,11 +58,6 @@ const EXAMPLES: [string, string][] = [
     'Nchan-style channels: POST /pub/ID, subscribe at /sub/ID (WebSocket, EventSource)',
   ],
 ];
-
-function packageVersion(): string {
-  const url = new URL('../../package.json', import.meta.url);
-  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
-}
 
 /** Parses the command line into a Config; throws ConfigError with a one-line message. */
 export function parseArgs(argv: readonly string[]): Config {
@@ -83,11 +83,17 @@ export function parseArgs(argv: readonly string[]): Config {
 }
 
 /** Runs wstcp with `argv` (without the node and script paths) until a signal or --run-once ends it. */
-export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+export async function main(given: readonly string[] = process.argv.slice(2)): Promise<void> {
+  // websocketd's own command line, for its users: translated once, then wstcp's as usual.
+  const argv = given[0] === 'websocketd' ? await websocketdArgs(given.slice(1)) : given;
   // Subcommands load their modules (token stores, node-forge) only when they run.
   if (argv[0] === 'tokens') {
     const { tokensCommand } = await import('./tokens/cli.js');
     process.exit(await tokensCommand(argv.slice(1)));
+  }
+  if (argv[0] === 'connect' || argv[0] === 'forward') {
+    const { clientCommand } = await import('./client/cli.js');
+    process.exit(await clientCommand(argv[0], argv.slice(1)));
   }
   if (argv[0] === 'cert') {
     try {
@@ -143,6 +149,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   log.info('bridge.listening', {
     listen: bridge.listenAddress,
     target: config.target ? formatTarget(config.target) : undefined,
+    command: config.command ? (config.command.argv?.join(' ') ?? `--dir ${config.command.dir}`) : undefined,
     tokens: config.tokens ? config.tokens.plugin : undefined,
     channels: config.channels ? `${config.channels.pubPath}/ID ${config.channels.subPath}/ID` : undefined,
     tls: config.tls ? (config.tls.sslOnly ? 'only' : 'optional') : undefined,
@@ -213,6 +220,19 @@ function withActivatedSockets(config: Config, main: number | undefined, metrics:
         ? config.ops
         : Object.freeze({ ...config.ops, metrics: { kind: 'fd' as const, fd: metrics } }),
   });
+}
+
+/** `wstcp websocketd ...`: websocketd's command line as wstcp's (exits for --help and bad flags). */
+async function websocketdArgs(argv: readonly string[]): Promise<readonly string[]> {
+  const { translateWebsocketd, WEBSOCKETD_USAGE } = await import('./targets/command/websocketd-args.js');
+  try {
+    const command = translateWebsocketd(argv);
+    if (command.kind === 'run') return command.args;
+    process.stdout.write(WEBSOCKETD_USAGE);
+    process.exit(0);
+  } catch (err) {
+    exitWithError(err, 2);
+  }
 }
 
 /** --workers: this process only supervises; each worker runs main() itself (see workers.ts). */

@@ -109,6 +109,10 @@ export const Refusal = {
     reason: 'Method not allowed: only GET and HEAD are served here.',
   },
   WEB_READ_FAILED: { code: 'WSTCP_WEB_READ_FAILED', status: 500, reason: 'The file could not be read.' },
+  // Command targets (targets/command/): a --dir miss, a program that cannot start, --max-forks.
+  COMMAND_NOT_FOUND: { code: 'WSTCP_COMMAND_NOT_FOUND', status: 404 },
+  COMMAND_FAILED: { code: 'WSTCP_COMMAND_FAILED', status: 500 },
+  TOO_MANY_PROGRAMS: { code: 'WSTCP_TOO_MANY_PROGRAMS', status: 429 },
 } as const satisfies Record<string, RefusalEntry>;
 
 export type RefusalKind = keyof typeof Refusal;

@@ -8,7 +8,9 @@ import { authGates } from '../auth/gates.js';
 import { guardHttp } from '../auth/http-guard.js';
 import type { Config } from '../config/config.js';
 import { refuse } from '../errors.js';
+import { withResponseHeaders } from '../front/response-headers.js';
 import type { Logger } from '../observe/log.js';
+import type { CommandTarget } from '../targets/command.js';
 import type { Pools } from '../targets/pool/pools.js';
 import type { ProxyProtocolVersion } from '../targets/proxy-header.js';
 import type { Target } from '../targets/target.js';
@@ -69,16 +71,24 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
     ? (await import('../tls/terminator.js')).createTlsTerminator(config.tls, log)
     : undefined;
   let resolver: TargetResolver;
+  let http = web;
   try {
-    resolver = config.tokens
-      ? await (await import('../tokens/index.js')).createTokenResolver(config.tokens, log)
-      : config.target
-        ? fixedTarget(config.target)
-        : noTarget();
+    if (config.command) {
+      const programs = await commandParts(config, web, log);
+      resolver = fixedTarget(programs.target);
+      http = programs.http;
+    } else {
+      resolver = config.tokens
+        ? await (await import('../tokens/index.js')).createTokenResolver(config.tokens, log)
+        : config.target
+          ? fixedTarget(config.target)
+          : noTarget();
+    }
   } catch (err) {
     await tls?.close();
     throw err;
   }
+  if (http) http = withResponseHeaders(http, config.headers.http);
   const clientOf = clientAddressPolicy(config.ops.trustedProxies, config.ops.forwardedHeader);
   const limits = await limitParts(config);
   return {
@@ -90,7 +100,7 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
     tls,
     targetTls,
     pools: (await import('../targets/pool/open-pools.js')).openPools(config, log, targetTls),
-    http: web ? guardHttp(web, auth.http, clientOf) : undefined,
+    http: http ? guardHttp(http, auth.http, clientOf) : undefined,
     clientOf,
     targetProxyProtocol: config.ops.targetProxyProtocol,
   };
@@ -131,6 +141,19 @@ async function limitParts(config: Config): Promise<{ gates: Gate[]; slots: SlotC
     ),
     slots,
   };
+}
+
+/** --cmd/--dir: the command target every session opens, and the plain-request handler around --web. */
+async function commandParts(
+  config: Config,
+  web: HttpHandler | undefined,
+  log: Logger,
+): Promise<{ target: CommandTarget; http: HttpHandler | undefined }> {
+  const { CommandLauncher } = await import('../targets/command/launcher.js');
+  const { commandHttpHandler } = await import('../targets/command/http-handler.js');
+  const launcher = new CommandLauncher(config.command!, log, config.maxBufferBytes);
+  await launcher.check();
+  return { target: { kind: 'command', launcher }, http: commandHttpHandler({ launcher, web, log }) };
 }
 
 async function webHandler(config: Config, log: Logger): Promise<HttpHandler | undefined> {

@@ -12,6 +12,7 @@ import type { Logger } from '../observe/log.js';
 import { basicAuthCredentials, basicAuthGate, singleCredential } from './basic.js';
 import { clientCertCnGate } from './client-cert.js';
 import { expectOriginGate, originGate, parseOriginPattern } from './origin.js';
+import { sameOriginGate } from './same-origin.js';
 
 export interface AuthGates {
   /** Gates for WebSocket handshakes. */
@@ -66,6 +67,7 @@ export function authGates(config: Config, log: Logger): AuthGates {
     if (credential) credentials.push(gate);
   }
   if (auth.origins.length > 0) handshake.push(originGate(auth.origins.map(parseOriginPattern)));
+  if (config.sameOrigin) handshake.push(sameOriginGate());
   if (auth.basicAuth !== undefined) {
     const gate = basicAuthGate(basicAuthCredentials(auth.basicAuth, log), {
       realm: 'wstcp',

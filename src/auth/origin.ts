@@ -7,7 +7,10 @@
 import type { Gate, HandshakeContext } from '../admission/pipeline.js';
 import { ConfigError, refuse } from '../errors.js';
 
-/** One allowed origin: exact host, or `*.suffix` matching any depth of subdomain (not the bare suffix). */
+/**
+ * One allowed origin: exact host, or `*.suffix` matching any depth of subdomain (not the bare suffix);
+ * port `*` matches any port (websocketd's `--origin=host`).
+ */
 export interface OriginPattern {
   readonly protocol: string;
   readonly host: string;
@@ -15,10 +18,11 @@ export interface OriginPattern {
   readonly port: string;
 }
 
-const PATTERN = /^([a-z][a-z0-9+.-]*):\/\/(\*\.)?([^/:*]+|\[[0-9a-f:.]+\])(?::(\d{1,5}))?\/?$/i;
+const PATTERN = /^([a-z][a-z0-9+.-]*):\/\/(\*\.)?([^/:*]+|\[[0-9a-f:.]+\])(?::(\d{1,5}|\*))?\/?$/i;
 const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' };
 
 function normalizePort(protocol: string, port: string | undefined): string {
+  if (port === '*') return port;
   return port === undefined || port === '' || DEFAULT_PORTS[protocol] === port ? '' : String(Number(port));
 }
 
@@ -27,7 +31,7 @@ export function parseOriginPattern(text: string): OriginPattern {
   const match = PATTERN.exec(text.trim());
   if (!match) {
     throw new ConfigError(
-      `--origin "${text}": expected scheme://host[:port], e.g. https://app.example.com or https://*.example.com`,
+      `--origin "${text}": expected scheme://host[:port|:*], e.g. https://app.example.com or https://*.example.com`,
     );
   }
   const protocol = `${match[1]!.toLowerCase()}:`;
@@ -58,8 +62,8 @@ export function originMatches(pattern: OriginPattern, origin: string): boolean {
   ) {
     return false;
   }
-  if (url.protocol !== pattern.protocol || normalizePort(url.protocol, url.port) !== pattern.port)
-    return false;
+  if (url.protocol !== pattern.protocol) return false;
+  if (pattern.port !== '*' && normalizePort(url.protocol, url.port) !== pattern.port) return false;
   const host = url.hostname.toLowerCase();
   return pattern.wildcard ? host.endsWith(`.${pattern.host}`) : host === pattern.host;
 }

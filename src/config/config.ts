@@ -7,6 +7,9 @@ import { AddressError, type ListenAddress, parseHostPort, parseListen } from '..
 import { buildChannelConfig, type ChannelConfig, type RawChannelOptions } from '../channels/config.js';
 import { ConfigError } from '../errors.js';
 import type { LogFormat, LogLevel } from '../observe/log.js';
+import { DEFAULT_PASS_ENV } from '../targets/command/environment.js';
+import type { CommandConfig } from '../targets/command/launcher.js';
+import { splitWords, WordsError } from '../targets/command/words.js';
 import type { BalanceMethod } from '../targets/pool/balance.js';
 import { parseTarget } from '../targets/registry.js';
 import type { Target } from '../targets/target.js';
@@ -85,16 +88,28 @@ export interface SyslogConfig {
   readonly legacy: boolean;
 }
 
+/** Extra headers (name, value) for 101 answers and for plain HTTP answers. */
+export interface ResponseHeaders {
+  readonly ws: readonly (readonly [string, string])[];
+  readonly http: readonly (readonly [string, string])[];
+}
+
 /** Where the bridge listens: an address to bind, or (--inetd) a listening socket inherited on a descriptor. */
 export type ListenSpec = ListenAddress | { readonly kind: 'fd'; readonly fd: number };
 
 export interface Config {
   readonly listen: ListenSpec;
   readonly unixListenMode: number;
-  /** The one fixed target; undefined when tokens route sessions (or only channels are served). */
+  /** The one fixed target; undefined when tokens route sessions, a program serves them, or only channels. */
   readonly target: Target | undefined;
   /** --channels: publish/subscribe endpoints (channels/). */
   readonly channels: ChannelConfig | undefined;
+  /** --cmd or --dir: a program per session (only ever from the command line). */
+  readonly command: CommandConfig | undefined;
+  /** --same-origin: the Origin must name the host and port the handshake was sent to. */
+  readonly sameOrigin: boolean;
+  /** --header, --header-ws, --header-http: extra response headers. */
+  readonly headers: ResponseHeaders;
   readonly tokens: TokenConfig | undefined;
   readonly allowTargets: readonly string[];
   readonly connectTimeoutMs: number;
@@ -269,6 +284,73 @@ function workers(raw: RawOptions): number | 'auto' | undefined {
   return n;
 }
 
+/** --cmd / --dir and the flags that only make sense with them. */
+function commandConfig(raw: RawOptions): CommandConfig | undefined {
+  const cmd = str(raw, 'cmd');
+  const dir = str(raw, 'dir');
+  if (cmd !== undefined && dir !== undefined)
+    throw new ConfigError('--cmd and --dir cannot be combined: choose one');
+  if (cmd === undefined && dir === undefined) {
+    for (const flag of [
+      'binary',
+      'max-forks',
+      'close-ms',
+      'pass-env',
+      'reverse-lookup',
+      'dev-console',
+      'cgi-dir',
+    ] as const) {
+      if (raw[flag] !== undefined && raw[flag] !== false)
+        throw new ConfigError(`--${flag} needs --cmd or --dir`);
+    }
+    return undefined;
+  }
+  let argv: string[] | undefined;
+  if (cmd !== undefined) {
+    try {
+      argv = splitWords(cmd);
+    } catch (err) {
+      if (err instanceof WordsError) throw new ConfigError(`--cmd: ${err.message}`);
+      throw err;
+    }
+    if (argv.length === 0) throw new ConfigError('--cmd needs a program to run');
+  }
+  if (dir === '') throw new ConfigError('--dir needs a directory');
+  const devConsole = bool(raw, 'dev-console');
+  const cgiDir = str(raw, 'cgi-dir');
+  if (devConsole && (cgiDir !== undefined || str(raw, 'web') !== undefined || bool(raw, 'novnc'))) {
+    throw new ConfigError(
+      '--dev-console answers every plain request: it cannot be combined with --cgi-dir, --web or --novnc',
+    );
+  }
+  return {
+    argv,
+    dir: dir === undefined ? undefined : resolve(dir),
+    binary: bool(raw, 'binary'),
+    closeMs: num(raw, 'close-ms') ?? 0,
+    maxForks: num(raw, 'max-forks', { integer: true }) || undefined,
+    passEnv: str(raw, 'pass-env') ?? DEFAULT_PASS_ENV,
+    reverseLookup: bool(raw, 'reverse-lookup'),
+    devConsole,
+    cgiDir: cgiDir === undefined ? undefined : resolve(cgiDir),
+  };
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** `Name: value` as websocketd takes it; the name must be an HTTP token and the value one line. */
+function headerList(raw: RawOptions, name: 'header' | 'header-ws' | 'header-http'): [string, string][] {
+  return list(raw, name).map((text) => {
+    const colon = text.indexOf(':');
+    const field = colon < 0 ? text.trim() : text.slice(0, colon).trim();
+    const value = colon < 0 ? '' : text.slice(colon + 1).trim();
+    if (!HEADER_NAME.test(field) || /[\r\n\0]/.test(value)) {
+      throw new ConfigError(`--${name} "${text}": expected 'Name: value' on one line`);
+    }
+    return [field, value];
+  });
+}
+
 /**
  * Builds the Config from parsed flags and positional arguments.
  * Positional forms: `[host:]port [target_host:target_port]`, `--token-plugin X [host:]port`,
@@ -335,8 +417,18 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
   if (rest.length > 1) throw new ConfigError(`unexpected extra arguments: ${rest.slice(1).join(' ')}`);
 
   let target: Target | undefined;
+  const command = commandConfig(raw);
   const targetText = rest[0];
-  if (targetText !== undefined) {
+  if (command) {
+    const flag = command.argv ? '--cmd' : '--dir';
+    if (targetText !== undefined)
+      throw new ConfigError(`a target (${targetText}) cannot be combined with ${flag}`);
+    if (tokens)
+      throw new ConfigError(
+        `${flag} cannot be combined with a token store: programs come only from the command line`,
+      );
+    if (unixTarget) throw new ConfigError(`${flag} cannot be combined with --unix-target`);
+  } else if (targetText !== undefined) {
     if (tokens) throw new ConfigError(`a target (${targetText}) cannot be combined with a token store`);
     if (unixTarget) throw new ConfigError(`a target (${targetText}) cannot be combined with --unix-target`);
     target = address('target', parseTarget, targetText);
@@ -346,7 +438,7 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     target = unix;
   } else if (!tokens && !channels) {
     throw new ConfigError(
-      'missing target: give target_host:target_port, --unix-target FILE, a token store (--token-plugin/--tokens) or --channels',
+      'missing target: give target_host:target_port, --unix-target FILE, a token store (--token-plugin/--tokens), a program (--cmd/--dir) or --channels',
     );
   }
 
@@ -402,6 +494,12 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     unixListenMode: Number.parseInt(modeText, 8),
     target,
     channels,
+    command,
+    sameOrigin: bool(raw, 'same-origin'),
+    headers: {
+      ws: [...headerList(raw, 'header'), ...headerList(raw, 'header-ws')],
+      http: [...headerList(raw, 'header'), ...headerList(raw, 'header-http')],
+    },
     tokens,
     allowTargets: list(raw, 'allow-target'),
     connectTimeoutMs: Math.round((num(raw, 'connect-timeout', { positive: true }) ?? 10) * 1000),

@@ -15,6 +15,7 @@ const G_WEB = 'Web:';
 const G_LOG = 'Logging:';
 const G_PROCESS = 'Process:';
 const G_OPS = 'Operations:';
+const G_COMMANDS = 'Programs per connection (websocketd):';
 
 export const optionSpecs = {
   // Bridge
@@ -242,6 +243,49 @@ export const optionSpecs = {
     type: 'string',
     group: G_LOG,
     describe: "Record each session to FILE.N in noVNC's playback format",
+  },
+
+  // Programs per connection
+  cmd: {
+    type: 'string',
+    group: G_COMMANDS,
+    describe: "Run this program per session ('COMMAND ARGS', split into words, no shell)",
+  },
+  dir: {
+    type: 'string',
+    group: G_COMMANDS,
+    describe: 'Run the executable under DIR that the URL path names (websocketd --dir)',
+  },
+  binary: { type: 'boolean', group: G_COMMANDS, describe: 'Raw bytes both ways instead of lines' },
+  'max-forks': { type: 'number', group: G_COMMANDS, describe: 'Most programs running at once (429 beyond)' },
+  'close-ms': {
+    type: 'number',
+    group: G_COMMANDS,
+    describe: 'Added to each wait between closing stdin, SIGINT, SIGTERM and SIGKILL',
+  },
+  'pass-env': {
+    type: 'string',
+    group: G_COMMANDS,
+    describe: "wstcp's own variables programs get (default PATH,LD_LIBRARY_PATH)",
+  },
+  'reverse-lookup': { type: 'boolean', group: G_COMMANDS, describe: "REMOTE_HOST is the client's DNS name" },
+  'dev-console': {
+    type: 'boolean',
+    group: G_COMMANDS,
+    describe: 'A plain GET serves a page to talk to the program',
+  },
+  'cgi-dir': { type: 'string', group: G_COMMANDS, describe: 'CGI/1.1 scripts for plain HTTP requests' },
+  'same-origin': {
+    type: 'boolean',
+    group: G_AUTH,
+    describe: 'Refuse handshakes whose Origin is not the Host they were sent to',
+  },
+  header: { type: 'string', group: G_WEB, describe: "'Name: value' on every response (repeatable)" },
+  'header-ws': { type: 'string', group: G_WEB, describe: "'Name: value' on 101 answers only (repeatable)" },
+  'header-http': {
+    type: 'string',
+    group: G_WEB,
+    describe: "'Name: value' on plain HTTP answers only (repeatable)",
   },
 
   // Process

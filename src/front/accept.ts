@@ -17,6 +17,8 @@ export interface AcceptOptions {
   readonly maxMessageBytes: number;
   /** Text messages and close reasons must be valid UTF-8 (false: --no-utf8-check). */
   readonly utf8Check: boolean;
+  /** Extra headers of every 101 answer (--header, --header-ws). */
+  readonly headers?: readonly (readonly [string, string])[];
 }
 
 export class WebSocketAcceptor {
@@ -35,6 +37,12 @@ export class WebSocketAcceptor {
           handleProtocols: (offered) => (offered.has('binary') ? 'binary' : false),
         })
       : undefined;
+    const extra = options.headers ?? [];
+    if (this.deflating && extra.length > 0) {
+      this.deflating.on('headers', (headers: string[]) => {
+        for (const [name, value] of extra) headers.push(`${name}: ${value}`);
+      });
+    }
   }
 
   /**
@@ -63,7 +71,7 @@ export class WebSocketAcceptor {
       });
       return;
     }
-    acceptUpgrade(socket, req, protocol);
+    acceptUpgrade(socket, req, protocol, this.options.headers);
     const { maxMessageBytes, utf8Check } = this.options;
     accepted(new FrameLink(socket as Socket, protocol, maxMessageBytes, head, utf8Check));
   }

@@ -86,14 +86,22 @@ export function offersDeflate(req: IncomingMessage): boolean {
  * Completes the handshake of a request that passed `checkUpgradeRequest`: writes the 101 answer with
  * `protocol` (when one was chosen) and no extension.
  */
-export function acceptUpgrade(socket: Duplex, req: IncomingMessage, protocol: string): void {
+export function acceptUpgrade(
+  socket: Duplex,
+  req: IncomingMessage,
+  protocol: string,
+  extraHeaders: readonly (readonly [string, string])[] = [],
+): void {
   const key = (req.headers['sec-websocket-key'] as string).trim();
   const accept = createHash('sha1')
     .update(key + ACCEPT_GUID)
     .digest('base64');
+  let extra = '';
+  for (const [name, value] of extraHeaders) extra += `${name}: ${value}\r\n`;
   socket.write(
     'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
       `Sec-WebSocket-Accept: ${accept}\r\n` +
+      extra +
       (protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n\r\n` : '\r\n'),
   );
 }

@@ -4,6 +4,8 @@
  * relay, log lines) finds it here. Text forms are tried in the order of KINDS; the last one, tcp, reads
  * whatever the others did not claim as host:port.
  */
+
+import { commandKind } from './command.js';
 import { poolKind } from './pool/pool-kind.js';
 import type { PoolTarget } from './pool/pool-target.js';
 import type { OpenOptions, Target, TargetKind, TargetStream } from './target.js';
@@ -14,6 +16,7 @@ const KINDS: readonly TargetKind[] = [
   // Before the socket kinds: a pool's text is a list of their forms.
   poolKind as TargetKind,
   unixKind as TargetKind,
+  commandKind as TargetKind,
   // To add a kind: import it above and list it here, before tcp (whose form is the fallback).
   tcpKind as TargetKind,
 ];

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -232,4 +232,47 @@ test('HAProxy send-proxy-v2 to --unix-listen: a unix socket peer may send the he
   const ws = await echoThrough(`ws://127.0.0.1:${port}/`, '127.0.0.3');
   assert.deepEqual(sessionClients(wstcp), ['127.0.0.3']);
   ws.close();
+});
+
+test('REMOTE_ADDR of a command target (--cmd) is the real client behind nginx, and the peer otherwise', async (t) => {
+  const { dir } = tempDir(t, 'wstcp-cmd-addr-');
+  const script = join(dir, 'addr.sh');
+  writeFileSync(script, '#!/bin/sh\necho "$REMOTE_ADDR"\n', { mode: 0o755 });
+  const wstcp = await spawnWstcp(['--trusted-proxy', '127.0.0.1', '--cmd', script, '127.0.0.1:0']);
+  t.after(() => {
+    wstcp.kill('SIGKILL');
+    return wstcp.exited;
+  });
+  const port = await freePort();
+  const nginx = await startNginx(
+    t,
+    [
+      '  server {',
+      `    listen 127.0.0.1:${port};`,
+      '    location / {',
+      `      proxy_pass http://127.0.0.1:${wstcp.port};`,
+      '      proxy_http_version 1.1;',
+      '      proxy_set_header Upgrade $http_upgrade;',
+      '      proxy_set_header Connection "upgrade";',
+      '      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+      '    }',
+      '  }',
+    ].join('\n'),
+    [port],
+  );
+  if (!nginx) return;
+  const firstLine = async (url: string, localAddress: string, headers: Record<string, string> = {}) => {
+    const ws = await openClient(url, undefined, { localAddress, headers });
+    const line = (await receive(ws, 9)).toString().trim();
+    ws.close();
+    return line;
+  };
+  assert.equal(
+    await firstLine(`ws://127.0.0.1:${port}/`, '127.0.0.2', { 'X-Forwarded-For': '203.0.113.1' }),
+    '127.0.0.2',
+  );
+  assert.equal(
+    await firstLine(`ws://127.0.0.1:${wstcp.port}/`, '127.0.0.3', { 'X-Forwarded-For': '203.0.113.1' }),
+    '127.0.0.3',
+  );
 });

@@ -1,0 +1,84 @@
+/**
+ * Starting a program for a session: argv as given (no shell), stdin/stdout/stderr as pipes, in a process
+ * group of its own so that teardown reaches everything it started (`sh -c 'a | b'`, background jobs).
+ *
+ * The promise settles once the operating system has said whether the program runs: a missing or
+ * non-executable program is an HTTP error for the handshake, not a 101 followed by a close.
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { refuse } from '../../errors.js';
+
+export interface StartOptions {
+  /** The program and its arguments; a name without a slash is looked up on the PATH of `env`. */
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  /** Aborted when the client leaves before the program has started: the program is killed again. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Starts the program. Rejects with COMMAND_FAILED (500) when it cannot run (ENOENT, EACCES, ...) and
+ * TOO_MANY_CONNECTIONS (503) when the bridge is out of descriptors or processes.
+ */
+export function startProgram(options: StartOptions): Promise<ChildProcessWithoutNullStreams> {
+  const [file, ...args] = options.argv;
+  const { signal } = options;
+  if (file === undefined) return Promise.reject(new Error('startProgram needs a program'));
+  if (signal?.aborted)
+    return Promise.reject(refuse('COMMAND_FAILED', 'client left before the program started'));
+  return new Promise((resolve, reject) => {
+    // detached: the child calls setsid(), so it leads a new process group whose id is its pid.
+    const child = spawn(file, args, { env: options.env, stdio: 'pipe', detached: true });
+    const settle = (err?: Error) => {
+      child.removeListener('spawn', onSpawn);
+      child.removeListener('error', onError);
+      signal?.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve(child);
+    };
+    const onSpawn = () => settle();
+    const onError = (err: NodeJS.ErrnoException) => settle(startError(err));
+    const onAbort = () => {
+      killGroup(child, 'SIGKILL');
+      settle(refuse('COMMAND_FAILED', 'client left before the program started'));
+    };
+    child.once('spawn', onSpawn);
+    child.once('error', onError);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The reason is shown to the client, so it names no path: the log line names the command. */
+function startError(err: NodeJS.ErrnoException) {
+  switch (err.code) {
+    case 'ENOENT':
+      return refuse('COMMAND_FAILED', 'the command was not found', { cause: err });
+    case 'EACCES':
+      return refuse('COMMAND_FAILED', 'the command is not executable', { cause: err });
+    case 'EMFILE':
+    case 'ENFILE':
+    case 'EAGAIN':
+      return refuse('TOO_MANY_CONNECTIONS', 'the bridge cannot start more programs now; try again later', {
+        cause: err,
+      });
+    default:
+      return refuse('COMMAND_FAILED', `the command cannot be started (${err.code ?? 'error'})`, {
+        cause: err,
+      });
+  }
+}
+
+/**
+ * Sends `signal` to the program's whole process group. Only while the program runs, or at once when its
+ * exit is reported: Linux does not reuse a group id while a member is alive, but an empty group's id may
+ * soon name someone else's. Returns false when nothing was signalled.
+ */
+export function killGroup(child: ChildProcessWithoutNullStreams, signal: NodeJS.Signals): boolean {
+  if (child.pid === undefined) return false;
+  try {
+    process.kill(-child.pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}

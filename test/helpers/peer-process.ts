@@ -1,0 +1,51 @@
+/** Shared by the helpers that start a real server program on a loopback port (sshd, tinyproxy). */
+import type { ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+
+const START_TIMEOUT_MS = 10000;
+
+/** Resolves once 127.0.0.1:`port` accepts connections; rejects if `child` exits first or after 10 s. */
+export async function waitUntilAccepting(
+  child: ChildProcess,
+  port: number,
+  name: string,
+  output: () => string,
+): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!(await accepts(port))) {
+    if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}): ${output()}`);
+    if (Date.now() > deadline)
+      throw new Error(`${name} did not listen within ${START_TIMEOUT_MS} ms: ${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** SIGTERM, then waits for the exit. */
+export function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  return exited;
+}
+
+/** Collects a child's stdout and stderr as text, for failure messages. */
+export function collectOutput(child: ChildProcess): () => string {
+  let output = '';
+  const add = (text: string) => {
+    output += text;
+  };
+  child.stdout?.setEncoding('utf8').on('data', add);
+  child.stderr?.setEncoding('utf8').on('data', add);
+  return () => output;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
