@@ -106,3 +106,40 @@ test('without --drain-timeout, SIGTERM closes sessions with 1001 at once (the ol
     false,
   );
 });
+
+test('--workers with --drain-timeout: the primary readyz turns 503, workers drain, then 1001', async (t) => {
+  const echo = await startEcho();
+  t.after(() => echo.close());
+  const wstcp = await spawnWstcp([
+    '--workers',
+    '2',
+    '--metrics',
+    '127.0.0.1:0',
+    '--drain-timeout',
+    '1.5',
+    '127.0.0.1:0',
+    `127.0.0.1:${echo.port}`,
+  ]);
+  t.after(() => {
+    wstcp.kill('SIGKILL');
+    return wstcp.exited;
+  });
+  const metrics = metricsPort(wstcp);
+  for (let i = 0; i < 300 && !wstcp.lines.some((l) => l.event === 'workers.listening'); i++) await sleep(20);
+  const url = `ws://127.0.0.1:${wstcp.port}/`;
+  const finishing = await openClient(url);
+  const lingering = await openClient(url);
+  const lingeringClosed = closed(lingering);
+  const signalled = Date.now();
+  wstcp.kill('SIGTERM');
+  for (let i = 0; i < 100 && (await httpGet(metrics, '/readyz')).status !== 503; i++) await sleep(10);
+  assert.equal((await httpGet(metrics, '/readyz')).status, 503);
+  const finished = closed(finishing);
+  finishing.close(1000);
+  assert.equal((await finished).code, 1000);
+  const last = await lingeringClosed;
+  const elapsed = Date.now() - signalled;
+  assert.equal(last.code, 1001);
+  assert.ok(elapsed >= 1400 && elapsed < 8000, `closed after ${elapsed} ms`);
+  assert.equal(await wstcp.exited, 0);
+});
