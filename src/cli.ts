@@ -170,7 +170,8 @@ export async function main(given: readonly string[] = process.argv.slice(2)): Pr
     if (stopping) return;
     stopping = true;
     log.info('bridge.stopping', { reason: why, sessions: bridge.sessions.size });
-    void notifier.notify('STOPPING=1', `STATUS=stopping (${why})`);
+    // Awaited before exiting: queued behind READY=1, it would otherwise die with the process.
+    const stoppingNoticed = notifier.notify('STOPPING=1', `STATUS=stopping (${why})`);
     const drainMs = config.ops.drainTimeoutMs;
     if (drainMs > 0 && !DONE_REASONS.has(why)) {
       log.info('bridge.draining', { sessions: bridge.sessions.size, seconds: drainMs / 1000 });
@@ -181,6 +182,7 @@ export async function main(given: readonly string[] = process.argv.slice(2)): Pr
     await metricsServer?.close();
     log.info('bridge.stopped', { ...bridge.stats });
     await primary?.flush();
+    await stoppingNoticed;
     await log.close();
     process.exit(0);
   };
@@ -275,11 +277,12 @@ async function superviseWorkers(config: Config, log: Logger, notifier: SystemdNo
       exitWithError(err, 1);
     }
   }
+  let stoppingNoticed: Promise<void> = Promise.resolve();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       if (pool.isStopping) process.exit(130);
       health.markDraining();
-      void notifier.notify('STOPPING=1', `STATUS=stopping (${signal})`);
+      stoppingNoticed = notifier.notify('STOPPING=1', `STATUS=stopping (${signal})`);
       void pool.shutdown(signal);
     });
   }
@@ -288,6 +291,7 @@ async function superviseWorkers(config: Config, log: Logger, notifier: SystemdNo
   summed?.close();
   keeper?.close();
   await metricsServer?.close();
+  await stoppingNoticed;
   await log.close();
   process.exit(code);
 }

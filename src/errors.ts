@@ -78,6 +78,8 @@ export const Refusal = {
   TOKEN_EXPIRED: { code: 'WSTCP_TOKEN_EXPIRED', status: 401 },
   STORE_UNAVAILABLE: { code: 'WSTCP_STORE_UNAVAILABLE', status: 503 },
   TARGET_NOT_ALLOWED: { code: 'WSTCP_TARGET_NOT_ALLOWED', status: 403 },
+  // --target-from-url: the URL names no target, or one not spelled plainly.
+  BAD_TARGET: { code: 'WSTCP_BAD_TARGET', status: 400 },
   TARGET_UNREACHABLE: { code: 'WSTCP_TARGET_UNREACHABLE', status: 502 },
   TARGET_TIMEOUT: { code: 'WSTCP_TARGET_TIMEOUT', status: 504 },
   UNAUTHORIZED: { code: 'WSTCP_UNAUTHORIZED', status: 401 },

@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { HttpError, refuse } from '../errors.js';
-import { checkUpgradeRequest } from '../front/handshake.js';
+import { checkUpgradeRequest, chooseSubprotocol } from '../front/handshake.js';
 import { proxyHeader } from '../targets/proxy-header.js';
 import { openTarget } from '../targets/registry.js';
 import type { Target, TargetStream } from '../targets/target.js';
@@ -20,7 +20,7 @@ export interface Admitted {
   readonly target: Target;
   readonly stream: TargetStream;
   /** The subprotocol to answer with ('' for none). */
-  readonly protocol: 'binary' | '';
+  readonly protocol: string;
   /** To be called once when the session ends (or the upgrade fails after all). */
   readonly releases: Release[];
   /** Seconds the target took to open (--metrics). */
@@ -55,12 +55,13 @@ export async function admit(
   let target: Target | undefined;
   try {
     const ctx = handshakeContext(req, socket, parts.clientOf);
-    const protocol = checkUpgradeRequest(req);
+    const offered = checkUpgradeRequest(req);
     for (const gate of parts.gates) {
       const release = await gate(ctx);
       if (release) releases.push(release);
     }
     target = await parts.resolver.resolve(ctx);
+    const protocol = chooseSubprotocol(offered, parts.subprotocols, target.subprotocols ?? []);
     parts.policy?.(target, ctx);
     const connectStarted = performance.now();
     const stream = await openTarget(target, {

@@ -7,7 +7,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { authGates } from '../auth/gates.js';
 import { guardHttp } from '../auth/http-guard.js';
 import type { Config } from '../config/config.js';
-import { refuse } from '../errors.js';
+import { ConfigError, refuse } from '../errors.js';
 import { withResponseHeaders } from '../front/response-headers.js';
 import type { Logger } from '../observe/log.js';
 import type { CommandTarget } from '../targets/command.js';
@@ -20,6 +20,7 @@ import { limitGates } from './limits.js';
 import type { Gate, HttpHandler, TargetPolicy, TargetResolver, TlsTerminator } from './pipeline.js';
 import { sharedLimitGates } from './shared-limits.js';
 import type { SlotCounter } from './slots.js';
+import { urlTargetResolver } from './url-target.js';
 
 export interface BridgeParts {
   readonly gates: readonly Gate[];
@@ -37,6 +38,8 @@ export interface BridgeParts {
   readonly slots?: SlotCounter | undefined;
   /** --target-proxy-protocol: the header version written first to every target. */
   readonly targetProxyProtocol?: ProxyProtocolVersion | undefined;
+  /** --subprotocol: the subprotocols every target speaks, accepted besides `binary`. */
+  readonly subprotocols: readonly string[];
 }
 
 /** The resolver for a single fixed target (`wstcp 6080 host:5900`, `--unix-target`). */
@@ -63,6 +66,9 @@ function noTarget(): TargetResolver {
 export async function assembleParts(config: Config, log: Logger): Promise<BridgeParts> {
   // Checks that hold no resources run first, so a bad flag or file leaves nothing open behind it.
   const auth = authGates(config, log);
+  const policy = createTargetPolicy(config.allowTargets, log);
+  // config.ts checks this too; a URL-named target without an allow-list would make an open proxy.
+  if (config.targetFromUrl && !policy) throw new ConfigError('--target-from-url needs --allow-target');
   const web = await webHandler(config, log);
   const targetTls = config.sslTarget
     ? (await import('../tls/target.js')).targetTlsOptions(config.sslTarget)
@@ -80,9 +86,11 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
     } else {
       resolver = config.tokens
         ? await (await import('../tokens/index.js')).createTokenResolver(config.tokens, log)
-        : config.target
-          ? fixedTarget(config.target)
-          : noTarget();
+        : config.targetFromUrl
+          ? urlTargetResolver()
+          : config.target
+            ? fixedTarget(config.target)
+            : noTarget();
     }
   } catch (err) {
     await tls?.close();
@@ -96,11 +104,12 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
     gates: [...limits.gates, ...auth.handshake],
     slots: limits.slots,
     resolver,
-    policy: createTargetPolicy(config.allowTargets, log),
+    policy,
     tls,
     targetTls,
     pools: (await import('../targets/pool/open-pools.js')).openPools(config, log, targetTls),
     http: http ? guardHttp(http, auth.http, clientOf) : undefined,
+    subprotocols: config.subprotocols,
     clientOf,
     targetProxyProtocol: config.ops.targetProxyProtocol,
   };

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { AddressError, type ListenAddress, parseHostPort, parseListen } from '../address.js';
 import { buildChannelConfig, type ChannelConfig, type RawChannelOptions } from '../channels/config.js';
 import { ConfigError } from '../errors.js';
+import { SUBPROTOCOL_PATTERN } from '../front/handshake.js';
 import type { LogFormat, LogLevel } from '../observe/log.js';
 import { DEFAULT_PASS_ENV } from '../targets/command/environment.js';
 import type { CommandConfig } from '../targets/command/launcher.js';
@@ -100,7 +101,7 @@ export type ListenSpec = ListenAddress | { readonly kind: 'fd'; readonly fd: num
 export interface Config {
   readonly listen: ListenSpec;
   readonly unixListenMode: number;
-  /** The one fixed target; undefined when tokens route sessions, a program serves them, or only channels. */
+  /** The one fixed target; undefined when tokens or the request URL route sessions, a program serves them, or only channels. */
   readonly target: Target | undefined;
   /** --channels: publish/subscribe endpoints (channels/). */
   readonly channels: ChannelConfig | undefined;
@@ -110,8 +111,12 @@ export interface Config {
   readonly sameOrigin: boolean;
   /** --header, --header-ws, --header-http: extra response headers. */
   readonly headers: ResponseHeaders;
+  /** --target-from-url: each client names its target in the URL (vetted by --allow-target, required). */
+  readonly targetFromUrl: boolean;
   readonly tokens: TokenConfig | undefined;
   readonly allowTargets: readonly string[];
+  /** --subprotocol: accepted besides `binary`, echoed in the 101 when the client offers them. */
+  readonly subprotocols: readonly string[];
   readonly connectTimeoutMs: number;
   readonly preferIpv6: boolean;
   readonly heartbeatMs: number | undefined;
@@ -274,6 +279,17 @@ function syslogConfig(raw: RawOptions): SyslogConfig | undefined {
   return { server: { kind: 'udp', host, port }, legacy };
 }
 
+function subprotocols(raw: RawOptions): string[] {
+  const names = list(raw, 'subprotocol');
+  for (const name of names) {
+    if (!SUBPROTOCOL_PATTERN.test(name))
+      throw new ConfigError(
+        `--subprotocol "${name}" is not a subprotocol name (letters, digits, .-_ and such)`,
+      );
+  }
+  return names;
+}
+
 function workers(raw: RawOptions): number | 'auto' | undefined {
   const value = str(raw, 'workers');
   if (value === undefined) return undefined;
@@ -416,10 +432,27 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
   }
   if (rest.length > 1) throw new ConfigError(`unexpected extra arguments: ${rest.slice(1).join(' ')}`);
 
+  const allowTargets = list(raw, 'allow-target');
+  const targetFromUrl = bool(raw, 'target-from-url');
   let target: Target | undefined;
   const command = commandConfig(raw);
   const targetText = rest[0];
-  if (command) {
+  if (targetFromUrl) {
+    const other = tokens
+      ? 'a token store'
+      : unixTarget
+        ? '--unix-target'
+        : command
+          ? command.argv
+            ? '--cmd'
+            : '--dir'
+          : targetText;
+    if (other) throw new ConfigError(`--target-from-url cannot be combined with ${other}: choose one`);
+    if (allowTargets.length === 0)
+      throw new ConfigError(
+        '--target-from-url needs at least one --allow-target (the targets clients may name): wstcp is never an open proxy',
+      );
+  } else if (command) {
     const flag = command.argv ? '--cmd' : '--dir';
     if (targetText !== undefined)
       throw new ConfigError(`a target (${targetText}) cannot be combined with ${flag}`);
@@ -501,7 +534,9 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
       http: [...headerList(raw, 'header'), ...headerList(raw, 'header-http')],
     },
     tokens,
-    allowTargets: list(raw, 'allow-target'),
+    targetFromUrl,
+    allowTargets,
+    subprotocols: subprotocols(raw),
     connectTimeoutMs: Math.round((num(raw, 'connect-timeout', { positive: true }) ?? 10) * 1000),
     preferIpv6: bool(raw, 'prefer-ipv6'),
     heartbeatMs: seconds(raw, 'heartbeat'),

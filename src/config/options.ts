@@ -78,6 +78,11 @@ export const optionSpecs = {
     group: G_CORE,
     describe: 'MiB held per direction per session before reading from the sender pauses',
   },
+  subprotocol: {
+    type: 'string',
+    group: G_CORE,
+    describe: 'A subprotocol the target speaks, echoed when a client offers it, e.g. mqtt (repeatable)',
+  },
   workers: {
     type: 'string',
     group: G_CORE,
@@ -133,6 +138,11 @@ export const optionSpecs = {
     default: 5,
     group: G_TOKENS,
     describe: 'Seconds a token lookup may take',
+  },
+  'target-from-url': {
+    type: 'boolean',
+    group: G_TOKENS,
+    describe: 'The client names its target: ?address=host:port or /host:port (needs --allow-target)',
   },
   'allow-target': {
     type: 'string',

@@ -24,6 +24,8 @@ export interface AcceptOptions {
 export class WebSocketAcceptor {
   /** `ws`, for sessions that negotiate compression; wstcp frames all others. */
   private readonly deflating: WebSocketServer | undefined;
+  /** The subprotocol admitted for each request `ws` is answering. */
+  private readonly chosen = new WeakMap<IncomingMessage, string>();
 
   constructor(private readonly options: AcceptOptions) {
     this.deflating = options.perMessageDeflate
@@ -34,7 +36,8 @@ export class WebSocketAcceptor {
           maxPayload: options.maxMessageBytes,
           // Valid text is forwarded as its bytes; invalid text and close reasons are refused with 1007.
           skipUTF8Validation: !options.utf8Check,
-          handleProtocols: (offered) => (offered.has('binary') ? 'binary' : false),
+          // The answer was chosen during admission (chooseSubprotocol); `ws` only repeats it.
+          handleProtocols: (_offered, req) => this.chosen.get(req) || false,
         })
       : undefined;
     const extra = options.headers ?? [];
@@ -64,6 +67,7 @@ export class WebSocketAcceptor {
         if (!done) refused();
       };
       socket.once('close', onRefused);
+      this.chosen.set(req, protocol);
       deflating.handleUpgrade(req, socket, head, (ws) => {
         done = true;
         socket.removeListener('close', onRefused);

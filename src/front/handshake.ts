@@ -13,9 +13,10 @@ const ACCEPT_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 /**
  * Throws BAD_HANDSHAKE (400) unless `req` is a well-formed RFC 6455 upgrade request; returns the
- * subprotocol to answer with ('' for none).
+ * subprotocols the client offers, in its order of preference (chooseSubprotocol picks the answer once the
+ * target, which may accept more of them, is known).
  */
-export function checkUpgradeRequest(req: IncomingMessage): 'binary' | '' {
+export function checkUpgradeRequest(req: IncomingMessage): readonly string[] {
   if (req.method !== 'GET')
     throw refuse('BAD_HANDSHAKE', `a WebSocket handshake must use GET, not ${req.method}`);
   checkRequestFraming(req);
@@ -32,7 +33,7 @@ export function checkUpgradeRequest(req: IncomingMessage): 'binary' | '' {
       headers: { 'Sec-WebSocket-Version': '13' },
     });
   }
-  return offeredSubprotocol(req) ?? '';
+  return offeredSubprotocols(req);
 }
 
 /**
@@ -57,23 +58,36 @@ function checkRequestFraming(req: IncomingMessage): void {
     throw refuse('BAD_HANDSHAKE', 'a WebSocket handshake cannot carry a body (Content-Length)');
 }
 
-/**
- * The subprotocol to answer: `binary` when offered anywhere in the list, none when none is offered.
- * A list without `binary` (e.g. the obsolete `base64`) is refused with a reason rather than accepted
- * with no answer, which browsers turn into an unexplained failure.
- */
-function offeredSubprotocol(req: IncomingMessage): 'binary' | undefined {
-  const header = req.headers['sec-websocket-protocol'];
-  if (header === undefined) return undefined;
-  const offered = header
+function offeredSubprotocols(req: IncomingMessage): readonly string[] {
+  return (req.headers['sec-websocket-protocol'] ?? '')
     .split(',')
     .map((p) => p.trim())
     .filter((p) => p !== '');
-  if (offered.length === 0) return undefined;
-  if (offered.includes('binary')) return 'binary';
+}
+
+/** RFC 6455 section 4.1: a subprotocol is an HTTP token (RFC 9110 section 5.6.2). */
+export const SUBPROTOCOL_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
+
+/**
+ * The subprotocol to answer: the first one the client offers among those accepted (`binary` always, plus
+ * --subprotocol and the target's own), none when none is offered. An offer with none of them is refused
+ * with a reason (naming the flag that would accept it) rather than accepted with no answer, which
+ * browsers and MQTT clients turn into an unexplained failure. wstcp never echoes a subprotocol it was not
+ * told the target speaks: the answer is a promise about the bytes that follow.
+ */
+export function chooseSubprotocol(offered: readonly string[], ...accepted: (readonly string[])[]): string {
+  if (offered.length === 0) return '';
+  const known = new Set(['binary', ...accepted.flat()]);
+  const chosen = offered.find((p) => known.has(p));
+  if (chosen !== undefined) return chosen;
+  // Only token characters are repeated back, and only a few names, so the reason stays one short line.
+  const named = offered.filter((p) => SUBPROTOCOL_PATTERN.test(p)).slice(0, 4);
+  const hint = named.length > 0 ? `; to accept it, start wstcp with --subprotocol ${named[0]}` : '';
   throw refuse(
     'BAD_HANDSHAKE',
-    `unsupported subprotocol ${offered.join(', ')}: wstcp speaks "binary" (or none)`,
+    `unsupported subprotocol ${named.join(', ') || '(not a token)'}: wstcp speaks ${[...known]
+      .map((p) => `"${p}"`)
+      .join(', ')} (or none)${hint}`,
   );
 }
 

@@ -4,11 +4,10 @@
  * relay, log lines) finds it here. Text forms are tried in the order of KINDS; the last one, tcp, reads
  * whatever the others did not claim as host:port.
  */
-
 import { commandKind } from './command.js';
 import { poolKind } from './pool/pool-kind.js';
 import type { PoolTarget } from './pool/pool-target.js';
-import type { OpenOptions, Target, TargetKind, TargetStream } from './target.js';
+import type { OpenOptions, RouteOptions, Target, TargetKind, TargetStream } from './target.js';
 import { type TcpTarget, tcpKind } from './tcp.js';
 import { type UnixTarget, unixKind } from './unix.js';
 
@@ -24,10 +23,10 @@ const KINDS: readonly TargetKind[] = [
 const byKind = new Map<string, TargetKind>(KINDS.map((kind) => [kind.kind, kind]));
 
 /**
- * What token stores may name: sockets, or pools of them (a store never starts a program: see
- * docs/architecture.md).
+ * What token stores may name: sockets, or pools of them, with the options a store may give a route (a
+ * store never starts a program: see docs/architecture.md).
  */
-export type SocketTarget = TcpTarget | UnixTarget | PoolTarget;
+export type SocketTarget = (TcpTarget | UnixTarget | PoolTarget) & RouteOptions;
 
 /** The kind of `target`; throws for a kind that is not registered (a bug). */
 export function kindOf(target: Target): TargetKind {

@@ -13,8 +13,14 @@ import type { HandshakeContext } from '../admission/pipeline.js';
 import type { Pools } from './pool/pools.js';
 
 /** Where a session's bytes go: a value of one kind, told apart by `kind` (the registry's key). */
-export interface Target {
+export interface Target extends RouteOptions {
   readonly kind: string;
+}
+
+/** What a token store may say about a route besides its address (a token line's options: tokens/). */
+export interface RouteOptions {
+  /** Subprotocols the target speaks, accepted besides `binary` and --subprotocol (e.g. `mqtt`). */
+  readonly subprotocols?: readonly string[];
 }
 
 /** What opening a target may use. */

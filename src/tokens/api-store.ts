@@ -5,8 +5,9 @@
  */
 import { AddressError } from '../address.js';
 import { ConfigError } from '../errors.js';
-import { parseSocketTarget, type SocketTarget } from '../targets/registry.js';
+import type { SocketTarget } from '../targets/registry.js';
 import { targetFromJson } from './host-port.js';
+import { parseStoredTarget } from './route-options.js';
 import { StoreUnavailableError, type TokenStore } from './store.js';
 
 /** `text`: body `host:port` (BaseTokenAPI); `json`: `{"host": ..., "port": ...}` (JSONTokenApi); `auto`: either. */
@@ -99,7 +100,7 @@ export class TokenApiStore implements TokenStore {
     }
     try {
       const json = format === 'json' || (format === 'auto' && body.startsWith('{'));
-      return json ? targetFromJson(body, 'the answer is not JSON') : parseSocketTarget(body);
+      return json ? targetFromJson(body, 'the answer is not JSON') : parseStoredTarget(body);
     } catch (err) {
       if (!(err instanceof AddressError)) throw err;
       throw new StoreUnavailableError(

@@ -8,12 +8,12 @@ import { AddressError } from '../address.js';
 import { ConfigError, describeError, WstcpError } from '../errors.js';
 import { Logger } from '../observe/log.js';
 import { describeMembers } from '../targets/pool/member-report.js';
-import { parseSocketTarget } from '../targets/registry.js';
 import { loadTokenSource, TokenFileError } from './file-store.js';
 import { NATIVE_FORMS, openTokenStore } from './open-store.js';
 import type { RedisValueFormat } from './redis-store.js';
+import { parseStoredTarget } from './route-options.js';
 import { isWritable, type TokenStore } from './store.js';
-import { tokenProblem, websockifyTarget } from './token-file-format.js';
+import { storedTargetText, tokenProblem } from './token-file-format.js';
 
 /** Where the command writes; tests pass collectors. */
 export interface CommandIO {
@@ -81,7 +81,7 @@ function requireToken(token: string): string {
 
 function requireTarget(text: string) {
   try {
-    return parseSocketTarget(text);
+    return parseStoredTarget(text);
   } catch (err) {
     if (err instanceof AddressError) throw new ConfigError(`TARGET: ${err.message}`);
     throw err;
@@ -91,7 +91,7 @@ function requireTarget(text: string) {
 async function check(file: string, io: CommandIO): Promise<number> {
   try {
     const table = await loadTokenSource(file);
-    for (const token of [...table.keys()].sort()) io.out(`${token}: ${websockifyTarget(table.get(token)!)}`);
+    for (const token of [...table.keys()].sort()) io.out(`${token}: ${storedTargetText(table.get(token)!)}`);
     io.err(`${file}: ${table.size} token(s), no problems`);
     return 0;
   } catch (err) {
@@ -134,7 +134,7 @@ export async function tokensCommand(args: readonly string[], io: CommandIO = pro
     .command('list', 'Print every token of a writable store', {}, async (a) => {
       await withStore(a as unknown as StoreArgs, async (store) => {
         if (!isWritable(store)) throw new ConfigError(`${store.description} cannot be listed`);
-        for (const { token, target } of await store.list()) io.out(`${token}: ${websockifyTarget(target)}`);
+        for (const { token, target } of await store.list()) io.out(`${token}: ${storedTargetText(target)}`);
       });
     })
     .command(
@@ -145,7 +145,7 @@ export async function tokensCommand(args: readonly string[], io: CommandIO = pro
         await withStore(a as unknown as StoreArgs, async (store) => {
           const target = await store.lookup(String(a.token));
           if (target) {
-            io.out(websockifyTarget(target));
+            io.out(storedTargetText(target));
             if (target.kind === 'pool') {
               const timeoutMs = Math.round(Number(a['token-timeout']) * 1000);
               for (const line of await describeMembers(target, timeoutMs)) io.out(line);

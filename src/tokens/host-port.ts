@@ -1,14 +1,23 @@
 /**
  * Targets given as a host and a port (JSON token APIs, Redis values, JWT claims): `{host: "h", port: 5900}`,
  * `{host: "h", port: "5900"}`, `{host: "h:5900"}`, or websockify's `{host: "unix_socket", port: "/path"}`;
- * and pools, as `{targets: "a:5900,b:5900"}` or `{targets: [...]}`.
+ * and pools, as `{targets: "a:5900,b:5900"}` or `{targets: [...]}`; each may add `"subprotocols": ["mqtt"]`
+ * (route-options.ts).
  */
 import { AddressError } from '../address.js';
 import { type PoolMember, parseMember, parseWeight, poolOf } from '../targets/pool/pool-target.js';
 import { parseSocketTarget, type SocketTarget } from '../targets/registry.js';
+import { withJsonSubprotocols } from './route-options.js';
 
-/** Builds a target from loosely typed `host` and `port` fields; throws AddressError when they do not make one. */
-export function targetFromHostPort(host: unknown, port: unknown): SocketTarget {
+/**
+ * Builds a target from loosely typed `host`, `port` and `subprotocols` fields; throws AddressError when
+ * they do not make one.
+ */
+export function targetFromHostPort(host: unknown, port: unknown, subprotocols?: unknown): SocketTarget {
+  return withJsonSubprotocols(socketTargetFrom(host, port), subprotocols);
+}
+
+function socketTargetFrom(host: unknown, port: unknown): SocketTarget {
   if (typeof host !== 'string') throw new AddressError('there is no "host" string');
   if (port === undefined) return parseSocketTarget(host);
   if (typeof port !== 'number' && typeof port !== 'string') throw new AddressError('"port" is not a number');
@@ -36,12 +45,14 @@ export interface TargetFields {
   readonly host?: unknown;
   readonly port?: unknown;
   readonly targets?: unknown;
+  readonly subprotocols?: unknown;
 }
 
-/** `targets` (a pool: see poolFromJson) when present, else `host` and `port`. */
+/** `targets` (a pool: see poolFromJson) when present, else `host` and `port`; with `subprotocols`. */
 export function targetFromFields(fields: TargetFields): SocketTarget {
-  if (fields.targets !== undefined) return poolFromJson(fields.targets);
-  return targetFromHostPort(fields.host, fields.port);
+  if (fields.targets !== undefined)
+    return withJsonSubprotocols(poolFromJson(fields.targets), fields.subprotocols);
+  return targetFromHostPort(fields.host, fields.port, fields.subprotocols);
 }
 
 /**

@@ -9,9 +9,10 @@ import { readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { AddressError } from '../address.js';
 import { ConfigError, describeError } from '../errors.js';
-import { parseSocketTarget, type SocketTarget } from '../targets/registry.js';
+import type { SocketTarget } from '../targets/registry.js';
+import { parseStoredTarget } from './route-options.js';
 import { StoreUnavailableError, type WritableTokenStore } from './store.js';
-import { websockifyTarget } from './token-file-format.js';
+import { storedTargetText } from './token-file-format.js';
 
 /** True when the token can only name a file directly inside the directory. */
 export function isSafeFileName(token: string): boolean {
@@ -48,7 +49,7 @@ export class TokenFileNameStore implements WritableTokenStore {
       );
     }
     try {
-      return parseSocketTarget(text);
+      return parseStoredTarget(text);
     } catch (err) {
       if (!(err instanceof AddressError)) throw err;
       throw new StoreUnavailableError(`a token file in ${this.description} is malformed: ${err.message}`);
@@ -58,7 +59,7 @@ export class TokenFileNameStore implements WritableTokenStore {
   async set(token: string, target: SocketTarget): Promise<void> {
     const path = this.requirePath(token);
     const temp = join(this.dir, `.wstcp-${process.pid}.tmp`);
-    await writeFile(temp, `${websockifyTarget(target)}\n`, { mode: 0o644 });
+    await writeFile(temp, `${storedTargetText(target)}\n`, { mode: 0o644 });
     await rename(temp, path);
   }
 

@@ -9,11 +9,12 @@ import { Redis } from 'ioredis';
 import { AddressError } from '../address.js';
 import { ConfigError, describeError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
-import { parseSocketTarget, type SocketTarget } from '../targets/registry.js';
+import type { SocketTarget } from '../targets/registry.js';
 import { targetFromJson } from './host-port.js';
 import { describeRedisLocation, type RedisLocation } from './redis-source.js';
+import { parseStoredTarget } from './route-options.js';
 import { StoreUnavailableError, type WritableTokenStore } from './store.js';
-import { websockifyTarget } from './token-file-format.js';
+import { storedTargetText, websockifyTarget } from './token-file-format.js';
 
 /** How `set` writes values: JSON is what every websockify version reads (0.10 reads nothing else). */
 export type RedisValueFormat = 'json' | 'plain';
@@ -29,7 +30,7 @@ export interface RedisStoreOptions {
 /** Parses a stored value; throws AddressError when it is neither format. */
 export function parseRedisValue(value: string): SocketTarget {
   const text = value.trim();
-  if (!text.startsWith('{')) return parseSocketTarget(text);
+  if (!text.startsWith('{')) return parseStoredTarget(text);
   return targetFromJson(text, 'the value starts with "{" but is not JSON');
 }
 
@@ -111,7 +112,10 @@ export class RedisTokenStore implements WritableTokenStore {
   async set(token: string, target: SocketTarget): Promise<void> {
     const text = websockifyTarget(target);
     const field = target.kind === 'pool' ? 'targets' : 'host';
-    const value = this.options.valueFormat === 'plain' ? text : JSON.stringify({ [field]: text });
+    const value =
+      this.options.valueFormat === 'plain'
+        ? storedTargetText(target)
+        : JSON.stringify({ [field]: text, subprotocols: target.subprotocols });
     await this.command((c) => c.set(this.key(token), value));
   }
 

@@ -1,11 +1,13 @@
 /**
  * websockify's token file format: one `token: target` per line, split at the first colon followed by
  * whitespace; `#` comments and blank lines ignored; the last duplicate wins. Targets are `host:port`,
- * `v6:addr:port` (port after the last colon), `[v6]:port` or `unix_socket:/path`.
+ * `v6:addr:port` (port after the last colon), `[v6]:port` or `unix_socket:/path`, optionally followed by
+ * wstcp's options (route-options.ts): `mqtt1: 127.0.0.1:1883 subprotocol=mqtt`.
  */
 import { AddressError } from '../address.js';
 import { formatPool } from '../targets/pool/pool-target.js';
-import { parseSocketTarget, type SocketTarget } from '../targets/registry.js';
+import type { SocketTarget } from '../targets/registry.js';
+import { formatRouteOptions, parseStoredTarget } from './route-options.js';
 
 /** One parsed file: its table, or the problems found, each as `file:line: what is wrong`. */
 export interface ParsedTokenFile {
@@ -36,7 +38,7 @@ export function parseTokenFile(text: string, name: string): ParsedTokenFile {
       continue;
     }
     try {
-      table.set(token, parseSocketTarget(rest));
+      table.set(token, parseStoredTarget(rest));
     } catch (err) {
       if (!(err instanceof AddressError)) throw err;
       errors.push(`${where}: ${err.message}`);
@@ -55,6 +57,11 @@ export function websockifyTarget(target: SocketTarget): string {
   return target.kind === 'unix' ? `unix_socket:${target.path}` : `${target.host}:${target.port}`;
 }
 
+/** A target with its options, as token lines and plain Redis values hold it. */
+export function storedTargetText(target: SocketTarget): string {
+  return `${websockifyTarget(target)}${formatRouteOptions(target)}`;
+}
+
 /** The token a line defines, or undefined for comments, blank and malformed lines. */
 export function lineToken(line: string): string | undefined {
   const trimmed = line.trim();
@@ -65,7 +72,7 @@ export function lineToken(line: string): string | undefined {
 
 /** The line `wstcp tokens set` writes. */
 export function formatTokenLine(token: string, target: SocketTarget): string {
-  return `${token}: ${websockifyTarget(target)}`;
+  return `${token}: ${storedTargetText(target)}`;
 }
 
 /**
