@@ -16,6 +16,8 @@ export interface BridgeSetup {
   workDir: string;
   websockify: string | undefined;
   tls: { cert: string; key: string } | undefined;
+  /** Extra wstcp flags for every wstcp started (`--wstcp-args`), e.g. `--metrics 127.0.0.1:0`. */
+  wstcpArgs?: readonly string[];
 }
 
 export interface RunningBridge {
@@ -62,7 +64,16 @@ export async function startBridge(
     const line = shebang(bin);
     child = start(
       process.execPath,
-      [...line.nodeArgs, ...(options.nodeArgs ?? []), bin, ...tlsArgs, ...workers, listen, target],
+      [
+        ...line.nodeArgs,
+        ...(options.nodeArgs ?? []),
+        bin,
+        ...(setup.wstcpArgs ?? []),
+        ...tlsArgs,
+        ...workers,
+        listen,
+        target,
+      ],
       { stdio: ['ignore', out, out], cwd: setup.workDir, env: { ...process.env, ...line.env } },
     );
   } else {

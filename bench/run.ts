@@ -7,6 +7,7 @@
  *   npm run bench -- --quick           ~1.5 minutes: one 1 s run per figure, 2,000 idle sessions
  *   npm run bench -- --write-docs      also update docs/performance.md
  *   npm run bench -- --no-wss --no-workers --reps 5 --seconds 3 --hold 8000
+ *   npm run bench -- --wstcp-only "--wstcp-args=--metrics 127.0.0.1:0"   wstcp alone, with extra flags
  *   npm run bench -- --only channels   only the channel fan-out (wstcp and Nchan, ~3 minutes)
  *   npm run bench -- --only pool --reps 5   only the pool figure
  *   npm run bench -- --only client     only the client side (wstcp forward, ~1.5 minutes)
@@ -57,6 +58,8 @@ function options() {
       seconds: { type: 'string' },
       hold: { type: 'string' },
       workers: { type: 'string' },
+      'wstcp-only': { type: 'boolean', default: false },
+      'wstcp-args': { type: 'string' },
     },
   });
   const quick = values.quick === true;
@@ -105,10 +108,11 @@ async function main(): Promise<void> {
   try {
     const wss = !values['no-wss'] && tools.tls;
     const tls = wss ? selfSignedCert(workDir) : undefined;
-    const kinds: BridgeKind[] = websockify ? ['wstcp', 'websockify'] : ['wstcp'];
+    const kinds: BridgeKind[] = websockify && !values['wstcp-only'] ? ['wstcp', 'websockify'] : ['wstcp'];
+    const wstcpArgs = values['wstcp-args']?.split(/\s+/).filter((arg) => arg !== '') ?? [];
     const ctx: Context = {
       tools,
-      setup: { root: ROOT, workDir, websockify, tls },
+      setup: { root: ROOT, workDir, websockify, tls, wstcpArgs },
       settings,
       echoPort: await startTarget(tools.echoTarget),
       sourcePort: await startTarget(tools.sourceTarget),

@@ -3,6 +3,7 @@
  * after the last colon). Kinds of target build their text forms on these (targets/).
  */
 import { isIP } from 'node:net';
+import { proxiedPeerOf } from './admission/client-address.js';
 
 /** Where the bridge listens. `host` undefined means every address, IPv6 and IPv4 (dual stack). */
 export type ListenAddress =
@@ -74,6 +75,9 @@ export function peerOf(socket: {
   remoteAddress?: string | undefined;
   remotePort?: number | undefined;
 }): string {
+  // Behind --proxy-protocol, the client the proxy named, in every log line about the connection.
+  const proxied = proxiedPeerOf(socket);
+  if (proxied) return formatHostPort(proxied.address, proxied.port);
   if (socket.remoteAddress === undefined) return UNIX_CLIENT;
   return formatHostPort(normalizeAddress(socket.remoteAddress), socket.remotePort ?? 0);
 }

@@ -13,16 +13,21 @@ import { assembleParts, type BridgeParts } from './admission/assemble.js';
 import { HandshakeLog } from './admission/handshake-log.js';
 import type { HttpHandler } from './admission/pipeline.js';
 import { isProbe } from './admission/probe.js';
+import { trustedProxies } from './admission/trusted-proxies.js';
+import type { ChannelStats } from './channels/store.js';
 import type { Config } from './config/config.js';
-import { describeError, refuse } from './errors.js';
+import { describeError, Refusal, refuse } from './errors.js';
 import { type DoneReason, ExitPolicy } from './exit-policy.js';
 import { WebSocketAcceptor } from './front/accept.js';
 import { FrontDoor } from './front/front-door.js';
 import { answerRefusal } from './front/refusal.js';
 import { buildRoutes, type Route } from './front/routes.js';
+import { Health } from './observe/health.js';
 import { type Logger, silentLogger } from './observe/log.js';
+import type { Metrics } from './observe/metrics.js';
 import { Recorder } from './observe/record.js';
 import { type BridgeStats, StatsTally } from './observe/stats.js';
+import { timedResolver } from './observe/timed-resolver.js';
 import { Session, type SessionOptions } from './relay/session.js';
 import { startSessionTimers } from './relay/session-timers.js';
 import type { MemberSnapshot } from './targets/pool/member-state.js';
@@ -44,6 +49,12 @@ const SHUTDOWN_GRACE_MS = 5000;
  */
 export class Bridge extends EventEmitter {
   readonly sessions = new Set<Session>();
+  /** /healthz and /readyz: ready once listening, not ready from the first SIGTERM (drain) on. */
+  readonly health = new Health();
+  /** The metrics registry (--metrics); served by the CLI or summed by the --workers primary. */
+  readonly metrics: Metrics | undefined;
+  /** The target kind of each session, for the sessions-open gauge. */
+  private readonly sessionKinds = new WeakMap<Session, string>();
 
   private readonly front: FrontDoor;
   /** Endpoints besides sessions (front/routes.ts), readied before listening and closed in close(). */
@@ -61,15 +72,45 @@ export class Bridge extends EventEmitter {
   private readonly handshakes: HandshakeLog;
   private closing: Promise<void> | undefined;
 
+  private readonly parts: BridgeParts;
+
   private constructor(
     readonly config: Config,
-    private readonly parts: BridgeParts,
+    parts: BridgeParts,
     private readonly log: Logger,
+    metricsModule: typeof import('./observe/metrics.js') | undefined,
   ) {
     super();
-    this.routes = buildRoutes({ config, log, stats: () => this.stats, gates: parts.gates });
+    const metrics = metricsModule ? new metricsModule.Metrics(() => this.stats) : undefined;
+    this.metrics = metrics;
+    this.parts =
+      metrics && config.tokens ? { ...parts, resolver: timedResolver(parts.resolver, metrics) } : parts;
+    const tls = parts.tls;
+    if (metrics && tls) metrics.certificateExpiry(() => tls.expiresAt);
+    const slots = parts.slots;
+    if (slots?.problem) this.health.addCheck(() => slots.problem!());
+    const resolver = parts.resolver;
+    if (resolver.problem) this.health.addCheck(() => resolver.problem!());
+    this.routes = buildRoutes({
+      config,
+      log,
+      stats: () => this.stats,
+      gates: this.parts.gates,
+      health: this.health,
+    });
+    if (metrics) {
+      for (const route of this.routes) {
+        const counted = route as { stats?: () => ChannelStats | undefined };
+        if (typeof counted.stats === 'function') metrics.channelStats(() => counted.stats!());
+      }
+    }
     this.sessionOptions = { maxBufferBytes: config.maxBufferBytes, log, traffic: config.traffic };
-    this.handshakes = new HandshakeLog(log, config.tokens !== undefined, config.tokens?.hostToken);
+    this.handshakes = new HandshakeLog(
+      log,
+      config.tokens !== undefined,
+      parts.clientOf,
+      config.tokens?.hostToken,
+    );
     this.acceptor = new WebSocketAcceptor({
       perMessageDeflate: config.perMessageDeflate,
       maxMessageBytes: config.limits.maxMessageBytes,
@@ -84,7 +125,12 @@ export class Bridge extends EventEmitter {
       routes: this.routes,
       web: parts.http && withProbe(parts.http, (req, res) => void this.onProbe(req, res)),
       upgrade: (req, socket, head) => void this.onUpgrade(req, socket, head),
-      refused: () => this.tally.refused(),
+      refused: (code) => {
+        this.tally.refused();
+        metrics?.handshakeRefused(code);
+      },
+      proxyProtocol: config.ops.proxyProtocol ? trustedProxies(config.ops.trustedProxies) : undefined,
+      tlsHandshake: metrics ? (ok) => metrics.tlsHandshake(ok) : undefined,
     });
     this.exitPolicy = new ExitPolicy(config, {
       sessions: this.sessions,
@@ -98,7 +144,9 @@ export class Bridge extends EventEmitter {
   static async start(config: Config, options: BridgeOptions = {}): Promise<Bridge> {
     const log = options.log ?? silentLogger;
     const parts = options.parts ?? (await assembleParts(config, log));
-    const bridge = new Bridge(config, parts, log);
+    // prom-client is loaded only with --metrics (see assemble.ts on why modules load on demand).
+    const metricsModule = config.ops.metrics ? await import('./observe/metrics.js') : undefined;
+    const bridge = new Bridge(config, parts, log, metricsModule);
     try {
       await Promise.all(bridge.routes.map((route) => route.ready?.()));
       await bridge.front.listen(config.listen, config.unixListenMode);
@@ -107,8 +155,14 @@ export class Bridge extends EventEmitter {
       await closeParts(parts, log);
       throw err;
     }
-    bridge.stopTimers = startSessionTimers(bridge.sessions, config);
+    const metrics = bridge.metrics;
+    bridge.stopTimers = startSessionTimers(
+      bridge.sessions,
+      config,
+      metrics && (() => metrics.heartbeatMissed()),
+    );
     bridge.exitPolicy.start();
+    bridge.health.markListening();
     return bridge;
   }
 
@@ -140,6 +194,31 @@ export class Bridge extends EventEmitter {
     return this.closing;
   }
 
+  /**
+   * The first step of a graceful stop (--drain-timeout): /readyz answers 503, no connection is accepted,
+   * and live sessions get up to `ms` to end on their own. Resolves with how many are still open then;
+   * close() ends those with 1001.
+   */
+  async drain(ms: number): Promise<number> {
+    this.health.markDraining();
+    this.front.stopAccepting();
+    if (this.sessions.size > 0 && ms > 0) {
+      await new Promise<void>((resolve) => {
+        const finish = () => {
+          clearTimeout(deadline);
+          this.off('session-close', check);
+          resolve();
+        };
+        const check = () => {
+          if (this.sessions.size === 0) finish();
+        };
+        const deadline = setTimeout(finish, ms);
+        this.on('session-close', check);
+      });
+    }
+    return this.sessions.size;
+  }
+
   private async shutdown(): Promise<void> {
     this.stopTimers?.();
     this.exitPolicy.stop();
@@ -168,13 +247,19 @@ export class Bridge extends EventEmitter {
   }
 
   private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    // While draining, requests on connections accepted before the signal are still served: their clients
+    // were let in, and a restart behind socket activation must refuse nobody.
     if (this.closing) {
+      this.tally.refused();
+      this.metrics?.handshakeRefused(Refusal.SHUTTING_DOWN.code);
       this.front.refuse(socket, refuse('SHUTTING_DOWN', 'the server is shutting down'));
       return;
     }
+    const started = performance.now();
     const result = await admit(req, socket, this.parts, this.config);
     if (!result.ok) {
       this.tally.refused();
+      this.metrics?.handshakeRefused(result.error.code);
       this.handshakes.refused(req, result);
       this.front.refuse(socket, result.error);
       return;
@@ -191,7 +276,14 @@ export class Bridge extends EventEmitter {
       this.handshakes.abandoned(req, result.target);
       return;
     }
-    const start = (link: ClientLink) => this.startSession(link, result);
+    const start = (link: ClientLink) => {
+      this.startSession(link, result);
+      const metrics = this.metrics;
+      if (metrics) {
+        metrics.handshakeDone((performance.now() - started) / 1000);
+        metrics.targetConnected(result.target.kind, result.connectSeconds);
+      }
+    };
     this.acceptor.accept(req, socket, head, result.protocol, start, abandon);
   }
 
@@ -231,6 +323,10 @@ export class Bridge extends EventEmitter {
     const session = new Session(init, link, stream, this.sessionOptions, this.onSessionEnd);
     this.sessions.add(session);
     this.tally.opened();
+    if (this.metrics) {
+      this.sessionKinds.set(session, target.kind);
+      this.metrics.sessionOpened(target.kind);
+    }
     this.log.info('session.open', {
       session: id,
       client: session.client,
@@ -264,6 +360,8 @@ export class Bridge extends EventEmitter {
     this.sessions.delete(session);
     for (const release of session.releases) release();
     this.tally.closed(session);
+    const kind = this.sessionKinds.get(session);
+    if (kind !== undefined) this.metrics?.sessionClosed(kind);
     this.emit('session-close', session);
     this.exitPolicy.sessionEnded();
   }
@@ -279,7 +377,11 @@ async function closeRoutes(routes: readonly Route[], log: Logger): Promise<void>
 
 async function closeParts(parts: BridgeParts, log: Logger): Promise<void> {
   parts.pools?.close();
-  const results = await Promise.allSettled([parts.resolver.close(), parts.tls?.close()]);
+  const results = await Promise.allSettled([
+    parts.resolver.close(),
+    parts.tls?.close(),
+    parts.slots?.close(),
+  ]);
   for (const result of results) {
     if (result.status === 'rejected')
       log.warn('bridge.close_failed', { error: describeError(result.reason) });

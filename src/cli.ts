@@ -6,6 +6,7 @@ import yargs from 'yargs';
 import { assembleParts, type BridgeParts } from './admission/assemble.js';
 import { Bridge } from './bridge.js';
 import { detach, isDaemonChild, reportToParent } from './cli/daemon.js';
+import { activatedSockets, forgetActivation, SystemdNotifier } from './cli/systemd.js';
 import {
   attachToPrimary,
   checkWorkersConfig,
@@ -20,7 +21,9 @@ import { buildConfig, type Config } from './config/config.js';
 import { exposureWarning } from './config/exposure.js';
 import { HELP_GROUP_ORDER, optionSpecs, type RawOptions } from './config/options.js';
 import { ConfigError, describeError, UsageError, WstcpError } from './errors.js';
+import { Health } from './observe/health.js';
 import { Logger } from './observe/log.js';
+import { MetricsServer } from './observe/metrics-server.js';
 import { openSyslog } from './observe/syslog.js';
 import { formatTarget } from './targets/registry.js';
 import { packageVersion } from './version.js';
@@ -131,6 +134,16 @@ export async function main(given: readonly string[] = process.argv.slice(2)): Pr
   } catch (err) {
     exitWithError(err, 2);
   }
+  const activation = activatedSockets(process.env, process.pid);
+  if (activation) {
+    // systemd socket activation: the sockets are already bound (and survive restarts of this process).
+    forgetActivation(process.env);
+    try {
+      config = withActivatedSockets(config, activation.main, activation.metrics);
+    } catch (err) {
+      exitWithError(err, 2);
+    }
+  }
   if (config.daemon && !isDaemonChild()) await runDetached(argv);
   let log: Logger;
   try {
@@ -139,12 +152,20 @@ export async function main(given: readonly string[] = process.argv.slice(2)): Pr
   } catch (err) {
     exitWithError(err, 2);
   }
-  if (isWorkersPrimary(config)) await superviseWorkers(config, log);
+  const notifier = new SystemdNotifier(process.env.NOTIFY_SOCKET, undefined, (err) =>
+    log.warn('systemd.notify_failed', { error: describeError(err) }),
+  );
+  delete process.env.NOTIFY_SOCKET;
+  if (isWorkersPrimary(config)) await superviseWorkers(config, log, notifier);
   let bridge: Bridge;
   let parts: BridgeParts;
+  let metricsServer: MetricsServer | undefined;
   try {
     parts = await assembleParts(config, log);
     bridge = await Bridge.start(config, { log, parts });
+    if (config.ops.metrics && bridge.metrics && !isWorkerProcess()) {
+      metricsServer = await MetricsServer.start(config.ops.metrics, bridge.metrics, bridge.health, log);
+    }
   } catch (err) {
     await log.close();
     exitWithError(err, 1);
@@ -166,6 +187,7 @@ export async function main(given: readonly string[] = process.argv.slice(2)): Pr
   // With --workers the primary says it once, for all of them.
   const exposed = isWorkerProcess() ? undefined : exposureWarning(config);
   if (exposed) log.warn('bridge.exposed', { message: exposed });
+  void notifier.notify('READY=1', `STATUS=listening on ${bridge.listenAddress}`);
   const viewer = viewerUrl(config, bridge.port);
   if (viewer) log.info('bridge.viewer', { url: viewer });
 
@@ -175,9 +197,19 @@ export async function main(given: readonly string[] = process.argv.slice(2)): Pr
     if (stopping) return;
     stopping = true;
     log.info('bridge.stopping', { reason: why, sessions: bridge.sessions.size });
+    // Awaited before exiting: queued behind READY=1, it would otherwise die with the process.
+    const stoppingNoticed = notifier.notify('STOPPING=1', `STATUS=stopping (${why})`);
+    const drainMs = config.ops.drainTimeoutMs;
+    if (drainMs > 0 && !DONE_REASONS.has(why)) {
+      log.info('bridge.draining', { sessions: bridge.sessions.size, seconds: drainMs / 1000 });
+      const left = await bridge.drain(drainMs);
+      log.info('bridge.drained', { sessions: left, closing: left > 0 ? 1001 : undefined });
+    }
     await bridge.close();
+    await metricsServer?.close();
     log.info('bridge.stopped', { ...bridge.stats });
     await primary?.flush();
+    await stoppingNoticed;
     await log.close();
     process.exit(0);
   };
@@ -189,7 +221,10 @@ export async function main(given: readonly string[] = process.argv.slice(2)): Pr
     });
   }
   bridge.on('done', (reason: string) => void stop(reason));
-  if (isWorkerProcess()) primary = attachToPrimary(bridge, (why) => void stop(why));
+  if (isWorkerProcess()) {
+    primary = attachToPrimary(bridge, (why) => void stop(why));
+    if (bridge.metrics) (await import('./observe/worker-metrics.js')).serveMetricsToPrimary(bridge.metrics);
+  }
   const tls = parts.tls;
   // SIGHUP reloads the certificate and key (certbot deploy hooks send it). It is handled even without TLS:
   // `systemctl reload` or a --workers primary passing it on must not kill the bridge and its sessions.
@@ -199,6 +234,23 @@ export async function main(given: readonly string[] = process.argv.slice(2)): Pr
   });
   // SIGUSR1 reopens --log-file after logrotate moved it (docs/operations.md has the logrotate snippet).
   process.on('SIGUSR1', () => log.reopen());
+}
+
+/** Reasons the bridge gives itself for stopping: they do not wait for a drain (--drain-timeout is for signals). */
+const DONE_REASONS: ReadonlySet<string> = new Set(['run-once', 'timeout', 'idle-timeout']);
+
+/** The config with systemd's sockets in place of the addresses given on the command line. */
+function withActivatedSockets(config: Config, main: number | undefined, metrics: number | undefined): Config {
+  if (config.workers !== undefined)
+    throw new ConfigError('--workers cannot be combined with systemd socket activation (LISTEN_FDS)');
+  return Object.freeze({
+    ...config,
+    listen: main === undefined ? config.listen : { kind: 'fd' as const, fd: main },
+    ops:
+      metrics === undefined
+        ? config.ops
+        : Object.freeze({ ...config.ops, metrics: { kind: 'fd' as const, fd: metrics } }),
+  });
 }
 
 /** `wstcp websocketd ...`: websocketd's command line as wstcp's (exits for --help and bad flags). */
@@ -215,19 +267,53 @@ async function websocketdArgs(argv: readonly string[]): Promise<readonly string[
 }
 
 /** --workers: this process only supervises; each worker runs main() itself (see workers.ts). */
-async function superviseWorkers(config: Config, log: Logger): Promise<never> {
+async function superviseWorkers(config: Config, log: Logger, notifier: SystemdNotifier): Promise<never> {
   try {
     checkWorkersConfig(config);
   } catch (err) {
     await log.close();
     exitWithError(err, 2);
   }
-  const pool = WorkerPool.start({ count: workerCount(config.workers!), log });
+  // The workers drain on their own (each runs the same --drain-timeout): the grace period covers it.
+  const shutdownGraceMs = config.ops.drainTimeoutMs + 10_000;
+  // The workers' connection limits are counted here, for all of them (admission/primary-slots.ts).
+  const { limits } = config;
+  const keeper =
+    limits.store === undefined &&
+    (limits.maxConnections !== undefined ||
+      limits.maxConnectionsPerIp !== undefined ||
+      limits.maxConnectionsPerToken !== undefined)
+      ? new (await import('./admission/primary-slots.js')).SlotKeeper()
+      : undefined;
+  const pool = WorkerPool.start({ count: workerCount(config.workers!), log, shutdownGraceMs });
+  // The primary serves the workers' summed metrics and the pool's health (observe/worker-metrics.ts).
+  const health = new Health();
+  const summed = config.ops.metrics
+    ? new (await import('./observe/worker-metrics.js')).WorkerMetrics()
+    : undefined;
+  let metricsServer: MetricsServer | undefined;
+  const { default: cluster } = await import('node:cluster');
+  cluster.once('listening', (_worker, address) => {
+    health.markListening();
+    void notifier.notify('READY=1', `STATUS=listening on port ${address.port} (--workers)`);
+  });
+  if (config.ops.metrics && summed) {
+    try {
+      metricsServer = await MetricsServer.start(config.ops.metrics, summed, health, log);
+    } catch (err) {
+      await pool.shutdown('the metrics listener failed');
+      await log.close();
+      exitWithError(err, 1);
+    }
+  }
+  let stoppingNoticed: Promise<void> = Promise.resolve();
   const exposed = exposureWarning(config);
   if (exposed) log.warn('bridge.exposed', { message: exposed });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       if (pool.isStopping) process.exit(130);
+      health.markDraining();
+      stoppingNoticed = notifier.notify('STOPPING=1', `STATUS=stopping (${signal})`);
       void pool.shutdown(signal);
     });
   }
@@ -237,6 +323,10 @@ async function superviseWorkers(config: Config, log: Logger): Promise<never> {
     pool.forward('SIGUSR1');
   });
   const code = await pool.done;
+  summed?.close();
+  keeper?.close();
+  await metricsServer?.close();
+  await stoppingNoticed;
   await log.close();
   process.exit(code);
 }

@@ -47,6 +47,12 @@ export class HttpError extends WstcpError {
 export const ErrorCode = {
   CONFIG: 'WSTCP_CONFIG',
   LISTEN: 'WSTCP_LISTEN',
+  /** A TLS handshake on the listener failed (no HTTP answer is possible). */
+  TLS_HANDSHAKE: 'WSTCP_TLS_HANDSHAKE',
+  /** --proxy-protocol: the connection did not start with a valid PROXY header in time. */
+  PROXY_PROTOCOL: 'WSTCP_PROXY_PROTOCOL',
+  /** --proxy-protocol: the peer is not a --trusted-proxy. */
+  UNTRUSTED_PROXY: 'WSTCP_UNTRUSTED_PROXY',
 } as const;
 
 interface RefusalEntry {
@@ -83,6 +89,7 @@ export const Refusal = {
   FORBIDDEN: { code: 'WSTCP_FORBIDDEN', status: 403 },
   TOO_MANY_CONNECTIONS: { code: 'WSTCP_TOO_MANY_CONNECTIONS', status: 503 },
   TOO_MANY_FROM_ADDRESS: { code: 'WSTCP_TOO_MANY_FROM_ADDRESS', status: 429 },
+  TOO_MANY_FOR_TOKEN: { code: 'WSTCP_TOO_MANY_FOR_TOKEN', status: 429 },
   HEADERS_TOO_LARGE: { code: 'WSTCP_HEADERS_TOO_LARGE', status: 431 },
   HANDSHAKE_TIMEOUT: { code: 'WSTCP_HANDSHAKE_TIMEOUT', status: 408 },
   SHUTTING_DOWN: { code: 'WSTCP_SHUTTING_DOWN', status: 503 },

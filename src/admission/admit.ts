@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { HttpError, refuse } from '../errors.js';
 import { checkUpgradeRequest, chooseSubprotocol } from '../front/handshake.js';
+import { proxyHeader } from '../targets/proxy-header.js';
 import { openTarget } from '../targets/registry.js';
 import type { Target, TargetStream } from '../targets/target.js';
 import type { BridgeParts } from './assemble.js';
@@ -22,6 +23,8 @@ export interface Admitted {
   readonly protocol: string;
   /** To be called once when the session ends (or the upgrade fails after all). */
   readonly releases: Release[];
+  /** Seconds the target took to open (--metrics). */
+  readonly connectSeconds: number;
 }
 
 export interface Refused {
@@ -60,7 +63,7 @@ export async function admit(
   socket.once('close', onGone);
   let target: Target | undefined;
   try {
-    const ctx = handshakeContext(req, socket);
+    const ctx = handshakeContext(req, socket, parts.clientOf);
     const offered = mode.probe ? undefined : checkUpgradeRequest(req);
     for (const gate of parts.gates) {
       const release = await gate(ctx);
@@ -70,6 +73,7 @@ export async function admit(
     const protocol =
       offered === undefined ? '' : chooseSubprotocol(offered, parts.subprotocols, target.subprotocols ?? []);
     parts.policy?.(target, ctx);
+    const connectStarted = performance.now();
     const stream = await openTarget(target, {
       deadline: Date.now() + options.connectTimeoutMs,
       signal: gone.signal,
@@ -78,7 +82,15 @@ export async function admit(
       tls: parts.targetTls,
       pools: parts.pools,
     });
-    return { ok: true, ctx, target, stream, protocol, releases };
+    const connectSeconds = (performance.now() - connectStarted) / 1000;
+    if (parts.targetProxyProtocol) {
+      // The target learns who the client is before any of the client's bytes (--target-proxy-protocol).
+      const local = ctx.socket;
+      const destination = { address: local.localAddress ?? '', port: local.localPort ?? 0 };
+      const source = { address: ctx.clientAddress, port: ctx.clientPort };
+      stream.write(proxyHeader(parts.targetProxyProtocol, source, destination));
+    }
+    return { ok: true, ctx, target, stream, protocol, releases, connectSeconds };
   } catch (err) {
     for (const release of releases) release();
     if (err instanceof HttpError) return { ok: false, error: err, unexpected: undefined, target };

@@ -12,10 +12,14 @@ import { withResponseHeaders } from '../front/response-headers.js';
 import type { Logger } from '../observe/log.js';
 import type { CommandTarget } from '../targets/command.js';
 import type { Pools } from '../targets/pool/pools.js';
+import type { ProxyProtocolVersion } from '../targets/proxy-header.js';
 import type { Target } from '../targets/target.js';
 import { createTargetPolicy } from './allow-target.js';
+import { type ClientAddressPolicy, clientAddressPolicy } from './client-address.js';
 import { limitGates } from './limits.js';
 import type { Gate, HttpHandler, TargetPolicy, TargetResolver, TlsTerminator } from './pipeline.js';
+import { sharedLimitGates } from './shared-limits.js';
+import type { SlotCounter } from './slots.js';
 import { urlTargetResolver } from './url-target.js';
 
 export interface BridgeParts {
@@ -28,6 +32,12 @@ export interface BridgeParts {
   /** The member states and balancing of pools; undefined when the bridge cannot meet a pool. */
   readonly pools: Pools | undefined;
   readonly http: HttpHandler | undefined;
+  /** Who the client is behind --trusted-proxy proxies (the socket's peer without them). */
+  readonly clientOf?: ClientAddressPolicy;
+  /** Where connection slots are counted, when not in plain gates of this process (closed with the bridge). */
+  readonly slots?: SlotCounter | undefined;
+  /** --target-proxy-protocol: the header version written first to every target. */
+  readonly targetProxyProtocol?: ProxyProtocolVersion | undefined;
   /** --subprotocol: the subprotocols every target speaks, accepted besides `binary`. */
   readonly subprotocols: readonly string[];
 }
@@ -87,16 +97,58 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
     throw err;
   }
   if (http) http = withResponseHeaders(http, config.headers.http);
+  const clientOf = clientAddressPolicy(config.ops.trustedProxies, config.ops.forwardedHeader);
+  const limits = await limitParts(config);
   return {
     // Limits first: a flood is turned away before any password is hashed.
-    gates: [...limitGates(config.limits), ...auth.handshake],
+    gates: [...limits.gates, ...auth.handshake],
+    slots: limits.slots,
     resolver,
     policy,
     tls,
     targetTls,
     pools: (await import('../targets/pool/open-pools.js')).openPools(config, log, targetTls),
-    http: http ? guardHttp(http, auth.http) : undefined,
+    http: http ? guardHttp(http, auth.http, clientOf) : undefined,
     subprotocols: config.subprotocols,
+    clientOf,
+    targetProxyProtocol: config.ops.targetProxyProtocol,
+  };
+}
+
+/**
+ * The limit gates: plain ones in this process, or gates on a shared count: Redis for every instance
+ * (--limits-store), the primary for every worker (--workers), or this process for --max-connections-per-token.
+ */
+async function limitParts(config: Config): Promise<{ gates: Gate[]; slots: SlotCounter | undefined }> {
+  const { limits } = config;
+  const any =
+    limits.maxConnections !== undefined ||
+    limits.maxConnectionsPerIp !== undefined ||
+    limits.maxConnectionsPerToken !== undefined;
+  if (!any) return { gates: [], slots: undefined };
+  let slots: SlotCounter | undefined;
+  if (limits.store !== undefined) {
+    const { RedisSlots, parseLimitsStore } = await import('./redis-slots.js');
+    const { url, options } = parseLimitsStore(limits.store);
+    const redis = new RedisSlots(url, options);
+    await redis.connected(5000);
+    slots = redis;
+  } else if (config.workers !== undefined && (await import('node:cluster')).default.isWorker) {
+    slots = new (await import('./primary-slots.js')).PrimarySlots();
+  } else if (limits.maxConnectionsPerToken !== undefined) {
+    slots = new (await import('./slots.js')).LocalSlots();
+  }
+  if (!slots) return { gates: limitGates(limits), slots: undefined };
+  const tokens = config.tokens;
+  const tokenOf = tokens ? (await import('../tokens/token-from-request.js')).tokenFromRequest : undefined;
+  const hostToken = tokens?.hostToken ?? false;
+  return {
+    gates: sharedLimitGates(
+      limits,
+      slots,
+      tokenOf && ((ctx) => tokenOf(ctx.url, ctx.req.headers, hostToken)),
+    ),
+    slots,
   };
 }
 

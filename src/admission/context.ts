@@ -5,24 +5,29 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { normalizeAddress, UNIX_CLIENT } from '../address.js';
 import { refuse } from '../errors.js';
+import { type ClientAddressPolicy, socketPeerPolicy } from './client-address.js';
 import type { HandshakeContext } from './pipeline.js';
 import { parseRequestUrl } from './request-url.js';
 
 /**
- * The context of `req`, arrived on `socket` (the connection, plain or TLS). Throws BAD_HANDSHAKE (400)
- * when the request target is not a URL path.
+ * The context of `req`, arrived on `socket` (the connection, plain or TLS), from the client `clientOf`
+ * works out (--trusted-proxy). Throws BAD_HANDSHAKE (400) when the request target is not a URL path.
  */
-export function handshakeContext(req: IncomingMessage, socket: Duplex = req.socket): HandshakeContext {
+export function handshakeContext(
+  req: IncomingMessage,
+  socket: Duplex = req.socket,
+  clientOf: ClientAddressPolicy = socketPeerPolicy,
+): HandshakeContext {
   const url = parseRequestUrl(req.url);
   if (!url) throw refuse('BAD_HANDSHAKE', 'malformed request URL');
   const raw = req.socket;
+  const client = clientOf(req);
   return {
     req,
     url,
-    clientAddress: raw.remoteAddress === undefined ? UNIX_CLIENT : normalizeAddress(raw.remoteAddress),
-    clientPort: raw.remotePort ?? 0,
+    clientAddress: client.address,
+    clientPort: client.port,
     secure: (raw as { encrypted?: boolean }).encrypted === true,
     socket: socket as Socket,
   };

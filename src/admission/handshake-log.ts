@@ -4,7 +4,7 @@
  * route sessions: tokens never reach the log.
  */
 import type { IncomingMessage } from 'node:http';
-import { peerOf } from '../address.js';
+import { formatHostPort } from '../address.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { formatTarget } from '../targets/registry.js';
@@ -12,6 +12,7 @@ import type { Target } from '../targets/target.js';
 import { tokenFromRequest } from '../tokens/token-from-request.js';
 import { tokenTag } from '../tokens/token-tag.js';
 import type { Refused } from './admit.js';
+import { type ClientAddressPolicy, socketPeerPolicy } from './client-address.js';
 import { loggedPath, parseRequestUrl } from './request-url.js';
 
 export class HandshakeLog {
@@ -19,9 +20,16 @@ export class HandshakeLog {
     private readonly log: Logger,
     /** Tokens route sessions: paths may carry one. */
     private readonly tokens: boolean,
+    /** Who the client is (behind --trusted-proxy proxies: the real client). */
+    private readonly clientOf: ClientAddressPolicy = socketPeerPolicy,
     /** --host-token: the token is the Host header. */
     private readonly hostToken = false,
   ) {}
+
+  private client(req: IncomingMessage): string {
+    const client = this.clientOf(req);
+    return formatHostPort(client.address, client.port);
+  }
 
   /** The request path for log lines (request-url.ts). */
   path(req: IncomingMessage): string {
@@ -43,7 +51,7 @@ export class HandshakeLog {
   refused(req: IncomingMessage, refused: Refused, probe = false): void {
     const { error, unexpected, target } = refused;
     const fields = {
-      client: peerOf(req.socket),
+      client: this.client(req),
       probe: probe || undefined,
       path: this.path(req),
       token: this.token(req),
@@ -59,6 +67,6 @@ export class HandshakeLog {
 
   /** The client left (or the bridge began closing) while its target was being opened. */
   abandoned(req: IncomingMessage, target: Target): void {
-    this.log.info('handshake.abandoned', { client: peerOf(req.socket), target: formatTarget(target) });
+    this.log.info('handshake.abandoned', { client: this.client(req), target: formatTarget(target) });
   }
 }

@@ -37,6 +37,8 @@ export type Release = () => void;
 /** Decides where a handshake's session goes. Throws an HttpError (401/403/404/503) to refuse. */
 export interface TargetResolver {
   resolve(ctx: HandshakeContext): Promise<Target>;
+  /** Why targets cannot be resolved now (a token store that is down), for /readyz; undefined when fine. */
+  problem?(): string | undefined;
   /** Releases connections and watchers; called once when the bridge closes. */
   close(): Promise<void>;
 }
@@ -57,5 +59,7 @@ export interface TlsTerminator {
   wrap(socket: Socket): TLSSocket;
   /** Re-reads the certificate and key (SIGHUP); on failure the current ones stay in use. */
   reload?(): void;
+  /** When the certificate now served expires (ms since the epoch), for --metrics. */
+  readonly expiresAt?: number | undefined;
   close(): Promise<void>;
 }

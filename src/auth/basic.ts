@@ -6,7 +6,8 @@
 import { existsSync, statSync } from 'node:fs';
 import type { Gate, HandshakeContext } from '../admission/pipeline.js';
 import { ConfigError, refuse } from '../errors.js';
-import { type CredentialCheck, loadHtpasswd } from './htpasswd.js';
+import type { Logger } from '../observe/log.js';
+import { type CredentialCheck, reloadingHtpasswd } from './htpasswd.js';
 import { constantTimeEqual } from './password-hash.js';
 
 /** The credentials in an Authorization header, or why there are none. */
@@ -49,8 +50,8 @@ export function singleCredential(userPass: string): CredentialCheck {
  * The --basic-auth value: an existing file is an htpasswd file; otherwise it must be `user:password`.
  * Messages never repeat the value, which may be a password.
  */
-export function basicAuthCredentials(value: string): CredentialCheck {
-  if (existsSync(value) && statSync(value).isFile()) return loadHtpasswd(value);
+export function basicAuthCredentials(value: string, log?: Logger): CredentialCheck {
+  if (existsSync(value) && statSync(value).isFile()) return reloadingHtpasswd(value, log);
   const colon = value.indexOf(':');
   if (colon <= 0) {
     throw new ConfigError('--basic-auth: expected user:password or the path of an existing htpasswd file');

@@ -69,7 +69,7 @@ export function authGates(config: Config, log: Logger): AuthGates {
   if (auth.origins.length > 0) handshake.push(originGate(auth.origins.map(parseOriginPattern)));
   if (config.sameOrigin) handshake.push(sameOriginGate());
   if (auth.basicAuth !== undefined) {
-    const gate = basicAuthGate(basicAuthCredentials(auth.basicAuth), {
+    const gate = basicAuthGate(basicAuthCredentials(auth.basicAuth, log), {
       realm: 'wstcp',
       malformedStatus: 401,
     });

@@ -3,6 +3,7 @@
  * the viewer). A refused request gets the gate's status, headers and reason, like a refused handshake.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientAddressPolicy } from '../admission/client-address.js';
 import { handshakeContext } from '../admission/context.js';
 import type { Gate, HttpHandler, Release } from '../admission/pipeline.js';
 import { HttpError, refuse } from '../errors.js';
@@ -12,7 +13,11 @@ import { answerRefusal } from '../front/refusal.js';
  * Wraps `handler` so every request passes `gates` first (in order; each must pass). Releases returned by
  * gates are called once the response is finished or the connection closes.
  */
-export function guardHttp(handler: HttpHandler, gates: readonly Gate[]): HttpHandler {
+export function guardHttp(
+  handler: HttpHandler,
+  gates: readonly Gate[],
+  clientOf?: ClientAddressPolicy,
+): HttpHandler {
   if (gates.length === 0) return handler;
   return (req: IncomingMessage, res: ServerResponse) => {
     const releases: Release[] = [];
@@ -20,7 +25,7 @@ export function guardHttp(handler: HttpHandler, gates: readonly Gate[]): HttpHan
       for (const release of releases) release();
     });
     const run = async () => {
-      const ctx = handshakeContext(req);
+      const ctx = handshakeContext(req, req.socket, clientOf);
       for (const gate of gates) {
         const release = await gate(ctx);
         if (release) releases.push(release);

@@ -15,6 +15,7 @@ import type { BalanceMethod } from '../targets/pool/balance.js';
 import { parseTarget } from '../targets/registry.js';
 import type { Target } from '../targets/target.js';
 import type { UnixTarget } from '../targets/unix.js';
+import { type OpsConfig, opsConfig } from './ops-config.js';
 import type { RawOptions } from './options.js';
 
 export interface TokenConfig {
@@ -53,6 +54,10 @@ export interface AuthConfig {
 export interface LimitsConfig {
   readonly maxConnections: number | undefined;
   readonly maxConnectionsPerIp: number | undefined;
+  /** --max-connections-per-token: live sessions per token (token stores only). */
+  readonly maxConnectionsPerToken?: number | undefined;
+  /** --limits-store: a Redis URL holding the counts for every instance; undefined: this process (or its primary). */
+  readonly store?: string | undefined;
   readonly handshakeTimeoutMs: number;
   readonly maxMessageBytes: number;
   readonly maxHeaderBytes: number;
@@ -140,6 +145,8 @@ export interface Config {
   readonly record: string | undefined;
   /** -D/--daemon: detach from the terminal once listening. */
   readonly daemon: boolean;
+  /** Metrics, health, drain, the real client address (ops-config.ts). */
+  readonly ops: OpsConfig;
   /** Deprecations and other advice to log once at startup. */
   readonly warnings: readonly string[];
 }
@@ -503,6 +510,12 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     throw new ConfigError('--daemon cannot be combined with --workers: run wstcp under systemd instead');
   if (daemon && inetd) throw new ConfigError('--daemon cannot be combined with --inetd (inetd starts wstcp)');
 
+  const maxConnectionsPerToken = num(raw, 'max-connections-per-token', { positive: true, integer: true });
+  if (maxConnectionsPerToken !== undefined && !tokens)
+    throw new ConfigError('--max-connections-per-token needs a token store (--token-plugin or --tokens)');
+  const limitsStore = str(raw, 'limits-store');
+  if (limitsStore !== undefined && !/^rediss?:\/\//.test(limitsStore))
+    throw new ConfigError('--limits-store must be a redis:// or rediss:// URL');
   const pools = poolConfig(raw, tokens !== undefined);
 
   const verbose = bool(raw, 'verbose');
@@ -541,6 +554,8 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     limits: {
       maxConnections: num(raw, 'max-connections', { positive: true, integer: true }),
       maxConnectionsPerIp: num(raw, 'max-connections-per-ip', { positive: true, integer: true }),
+      maxConnectionsPerToken,
+      store: limitsStore,
       handshakeTimeoutMs: Math.round((num(raw, 'handshake-timeout', { positive: true }) ?? 10) * 1000),
       maxMessageBytes: Math.round((num(raw, 'max-message-size', { positive: true }) ?? 64) * 1024 * 1024),
       maxHeaderBytes: Math.round((num(raw, 'max-header-size', { positive: true }) ?? 16) * 1024),
@@ -556,6 +571,7 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
     traffic,
     record: record === undefined ? undefined : resolve(record),
     daemon,
+    ops: opsConfig(raw),
     warnings:
       raw['target-config'] !== undefined
         ? [

@@ -15,6 +15,7 @@ const G_LIMITS = 'Limits:';
 const G_WEB = 'Web:';
 const G_LOG = 'Logging:';
 const G_PROCESS = 'Process:';
+const G_OPS = 'Operations:';
 const G_COMMANDS = 'Programs per connection (websocketd):';
 
 export const optionSpecs = {
@@ -202,6 +203,16 @@ export const optionSpecs = {
     group: G_LIMITS,
     describe: 'Seconds a client has to complete its handshake',
   },
+  'max-connections-per-token': {
+    type: 'number',
+    group: G_LIMITS,
+    describe: 'Most live sessions per token (429 beyond)',
+  },
+  'limits-store': {
+    type: 'string',
+    group: G_LIMITS,
+    describe: 'Share the connection limits between instances: redis://host:port[/db] (leases expire)',
+  },
   'max-message-size': {
     type: 'number',
     default: 64,
@@ -302,6 +313,46 @@ export const optionSpecs = {
       'The listening socket is stdin (inetd "wait", systemd StandardInput=socket); no listen argument',
   },
 
+  // Operations
+  metrics: {
+    type: 'string',
+    group: G_OPS,
+    describe: 'Serve /metrics, /healthz, /readyz on [host:]port (host defaults to 127.0.0.1)',
+  },
+  'health-path': {
+    type: 'string',
+    group: G_OPS,
+    describe: 'Also answer PATH/healthz and PATH/readyz on the main port',
+  },
+  'drain-timeout': {
+    type: 'number',
+    default: 0,
+    group: G_OPS,
+    describe: 'On SIGTERM, let sessions end on their own for up to N s before closing them (1001)',
+  },
+  'proxy-protocol': {
+    type: 'boolean',
+    group: G_OPS,
+    describe: 'Require a PROXY protocol v1/v2 header from every connection (needs --trusted-proxy)',
+  },
+  'trusted-proxy': {
+    type: 'string',
+    group: G_OPS,
+    describe: 'A proxy (address or CIDR, repeatable) whose PROXY header or forwarded header names the client',
+  },
+  'forwarded-header': {
+    type: 'string',
+    choices: ['x-forwarded-for', 'forwarded'],
+    default: 'x-forwarded-for',
+    group: G_OPS,
+    describe: 'The header the trusted proxies write the client address into',
+  },
+  'target-proxy-protocol': {
+    type: 'string',
+    choices: ['v1', 'v2'],
+    group: G_OPS,
+    describe: "Send a PROXY protocol header with the client's address to every target",
+  },
   ...channelOptionSpecs,
 
   // websockify options that wstcp refuses with an explanation (see config.ts)

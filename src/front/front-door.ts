@@ -10,8 +10,9 @@ import type { Duplex } from 'node:stream';
 import { peerOf } from '../address.js';
 import type { HttpHandler, TlsTerminator } from '../admission/pipeline.js';
 import { parseRequestUrl } from '../admission/request-url.js';
+import type { TrustedProxies } from '../admission/trusted-proxies.js';
 import type { ListenSpec } from '../config/config.js';
-import { type HttpError, refuse } from '../errors.js';
+import { ErrorCode, type HttpError, Refusal, refuse } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { Listener } from './listener.js';
 import { answerRefusal } from './refusal.js';
@@ -27,8 +28,15 @@ export interface FrontDoorOptions {
   readonly web: HttpHandler | undefined;
   /** Upgrade requests no route took: the bridge admits them as sessions. */
   readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
-  /** A connection refused before reaching a route (handshake timeout, TLS failure, malformed request). */
-  readonly refused: () => void;
+  /**
+   * A connection refused before reaching a route (handshake timeout, TLS failure, malformed request,
+   * PROXY protocol), with its stable code.
+   */
+  readonly refused: (code: string) => void;
+  /** --proxy-protocol: the proxies allowed to send the header (and required to). */
+  readonly proxyProtocol?: TrustedProxies | undefined;
+  /** A TLS handshake on the listener ended (--metrics). */
+  readonly tlsHandshake?: (ok: boolean) => void;
 }
 
 export class FrontDoor {
@@ -52,8 +60,11 @@ export class FrontDoor {
       handshakeTimeoutMs: options.handshakeTimeoutMs,
       log: options.log,
       onConnection: (socket) => http.emit('connection', socket),
-      onHandshakeTimeout: options.refused,
-      onBadRequestLine: options.refused,
+      onHandshakeTimeout: () => options.refused(Refusal.HANDSHAKE_TIMEOUT.code),
+      onBadRequestLine: () => options.refused(Refusal.BAD_HANDSHAKE.code),
+      proxyProtocol: options.proxyProtocol,
+      onProxyRefused: options.refused,
+      onTlsHandshake: options.tlsHandshake,
     });
   }
 
@@ -143,7 +154,7 @@ export class FrontDoor {
         headers: { Allow: this.options.web ? 'GET, HEAD' : 'GET' },
       },
     );
-    this.options.refused();
+    this.options.refused(refusal.code);
     this.options.log.warn('handshake.refused', {
       client: peerOf(req.socket),
       status: refusal.status,
@@ -156,8 +167,8 @@ export class FrontDoor {
   private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     this.listener.settle(socket);
     const { log } = this.options;
-    this.options.refused();
     if (err.code?.startsWith('ERR_SSL_') || (err as { library?: string }).library === 'SSL routines') {
+      this.options.refused(ErrorCode.TLS_HANDSHAKE);
       // A failed TLS handshake (the TLS terminator logs it): there is no channel to answer HTTP on.
       log.debug('tls.handshake_failed', { client: peerOf(socket as Socket), error: err.code ?? err.message });
       socket.destroy();
@@ -167,6 +178,7 @@ export class FrontDoor {
     const refusal = tooLarge
       ? refuse('HEADERS_TOO_LARGE', 'request headers too large')
       : refuse('BAD_HANDSHAKE', 'malformed HTTP request');
+    this.options.refused(refusal.code);
     log.warn('handshake.refused', {
       client: peerOf(socket as Socket),
       status: refusal.status,

@@ -10,12 +10,16 @@ import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { formatHostPort, peerOf } from '../address.js';
+import { proxiedPeerOf, rememberProxiedPeer } from '../admission/client-address.js';
 import type { TlsTerminator } from '../admission/pipeline.js';
+import type { TrustedProxies } from '../admission/trusted-proxies.js';
 import type { ListenSpec } from '../config/config.js';
 import { describeError, ErrorCode, type HttpError, refuse, WstcpError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { AcceptFailures } from './accept-failures.js';
 import { listenHint } from './listen-hint.js';
+import { ProxyProtocolError } from './proxy-protocol.js';
+import { readProxyHeader } from './proxy-reader.js';
 import { answerRefusal } from './refusal.js';
 import { hasLenientSpacing, readFirstRequestLine } from './request-line.js';
 
@@ -29,6 +33,15 @@ export interface ListenerOptions {
   readonly onHandshakeTimeout: () => void;
   /** Called when a connection's first request line is refused (for the refusal counter). */
   readonly onBadRequestLine: () => void;
+  /**
+   * --proxy-protocol: every connection must come from one of these proxies and start with a PROXY
+   * header, whose source becomes the connection's client address.
+   */
+  readonly proxyProtocol?: TrustedProxies | undefined;
+  /** A connection refused before HTTP (not a trusted proxy, a bad PROXY header), with its stable code. */
+  readonly onProxyRefused?: (code: string) => void;
+  /** A TLS handshake on the listener ended, with its result. */
+  readonly onTlsHandshake?: ((ok: boolean) => void) | undefined;
 }
 
 const TLS_RECORD_HANDSHAKE = 0x16;
@@ -206,9 +219,43 @@ export class Listener {
       return;
     }
     this.acceptFailures.checkHeadroom();
-    const { tls, log } = this.options;
+    const { log, proxyProtocol } = this.options;
     raw.on('error', (err) => log.debug('connection.error', { error: describeError(err) }));
     this.track(raw);
+    if (proxyProtocol) this.acceptProxied(raw, proxyProtocol);
+    else this.acceptDirect(raw);
+  }
+
+  /** --proxy-protocol: only a trusted proxy, and only with a valid header, gets to the HTTP layer. */
+  private acceptProxied(raw: Socket, trusted: TrustedProxies): void {
+    const { log } = this.options;
+    const refuseProxy = (code: string, reason: string) => {
+      log.warn('connection.refused', { client: peerOf(raw), code, reason });
+      this.options.onProxyRefused?.(code);
+      raw.destroy();
+    };
+    // A unix socket peer has no address: the socket file's mode (--unix-listen-mode) decides who connects.
+    const unixPeer = raw.remoteAddress === undefined;
+    if (!unixPeer && !trusted.has(raw.remoteAddress ?? '')) {
+      refuseProxy(ErrorCode.UNTRUSTED_PROXY, 'not a --trusted-proxy (--proxy-protocol is on)');
+      return;
+    }
+    readProxyHeader(raw, this.options.handshakeTimeoutMs).then(
+      (header) => {
+        if (raw.destroyed) return;
+        if (header.kind === 'proxy') rememberProxiedPeer(raw, header.source);
+        this.acceptDirect(raw);
+      },
+      (err: unknown) => {
+        if (raw.destroyed) return;
+        const code = err instanceof ProxyProtocolError ? err.code : ErrorCode.PROXY_PROTOCOL;
+        refuseProxy(code, (err as Error).message);
+      },
+    );
+  }
+
+  private acceptDirect(raw: Socket): void {
+    const { tls, log } = this.options;
     if (!tls) {
       this.handOver(raw);
       return;
@@ -220,6 +267,18 @@ export class Listener {
       raw.unshift(first);
       if (first[0] === TLS_RECORD_HANDSHAKE) {
         const secure = tls.wrap(raw);
+        const proxied = proxiedPeerOf(raw);
+        if (proxied) rememberProxiedPeer(secure, proxied);
+        const onTlsHandshake = this.options.onTlsHandshake;
+        if (onTlsHandshake) {
+          // Closed before 'secure': the handshake failed (a refused certificate, a bad hello, a client gone).
+          let secured = false;
+          secure.once('secure', () => {
+            secured = true;
+            onTlsHandshake(true);
+          });
+          secure.once('close', () => secured || onTlsHandshake(false));
+        }
         secure.on('error', (err) =>
           log.debug('tls.error', { client: peerOf(raw), error: describeError(err) }),
         );

@@ -8,8 +8,10 @@ import type { Duplex } from 'node:stream';
 import type { Gate } from '../admission/pipeline.js';
 import { channelRoute } from '../channels/route.js';
 import type { Config } from '../config/config.js';
+import type { Health } from '../observe/health.js';
 import type { Logger } from '../observe/log.js';
 import type { BridgeStats } from '../observe/stats.js';
+import { healthRoute } from './health-route.js';
 
 export interface Route {
   /** Whether this route serves `path` (the request path without its query). */
@@ -31,13 +33,15 @@ export interface RouteContext {
   readonly stats: () => BridgeStats;
   /** The bridge's admission gates (limits, origin, auth), for routes that admit clients as it does. */
   readonly gates: readonly Gate[];
+  /** Alive and ready (/healthz, /readyz). */
+  readonly health: Health;
 }
 
 /** Builds a route for a bridge, or undefined when its flags are not given. */
 export type RouteFactory = (ctx: RouteContext) => Route | undefined;
 
 /** Every endpoint, in the order they are tried. To add one: `(ctx) => metricsRoute(ctx),`. */
-const ROUTES: readonly RouteFactory[] = [(ctx) => channelRoute(ctx)];
+const ROUTES: readonly RouteFactory[] = [(ctx) => healthRoute(ctx), (ctx) => channelRoute(ctx)];
 
 /** The routes a bridge serves. */
 export function buildRoutes(ctx: RouteContext): Route[] {

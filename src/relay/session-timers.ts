@@ -11,13 +11,17 @@ export interface SessionTimerOptions {
 }
 
 /** Starts the timers the options ask for; returns the function that stops them. */
-export function startSessionTimers(sessions: ReadonlySet<Session>, options: SessionTimerOptions): () => void {
+export function startSessionTimers(
+  sessions: ReadonlySet<Session>,
+  options: SessionTimerOptions,
+  onHeartbeatMissed?: () => void,
+): () => void {
   const timers: NodeJS.Timeout[] = [];
   const { heartbeatMs, sessionIdleTimeoutMs } = options;
   if (heartbeatMs) {
     timers.push(
       setInterval(() => {
-        for (const session of sessions) session.heartbeat();
+        for (const session of sessions) if (session.heartbeat()) onHeartbeatMissed?.();
       }, heartbeatMs),
     );
   }

@@ -146,14 +146,18 @@ export class Session implements LinkOwner, TargetOwner {
     this.link.terminate();
   }
 
-  /** Sends a heartbeat ping, or terminates the session when the previous one was never answered. */
-  heartbeat(): void {
+  /**
+   * Sends a heartbeat ping, or terminates the session when the previous one was never answered. Returns
+   * true when it did the latter (a missed heartbeat, for --metrics).
+   */
+  heartbeat(): boolean {
     if (this.awaitingPong) {
       this.terminate('heartbeat timeout: no pong from client');
-      return;
+      return true;
     }
     this.awaitingPong = true;
     this.link.ping();
+    return false;
   }
 
   /** @internal LinkOwner: the client socket drained, so resume reading from the target. */

@@ -52,6 +52,8 @@ function autoMaterial(config: TlsConfig): TlsMaterial {
 
 class Terminator implements TlsTerminator {
   readonly sslOnly: boolean;
+  /** When the certificate now served expires (ms since the epoch). */
+  expiresAt: number | undefined;
   private context: SecureContext;
   private readonly watch: FileWatch | undefined;
 
@@ -138,6 +140,7 @@ class Terminator implements TlsTerminator {
     const material = this.config.cert === 'auto' ? autoMaterial(this.config) : readTlsMaterial(this.config);
     const context = secureContextFor(material, this.config);
     const summary = summarize(material);
+    this.expiresAt = Date.parse(summary.validTo);
     this.log.info('tls.certificate_loaded', {
       source: material.certSource,
       subject: summary.subject,

@@ -49,6 +49,14 @@ export class TokenResolver implements TargetResolver {
     this.options = options;
   }
 
+  /** A store that keeps a connection (Redis) and has lost it is not ready. */
+  problem(): string | undefined {
+    const connection = this.store as { connected?: boolean };
+    return connection.connected === false
+      ? `the token store ${this.store.description} is unreachable`
+      : undefined;
+  }
+
   async resolve(ctx: HandshakeContext): Promise<SocketTarget> {
     const { hostToken, lookupTimeoutMs, log } = this.options;
     const token = tokenFromRequest(ctx.url, ctx.req.headers, hostToken);

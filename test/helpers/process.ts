@@ -27,9 +27,14 @@ export interface WstcpProcess {
  * Starts `wstcp --log-format json ...args` and waits for its listening line (or its exit, for error cases).
  * The process is killed if it is still running after `timeoutMs`.
  */
-export async function spawnWstcp(args: string[], timeoutMs = 20000): Promise<WstcpProcess> {
+export async function spawnWstcp(
+  args: string[],
+  timeoutMs = 20000,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<WstcpProcess> {
   const child = spawn(process.execPath, [WSTCP_BIN, '--log-format', 'json', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env,
   });
   const guard = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const exited = once(child, 'exit').then(([code, signal]) => {

@@ -118,7 +118,8 @@ export class CommandLauncher {
     }
     const release = this.forks.acquire();
     try {
-      const facts = await requestFacts(ctx.req, this.config.reverseLookup);
+      const client = { address: ctx.clientAddress, port: ctx.clientPort };
+      const facts = await requestFacts(ctx.req, this.config.reverseLookup, client);
       const env = cgiEnvironment(facts, script, this.environment());
       const child = await startProgram({ argv, env, signal });
       return new ProgramStream(child, this.settings, release);

@@ -2,22 +2,32 @@
 import { lookupService } from 'node:dns/promises';
 import type { IncomingMessage } from 'node:http';
 import { normalizeAddress } from '../../address.js';
+import { proxiedPeerOf } from '../../admission/client-address.js';
 import type { RequestFacts } from './environment.js';
 
 /** How long a reverse lookup (--reverse-lookup) may delay a handshake before the address is used. */
 const REVERSE_LOOKUP_MS = 2000;
 
-/** Reads `req` as RequestFacts; with `reverseLookup`, REMOTE_HOST is the client's name when it has one. */
-export async function requestFacts(req: IncomingMessage, reverseLookup: boolean): Promise<RequestFacts> {
+/**
+ * Reads `req` as RequestFacts; with `reverseLookup`, REMOTE_HOST is the client's name when it has one.
+ * REMOTE_ADDR is `client` when given (the handshake's client, behind --trusted-proxy proxies the real one),
+ * else the PROXY protocol source or the socket's peer.
+ */
+export async function requestFacts(
+  req: IncomingMessage,
+  reverseLookup: boolean,
+  client?: { readonly address: string; readonly port: number },
+): Promise<RequestFacts> {
   const socket = req.socket;
-  const remoteAddress = normalizeAddress(socket.remoteAddress ?? '');
+  const peer = client ?? proxiedPeerOf(socket);
+  const remoteAddress = peer ? peer.address : normalizeAddress(socket.remoteAddress ?? '');
   return {
     method: req.method ?? 'GET',
     url: req.url ?? '/',
     httpVersion: req.httpVersion,
     rawHeaders: req.rawHeaders,
     remoteAddress,
-    remotePort: socket.remotePort ?? 0,
+    remotePort: peer ? peer.port : (socket.remotePort ?? 0),
     remoteHost: reverseLookup ? await nameOf(remoteAddress) : remoteAddress,
     secure: (socket as { encrypted?: boolean }).encrypted === true,
   };
