@@ -16,7 +16,7 @@ import {
   Opcode,
   writeHeader,
 } from '../websocket/frames.js';
-import { unmask } from '../websocket/unmask.js';
+import { maskInto } from '../websocket/unmask.js';
 import { FrameReader, type FrameReaderSink } from './frame-reader.js';
 import { newMaskKey } from './mask.js';
 
@@ -78,11 +78,7 @@ function writeMaskedFrame(into: Buffer, opcode: number, payload: Buffer): Buffer
   const payloadAt = keyAt + 4;
   const frame = into.subarray(0, payloadAt + length);
   const key = newMaskKey(frame, keyAt);
-  if (length > 0) {
-    // Masking is the same XOR as unmasking: copy the payload in, then XOR it in place.
-    payload.copy(frame, payloadAt);
-    unmask(frame.subarray(payloadAt), key);
-  }
+  if (length > 0) maskInto(payload, key, frame, payloadAt);
   return frame;
 }
 

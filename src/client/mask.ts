@@ -1,6 +1,6 @@
 /**
  * Masking keys for what a client sends (RFC 6455 5.3): a fresh, unpredictable 4-byte key per frame, taken
- * from a pool of random bytes refilled in batches. The XOR itself is websocket/unmask.ts's.
+ * from a pool of random bytes refilled in batches. The XOR itself is websocket/unmask.ts's maskInto.
  */
 import { randomFillSync } from 'node:crypto';
 
