@@ -4,6 +4,8 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
+import type { TestContext } from 'node:test';
+import { freePort } from './ports.js';
 
 const START_TIMEOUT_MS = 10000;
 
@@ -25,6 +27,29 @@ export async function waitUntilAccepting(
       throw new Error(`${name} did not listen within ${START_TIMEOUT_MS} ms: ${output()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * Launches a peer on a free port, up to 3 times (a port freed just now can be taken before the peer binds
+ * it), and registers its close with `t.after` once it accepts connections.
+ */
+export async function launchOnFreePort<T extends { ready: Promise<void>; close(): Promise<void> }>(
+  t: TestContext,
+  launch: (port: number) => T,
+): Promise<T> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const running = launch(await freePort());
+    try {
+      await running.ready;
+      t.after(() => running.close());
+      return running;
+    } catch (err) {
+      lastError = err;
+      await running.close();
+    }
+  }
+  throw lastError;
 }
 
 /** SIGTERM, then waits for the exit. */

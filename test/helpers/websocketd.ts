@@ -5,8 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { TestContext } from 'node:test';
-import { collectOutput, signalGroup, waitUntilAccepting } from './peer-process.js';
-import { freePort } from './ports.js';
+import { collectOutput, launchOnFreePort, signalGroup, waitUntilAccepting } from './peer-process.js';
 import { requireProgram } from './programs.js';
 
 export interface RunningWebsocketd {
@@ -31,21 +30,9 @@ export async function startWebsocketd(
 ): Promise<RunningWebsocketd | undefined> {
   const program = requireProgram(t, 'websocketd');
   if (!program) return undefined;
-  let lastError: unknown;
-  // A port freed just now can be taken before websocketd binds it: try a few.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const running = launch(program, ['--address=127.0.0.1', `--port=${port}`, ...args], port, options);
-    try {
-      await running.ready;
-      t.after(() => running.close());
-      return running;
-    } catch (err) {
-      lastError = err;
-      await running.close();
-    }
-  }
-  throw lastError;
+  return launchOnFreePort(t, (port) =>
+    launch(program, ['--address=127.0.0.1', `--port=${port}`, ...args], port, options),
+  );
 }
 
 function launch(

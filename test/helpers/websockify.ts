@@ -5,8 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { TestContext } from 'node:test';
-import { collectOutput, signalGroup, waitUntilAccepting } from './peer-process.js';
-import { freePort } from './ports.js';
+import { collectOutput, launchOnFreePort, signalGroup, waitUntilAccepting } from './peer-process.js';
 import { requireProgram } from './programs.js';
 
 export interface RunningWebsockify {
@@ -42,23 +41,11 @@ export async function startWebsockify(
 ): Promise<RunningWebsockify | undefined> {
   const program = requireProgram(t, 'websockify');
   if (!program) return undefined;
-  // A port freed just now can be taken by someone else before websockify binds it: try a few.
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+  return launchOnFreePort(t, (port) => {
     const args = [...(options.options ?? []), `127.0.0.1:${port}`];
     if (options.target) args.push(options.target);
-    const running = launch(program, args, port);
-    try {
-      await running.ready;
-      t.after(() => running.close());
-      return running;
-    } catch (err) {
-      lastError = err;
-      await running.close();
-    }
-  }
-  throw lastError;
+    return launch(program, args, port);
+  });
 }
 
 function launch(program: string, args: string[], port: number): RunningWebsockify & { ready: Promise<void> } {
