@@ -3,6 +3,7 @@
  */
 
 import { isUtf8 } from 'node:buffer';
+import { createHash } from 'node:crypto';
 import type { FrameViolationKind } from '../errors.js';
 
 export const Opcode = {
@@ -13,6 +14,16 @@ export const Opcode = {
   Ping: 0x9,
   Pong: 0xa,
 } as const;
+
+/** RFC 6455 section 1.3: appended to the client's key to prove the server understood the handshake. */
+const ACCEPT_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/** The `Sec-WebSocket-Accept` value that answers a `Sec-WebSocket-Key`. */
+export function acceptKey(key: string): string {
+  return createHash('sha1')
+    .update(key + ACCEPT_GUID)
+    .digest('base64');
+}
 
 /** Control frames (close, ping, pong) carry at most this many payload bytes. */
 export const MAX_CONTROL_PAYLOAD = 125;
