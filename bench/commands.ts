@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './bridges.js';
 import type { Settings } from './figures.js';
-import { holdSessions, type RateResult, runLoad, type StreamResult } from './load.js';
-import { start, stop, treeMemory, waitForPort } from './procs.js';
+import { heldSessionMemory, type RateResult, runLoad, type StreamResult } from './load.js';
+import { start, stop, waitForPort } from './procs.js';
 import { median } from './report.js';
 import type { Tools } from './tools.js';
 
@@ -190,27 +190,19 @@ async function memoryFigure(ctx: CommandsContext, websocketd: string): Promise<C
   for (const kind of ['wstcp', 'websocketd'] as const) {
     const bridge = await startCommandBridge(kind, ctx, websocketd);
     try {
-      await sleep(1000);
-      const before = treeMemory(bridge.pid);
-      const held = await holdSessions(
+      const { held, before, after } = await heldSessionMemory(
         tools.wsload,
-        { port: bridge.port },
+        bridge,
         ctx.holdCount,
         settings.holdSeconds,
         settings.minFreeMb,
       );
-      try {
-        await sleep(2000);
-        const after = treeMemory(bridge.pid);
-        const n = held.result.held;
-        if (n > 0) {
-          figure[kind].push((after.pssKb - before.pssKb) / n);
-          notes.push(`${kind} held ${n}, ${after.processes} processes`);
-        }
-        ctx.progress(`commands memory: ${kind} held ${n}, PSS ${before.pssKb} -> ${after.pssKb} kB`);
-      } finally {
-        await held.release();
+      const n = held.held;
+      if (n > 0) {
+        figure[kind].push((after.pssKb - before.pssKb) / n);
+        notes.push(`${kind} held ${n}, ${after.processes} processes`);
       }
+      ctx.progress(`commands memory: ${kind} held ${n}, PSS ${before.pssKb} -> ${after.pssKb} kB`);
     } finally {
       await bridge.stop();
     }

@@ -10,14 +10,14 @@ import {
   startBridgeRetrying as startBridge,
 } from './bridges.js';
 import {
-  holdSessions,
+  heldSessionMemory,
   type LoadTarget,
   type RateResult,
   type RttResult,
   runLoad,
   type StreamResult,
 } from './load.js';
-import { treeCpuSeconds, treeMemory } from './procs.js';
+import { treeCpuSeconds } from './procs.js';
 import { type Figure, type Goal, median, type ScalingRow } from './report.js';
 import type { Tools } from './tools.js';
 
@@ -244,30 +244,22 @@ export async function memoryFigure(ctx: Context): Promise<Figure> {
   for (const kind of ctx.kinds) {
     const bridge = await startBridge(kind, ctx.echoPort, ctx.setup);
     try {
-      await sleep(1000);
-      const before = treeMemory(bridge.pid);
-      const held = await holdSessions(
+      const { held, before, after } = await heldSessionMemory(
         tools.wsload,
-        { port: bridge.port },
+        bridge,
         settings.holdCount,
         settings.holdSeconds,
         settings.minFreeMb,
       );
-      try {
-        await sleep(2000);
-        const after = treeMemory(bridge.pid);
-        const n = held.result.held;
-        if (n > 0) {
-          figure[kind].push((after.pssKb - before.pssKb) / n);
-          notes.push(
-            `${kind} held ${n} (stopped: ${held.result.stopped}), ${after.processes} processes, ` +
-              `RSS ${((after.rssKb - before.rssKb) / n).toFixed(1)} KB/session`,
-          );
-        }
-        ctx.progress(`memory: ${kind} held ${n}, PSS ${before.pssKb} -> ${after.pssKb} kB`);
-      } finally {
-        await held.release();
+      const n = held.held;
+      if (n > 0) {
+        figure[kind].push((after.pssKb - before.pssKb) / n);
+        notes.push(
+          `${kind} held ${n} (stopped: ${held.stopped}), ${after.processes} processes, ` +
+            `RSS ${((after.rssKb - before.rssKb) / n).toFixed(1)} KB/session`,
+        );
       }
+      ctx.progress(`memory: ${kind} held ${n}, PSS ${before.pssKb} -> ${after.pssKb} kB`);
     } finally {
       await bridge.stop();
     }

@@ -2,7 +2,8 @@
  * Runs the C load generator (bench/c/wsload.c) and parses the one JSON line it prints. Every run has a
  * hard deadline: a bridge that stops answering costs a failed figure, never a hung benchmark.
  */
-import { start, stop, waitForLine } from './procs.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { start, stop, type TreeMemory, treeMemory, waitForLine } from './procs.js';
 
 export interface LoadTarget {
   port: number;
@@ -101,5 +102,34 @@ export async function holdSessions(
   } catch (err) {
     await stop(child);
     throw err;
+  }
+}
+
+export interface HeldMemory {
+  held: HoldResult;
+  /** The bridge's process tree before the sessions opened, and while they were held. */
+  before: TreeMemory;
+  after: TreeMemory;
+}
+
+/**
+ * The memory of the tree under `bridge.pid` with no sessions (after 1 s to settle) and with up to `count`
+ * idle ones held (2 s after they opened); the sessions are released before this resolves.
+ */
+export async function heldSessionMemory(
+  wsload: string,
+  bridge: { pid: number; port: number },
+  count: number,
+  openSeconds: number,
+  minFreeMb: number,
+): Promise<HeldMemory> {
+  await sleep(1000);
+  const before = treeMemory(bridge.pid);
+  const held = await holdSessions(wsload, { port: bridge.port }, count, openSeconds, minFreeMb);
+  try {
+    await sleep(2000);
+    return { held: held.result, before, after: treeMemory(bridge.pid) };
+  } finally {
+    await held.release();
   }
 }

@@ -61,6 +61,24 @@ export function killAllNow(): void {
   }
 }
 
+/**
+ * Runs a benchmark's `main`: the children it started die with the process (exit, Ctrl-C, SIGTERM), and a
+ * failure is printed as `name: message` with exit code 1.
+ */
+export function runMain(name: string, main: () => Promise<void>): void {
+  process.on('exit', killAllNow);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      killAllNow();
+      process.exit(130);
+    });
+  }
+  main().catch((err: unknown) => {
+    process.stderr.write(`${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}
+
 /** Resolves with the first line of the child's stdout matching `pattern`, or rejects after `timeoutMs`. */
 export function waitForLine(
   child: ChildProcess,

@@ -27,7 +27,7 @@ import { type CommandFigure, commandFigures, commandsTable, findWebsocketd } fro
 import { type Context, memoryFigure, type Settings, wireFigures, workerScaling } from './figures.js';
 import { machineDescription, updateDocs } from './machine.js';
 import { poolFigure, poolTable } from './pool-figure.js';
-import { killAllNow, start, stopAll, waitForLine } from './procs.js';
+import { runMain, start, stopAll, waitForLine } from './procs.js';
 import { type Figure, markdownTable, type ScalingRow, scalingTable } from './report.js';
 import { buildTools, ensureWebsockify, selfSignedCert } from './tools.js';
 
@@ -219,15 +219,4 @@ async function main(): Promise<void> {
   }
 }
 
-process.on('exit', killAllNow);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    killAllNow();
-    process.exit(130);
-  });
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runMain('bench', main);

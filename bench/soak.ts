@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Prng } from '../test/helpers/prng.js';
 import { freePort } from './bridges.js';
-import { killAllNow, start, stopAll, waitForLine, waitForPort } from './procs.js';
+import { runMain, start, stopAll, waitForLine, waitForPort } from './procs.js';
 import { runSession, type SessionResult } from './soak-session.js';
 import { buildTools } from './tools.js';
 
@@ -247,15 +247,4 @@ async function main(): Promise<void> {
   }
 }
 
-process.on('exit', killAllNow);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    killAllNow();
-    process.exit(130);
-  });
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`soak: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runMain('soak', main);

@@ -1,6 +1,6 @@
 /**
  * The Redis store's connections: one server or a Cluster (the same commands: each channel's keys share a
- * hash slot), and waiting for the first connection without failing when Redis is down.
+ * hash slot), (waiting for it, quitting and outage logs: tokens/redis-client.ts).
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
@@ -22,18 +22,5 @@ export function connect(cluster: boolean, options: RedisOptions): Connection {
     enableOfflineQueue,
     clusterRetryStrategy: retryStrategy ? (attempt) => retryStrategy(attempt) ?? null : undefined,
     slotsRefreshTimeout: options.connectTimeout,
-  });
-}
-
-export function waitReady(redis: Connection, timeoutMs: number): Promise<void> {
-  if (redis.status === 'ready') return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      redis.off('ready', done);
-      resolve();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    redis.on('ready', done);
   });
 }

@@ -10,16 +10,14 @@
  * buffer and delivered, so a short outage loses nothing the buffer still holds.
  */
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
-import type { RedisOptions } from 'ioredis';
-import { ConfigError, describeError } from '../errors.js';
+import { describeError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
+import { OutageLog, quit, readRedisCa, redisOptions, waitReady } from '../tokens/redis-client.js';
 import { describeRedisLocation, type RedisLocation } from '../tokens/redis-source.js';
 import { LocalHub } from './hub.js';
 import type { ChannelMessage } from './message.js';
 import { compareMessageIds, type MessageId } from './message-id.js';
-import { type Connection, connect, waitReady } from './redis-connection.js';
+import { type Connection, connect } from './redis-connection.js';
 import { decodeEntry, encodePayload } from './redis-entry.js';
 import { COUNT_REFRESH_MS, DELETE, INFO, PUBLISH, SUBSCRIBE } from './redis-scripts.js';
 import type {
@@ -89,8 +87,7 @@ export class RedisChannelStore implements ChannelStore {
   private readonly prefix: string;
   private readonly refresher: NodeJS.Timeout;
   private published = 0;
-  private down = false;
-  private closing = false;
+  private readonly outage: OutageLog;
   /** The subscriber connection was lost once: its next 'ready' fills the gap. */
   private resubscribing = false;
 
@@ -101,28 +98,20 @@ export class RedisChannelStore implements ChannelStore {
     const { location, timeoutMs } = options;
     this.description = `Redis ${describeRedisLocation(location)}`;
     this.prefix = location.namespace ?? 'wstcp';
-    const connection: RedisOptions = {
-      host: location.host,
-      port: location.port,
-      db: location.db,
-      username: location.username,
-      password: location.password,
-      tls: location.tls ? { servername: isIP(location.host) ? undefined : location.host, ca } : undefined,
-      connectTimeout: timeoutMs,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2000),
-    };
+    const connection = redisOptions(location, ca, timeoutMs);
     this.client = connect(options.cluster === true, { ...connection, commandTimeout: timeoutMs });
     this.subscriber = connect(options.cluster === true, connection);
     this.client.defineCommand('wstcpPublish', { numberOfKeys: 3, lua: PUBLISH });
     this.client.defineCommand('wstcpInfo', { numberOfKeys: 3, lua: INFO });
     this.client.defineCommand('wstcpDelete', { numberOfKeys: 3, lua: DELETE });
     this.client.defineCommand('wstcpSubscribe', { numberOfKeys: 3, lua: SUBSCRIBE });
-    this.client.on('ready', () => this.clientOnReady());
-    this.client.on('error', (err) => this.clientOnError(err));
-    this.client.on('close', () => this.clientOnClose());
+    this.outage = new OutageLog(
+      this.client,
+      options.log,
+      this.description,
+      { error: 'channel.store_error', down: 'channel.store_down', reconnected: 'channel.store_reconnected' },
+      () => this.refreshCounts(),
+    );
     this.subscriber.on('error', () => {});
     this.subscriber.on('close', () => {
       this.resubscribing = true;
@@ -137,21 +126,14 @@ export class RedisChannelStore implements ChannelStore {
 
   /** Connects, waiting at most `timeoutMs`; a Redis that is down is logged and retried, not fatal. */
   static async open(options: RedisChannelStoreOptions): Promise<RedisChannelStore> {
-    const file = options.location.ca;
-    let ca: string | undefined;
-    try {
-      ca = file === undefined ? undefined : await readFile(file, 'utf8');
-    } catch (err) {
-      throw new ConfigError(`--channel-store: Redis CA file ${file}: ${describeError(err)}`, { cause: err });
-    }
-    const store = new RedisChannelStore(options, ca);
+    const store = new RedisChannelStore(options, await readRedisCa(options.location, '--channel-store: '));
     await Promise.all([
       waitReady(store.client, options.timeoutMs),
       waitReady(store.subscriber, options.timeoutMs),
     ]);
     if (store.client.status !== 'ready') {
       options.log.warn('channel.store_down', { store: store.description, reconnecting: true });
-      store.down = true;
+      store.outage.down = true;
     }
     return store;
   }
@@ -239,15 +221,8 @@ export class RedisChannelStore implements ChannelStore {
   }
 
   async close(): Promise<void> {
-    this.closing = true;
+    this.outage.closing = true;
     clearInterval(this.refresher);
-    const quit = async (redis: Connection) => {
-      if (redis.status === 'ready') {
-        const timer = new Promise((resolve) => setTimeout(resolve, 1000).unref());
-        await Promise.race([redis.quit().catch(() => {}), timer]);
-      }
-      redis.disconnect();
-    };
     await Promise.all([quit(this.client), quit(this.subscriber)]);
   }
 
@@ -294,7 +269,7 @@ export class RedisChannelStore implements ChannelStore {
 
   /** Back after losing the subscriber connection: deliver what was published meanwhile. */
   private subscriberOnReady(): void {
-    if (!this.resubscribing || this.closing) return;
+    if (!this.resubscribing || this.outage.closing) return;
     this.resubscribing = false;
     for (const channel of [...this.hub.channels()]) {
       this.messages(channel)
@@ -330,22 +305,5 @@ export class RedisChannelStore implements ChannelStore {
     } catch (err) {
       throw new ChannelStoreUnavailable(`${this.description}: ${describeError(err)}`, { cause: err });
     }
-  }
-
-  private clientOnReady(): void {
-    if (this.down) this.options.log.info('channel.store_reconnected', { store: this.description });
-    this.down = false;
-    this.refreshCounts();
-  }
-
-  private clientOnError(err: Error): void {
-    const level = this.down ? 'debug' : 'warn';
-    this.options.log[level]('channel.store_error', { store: this.description, error: describeError(err) });
-  }
-
-  private clientOnClose(): void {
-    if (this.down || this.closing) return;
-    this.down = true;
-    this.options.log.warn('channel.store_down', { store: this.description, reconnecting: true });
   }
 }

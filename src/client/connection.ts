@@ -9,8 +9,16 @@
  * close code, 1005 when its close frame had none, or 1006 when the connection ended without one.
  */
 import type { Socket } from 'node:net';
-import { FrameReader, type FrameReaderSink, Opcode } from './frame-reader.js';
-import { maskInto, newMaskKey } from './mask.js';
+import {
+  closePayload as closeCodeAndReason,
+  headerLength,
+  isValidCloseCode,
+  Opcode,
+  writeHeader,
+} from '../websocket/frames.js';
+import { maskInto } from '../websocket/unmask.js';
+import { FrameReader, type FrameReaderSink } from './frame-reader.js';
+import { newMaskKey } from './mask.js';
 
 export interface ConnectionOwner {
   /** Bracket the `serverData` calls from one socket read, so that they can go out in one write. */
@@ -52,8 +60,9 @@ function recycle(buffer: Buffer): void {
   if (buffer.length === POOLED_FRAME_BYTES && framePool.length < MAX_POOLED_FRAMES) framePool.push(buffer);
 }
 
+/** A client's frame header is the server's with the mask bit set and a 4-byte key after it. */
 function frameSize(length: number): number {
-  return 2 + (length > 0xffff ? 8 : length > 125 ? 2 : 0) + 4 + length;
+  return headerLength(length) + 4 + length;
 }
 
 /** A masked frame of `payload` in a fresh buffer (control frames: small and rare). */
@@ -64,36 +73,18 @@ function maskedFrame(opcode: number, payload: Buffer): Buffer {
 /** Writes a masked frame of `payload` at the start of `into`; returns the view that holds it. */
 function writeMaskedFrame(into: Buffer, opcode: number, payload: Buffer): Buffer {
   const length = payload.length;
-  const lengthBytes = length > 0xffff ? 8 : length > 125 ? 2 : 0;
-  const headerLength = 2 + lengthBytes + 4;
-  const frame = into.subarray(0, headerLength + length);
-  frame[0] = 0x80 | opcode;
-  if (lengthBytes === 0) frame[1] = 0x80 | length;
-  else if (lengthBytes === 2) {
-    frame[1] = 0x80 | 126;
-    frame.writeUInt16BE(length, 2);
-  } else {
-    frame[1] = 0x80 | 127;
-    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
-    frame.writeUInt32BE(length >>> 0, 6);
-  }
-  const key = newMaskKey(frame, headerLength - 4);
-  if (length > 0) maskInto(payload, key, frame, headerLength);
+  const keyAt = writeHeader(into, 0, opcode, length);
+  into[1] = (into[1] as number) | 0x80;
+  const payloadAt = keyAt + 4;
+  const frame = into.subarray(0, payloadAt + length);
+  const key = newMaskKey(frame, keyAt);
+  if (length > 0) maskInto(payload, key, frame, payloadAt);
   return frame;
 }
 
-/** Codes a close frame may carry (RFC 6455 7.4): 1005, 1006 and 1015 only describe what happened. */
-function sendable(code: number): boolean {
-  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
-}
-
+/** 1005, 1006 and 1015 only describe what happened (RFC 6455 7.4): such a close goes out without a code. */
 function closePayload(code: number, reason: string): Buffer {
-  if (!sendable(code)) return Buffer.alloc(0);
-  const text = Buffer.from(reason, 'utf8').subarray(0, 123);
-  const payload = Buffer.allocUnsafe(2 + text.length);
-  payload.writeUInt16BE(code, 0);
-  text.copy(payload, 2);
-  return payload;
+  return isValidCloseCode(code) ? closeCodeAndReason(code, reason) : Buffer.alloc(0);
 }
 
 export class ServerConnection implements FrameReaderSink {

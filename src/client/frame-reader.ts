@@ -5,7 +5,7 @@
  * the protocol stops the reader with a close code for the connection to send.
  */
 
-export const Opcode = { Continuation: 0, Text: 1, Binary: 2, Close: 8, Ping: 9, Pong: 10 } as const;
+import { MAX_CONTROL_PAYLOAD, MAX_HEADER_BYTES, Opcode } from '../websocket/frames.js';
 
 export interface FrameReaderSink {
   /** Payload bytes of a data frame (text, binary or continuation): a whole frame or part of one. */
@@ -22,9 +22,6 @@ interface Violation {
 }
 
 const violation = (code: number, message: string): Violation => ({ code, message });
-
-const MAX_HEADER_BYTES = 10;
-const MAX_CONTROL_PAYLOAD = 125;
 
 export class FrameReader {
   private readonly header = Buffer.alloc(MAX_HEADER_BYTES);

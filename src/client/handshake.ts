@@ -4,7 +4,7 @@
  * accept key, the subprotocol (one of those offered, or none when none was offered), no extension (none is
  * offered). Any other status is a refusal, with the first line of the body as the server's reason.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   type ClientRequest,
   request as httpRequest,
@@ -13,9 +13,9 @@ import {
 } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
+import { acceptKey } from '../websocket/frames.js';
 import { ClientError, ClientErrorCode, ExitCode, HandshakeRefusedError, printable } from './errors.js';
 
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /** A refusal's body is read for its first line only. */
 const MAX_REASON_BODY = 4096;
 const MAX_REASON_CHARS = 200;
@@ -48,10 +48,7 @@ function badHandshake(problem: string): ClientError {
 /** Checks the 101; returns the agreed subprotocol or throws. */
 function checkAnswer(response: IncomingMessage, key: string, offered: readonly string[]): string {
   if (response.headers.upgrade?.toLowerCase() !== 'websocket') throw badHandshake('no Upgrade: websocket');
-  const expected = createHash('sha1')
-    .update(key + GUID)
-    .digest('base64');
-  if (response.headers['sec-websocket-accept'] !== expected)
+  if (response.headers['sec-websocket-accept'] !== acceptKey(key))
     throw badHandshake('a wrong Sec-WebSocket-Accept');
   if (response.headers['sec-websocket-extensions'] !== undefined)
     throw badHandshake('an extension nobody asked for');

@@ -2,14 +2,12 @@
  * The HTTP side of a WebSocket handshake: checks made before any target is contacted, the subprotocol
  * answer and the 101. Refusals are answered by front/refusal.ts.
  */
-import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { refuse } from '../errors.js';
+import { acceptKey } from '../websocket/frames.js';
 
 const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
-/** RFC 6455 section 1.3: appended to the client's key to prove the server understood the handshake. */
-const ACCEPT_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 /**
  * Throws BAD_HANDSHAKE (400) unless `req` is a well-formed RFC 6455 upgrade request; returns the
@@ -107,9 +105,7 @@ export function acceptUpgrade(
   extraHeaders: readonly (readonly [string, string])[] = [],
 ): void {
   const key = (req.headers['sec-websocket-key'] as string).trim();
-  const accept = createHash('sha1')
-    .update(key + ACCEPT_GUID)
-    .digest('base64');
+  const accept = acceptKey(key);
   let extra = '';
   for (const [name, value] of extraHeaders) extra += `${name}: ${value}\r\n`;
   socket.write(

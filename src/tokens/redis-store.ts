@@ -3,14 +3,13 @@
  * (backing off up to 2 s); while it is down lookups fail at once with 503 instead of queueing, so a Redis
  * outage never holds handshakes open. Values are websockify's JSON `{"host": "h:p"}` or plain `h:p`.
  */
-import { readFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
 import { Redis } from 'ioredis';
 import { AddressError } from '../address.js';
-import { ConfigError, describeError } from '../errors.js';
+import { describeError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import type { SocketTarget } from '../targets/registry.js';
 import { targetFromJson } from './host-port.js';
+import { OutageLog, quit, readRedisCa, redisOptions, waitReady } from './redis-client.js';
 import { describeRedisLocation, type RedisLocation } from './redis-source.js';
 import { parseStoredTarget } from './route-options.js';
 import { StoreUnavailableError, type WritableTokenStore } from './store.js';
@@ -48,47 +47,27 @@ export class RedisTokenStore implements WritableTokenStore {
   readonly description: string;
   private readonly client: Redis;
   private readonly options: RedisStoreOptions;
-  /** Whether the last state change logged was an outage, so that each outage is logged once. */
-  private down = false;
-  private closing = false;
+  private readonly outage: OutageLog;
 
   private constructor(options: RedisStoreOptions, ca: string | undefined) {
     const { location, timeoutMs } = options;
     this.options = options;
     this.description = `Redis ${describeRedisLocation(location)}`;
-    this.client = new Redis({
-      host: location.host,
-      port: location.port,
-      db: location.db,
-      username: location.username,
-      password: location.password,
-      tls: location.tls ? { servername: isIP(location.host) ? undefined : location.host, ca } : undefined,
-      connectTimeout: timeoutMs,
-      commandTimeout: timeoutMs,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2000),
+    this.client = new Redis({ ...redisOptions(location, ca, timeoutMs), commandTimeout: timeoutMs });
+    this.outage = new OutageLog(this.client, options.log, this.description, {
+      error: 'tokens.redis_error',
+      down: 'tokens.redis_down',
+      reconnected: 'tokens.redis_reconnected',
     });
-    this.client.on('ready', () => this.clientOnReady());
-    this.client.on('error', (err) => this.clientOnError(err));
-    this.client.on('close', () => this.clientOnClose());
   }
 
   /** Connects, waiting at most `timeoutMs` for the first connection; a Redis that is down is logged, not fatal. */
   static async open(options: RedisStoreOptions): Promise<RedisTokenStore> {
-    const file = options.location.ca;
-    let ca: string | undefined;
-    try {
-      ca = file === undefined ? undefined : await readFile(file, 'utf8');
-    } catch (err) {
-      throw new ConfigError(`Redis CA file ${file}: ${describeError(err)}`, { cause: err });
-    }
-    const store = new RedisTokenStore(options, ca);
-    await store.waitReady(options.timeoutMs);
+    const store = new RedisTokenStore(options, await readRedisCa(options.location));
+    await waitReady(store.client, options.timeoutMs);
     if (store.client.status !== 'ready') {
       options.log.warn('tokens.redis_unavailable', { store: store.description, retrying: true });
-      store.down = true;
+      store.outage.down = true;
     }
     return store;
   }
@@ -148,12 +127,8 @@ export class RedisTokenStore implements WritableTokenStore {
   }
 
   async close(): Promise<void> {
-    this.closing = true;
-    if (this.client.status === 'ready') {
-      const timer = new Promise((resolve) => setTimeout(resolve, 1000).unref());
-      await Promise.race([this.client.quit().catch(() => {}), timer]);
-    }
-    this.client.disconnect();
+    this.outage.closing = true;
+    await quit(this.client);
   }
 
   private key(token: string): string {
@@ -169,35 +144,5 @@ export class RedisTokenStore implements WritableTokenStore {
     } catch (err) {
       throw new StoreUnavailableError(`${this.description}: ${describeError(err)}`, { cause: err });
     }
-  }
-
-  private waitReady(timeoutMs: number): Promise<void> {
-    if (this.client.status === 'ready') return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.client.off('ready', done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.client.on('ready', done);
-    });
-  }
-
-  private clientOnReady(): void {
-    if (this.down) this.options.log.info('tokens.redis_reconnected', { store: this.description });
-    this.down = false;
-  }
-
-  /** Errors while down are the reconnect attempts failing: the outage was logged once already. */
-  private clientOnError(err: Error): void {
-    const level = this.down ? 'debug' : 'warn';
-    this.options.log[level]('tokens.redis_error', { store: this.description, error: describeError(err) });
-  }
-
-  private clientOnClose(): void {
-    if (this.down || this.closing) return;
-    this.down = true;
-    this.options.log.warn('tokens.redis_down', { store: this.description, reconnecting: true });
   }
 }

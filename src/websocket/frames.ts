@@ -3,6 +3,7 @@
  */
 
 import { isUtf8 } from 'node:buffer';
+import { createHash } from 'node:crypto';
 import type { FrameViolationKind } from '../errors.js';
 
 export const Opcode = {
@@ -13,6 +14,16 @@ export const Opcode = {
   Ping: 0x9,
   Pong: 0xa,
 } as const;
+
+/** RFC 6455 section 1.3: appended to the client's key to prove the server understood the handshake. */
+const ACCEPT_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/** The `Sec-WebSocket-Accept` value that answers a `Sec-WebSocket-Key`. */
+export function acceptKey(key: string): string {
+  return createHash('sha1')
+    .update(key + ACCEPT_GUID)
+    .digest('base64');
+}
 
 /** Control frames (close, ping, pong) carry at most this many payload bytes. */
 export const MAX_CONTROL_PAYLOAD = 125;
@@ -58,11 +69,16 @@ export function frame(opcode: number, payload: Buffer): Buffer {
 
 /** A close frame with `code` and `reason` (cut to what fits, on a character boundary). */
 export function closeFrame(code: number, reason: string): Buffer {
+  return frame(Opcode.Close, closePayload(code, reason));
+}
+
+/** A close frame's payload: `code`, then `reason` cut to what fits, on a character boundary. */
+export function closePayload(code: number, reason: string): Buffer {
   const text = Buffer.from(truncateUtf8(reason, MAX_CLOSE_REASON));
   const payload = Buffer.allocUnsafe(2 + text.length);
   payload.writeUInt16BE(code, 0);
   text.copy(payload, 2);
-  return frame(Opcode.Close, payload);
+  return payload;
 }
 
 /** The longest prefix of `text` whose UTF-8 form fits in `maxBytes`. */
@@ -79,7 +95,7 @@ export function truncateUtf8(text: string, maxBytes: number): string {
 }
 
 /** Codes a peer may send in a close frame (RFC 6455 7.4, plus 1012-1014 from the IANA registry). */
-function isValidCloseCode(code: number): boolean {
+export function isValidCloseCode(code: number): boolean {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }
 

@@ -4,9 +4,8 @@
  * on a free 127.0.0.1 port; close() kills its process group (its programs included).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import type { TestContext } from 'node:test';
-import { freePort } from './ports.js';
+import { collectOutput, launchOnFreePort, signalGroup, waitUntilAccepting } from './peer-process.js';
 import { requireProgram } from './programs.js';
 
 export interface RunningWebsocketd {
@@ -18,8 +17,6 @@ export interface RunningWebsocketd {
   output(): string;
   close(): Promise<void>;
 }
-
-const START_TIMEOUT_MS = 10000;
 
 /**
  * Starts `websocketd --address=127.0.0.1 --port=FREE ...args` in `cwd`, with `env` as its environment,
@@ -33,21 +30,9 @@ export async function startWebsocketd(
 ): Promise<RunningWebsocketd | undefined> {
   const program = requireProgram(t, 'websocketd');
   if (!program) return undefined;
-  let lastError: unknown;
-  // A port freed just now can be taken before websocketd binds it: try a few.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const running = launch(program, ['--address=127.0.0.1', `--port=${port}`, ...args], port, options);
-    try {
-      await running.ready;
-      t.after(() => running.close());
-      return running;
-    } catch (err) {
-      lastError = err;
-      await running.close();
-    }
-  }
-  throw lastError;
+  return launchOnFreePort(t, (port) =>
+    launch(program, ['--address=127.0.0.1', `--port=${port}`, ...args], port, options),
+  );
 }
 
 function launch(
@@ -62,13 +47,7 @@ function launch(
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  const collect = (text: string) => {
-    output += text;
-  };
-  child.stdout?.setEncoding('utf8').on('data', collect);
-  child.stderr?.setEncoding('utf8').on('data', collect);
-  child.on('error', (err) => collect(`spawn failed: ${err.message}\n`));
+  const output = collectOutput(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -79,34 +58,6 @@ function launch(
     })();
     return closing;
   };
-  const ready = (async () => {
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    while (!(await accepts(port))) {
-      if (child.exitCode !== null || child.pid === undefined)
-        throw new Error(`websocketd exited (${child.exitCode}): ${output}`);
-      if (Date.now() > deadline)
-        throw new Error(`websocketd did not listen within ${START_TIMEOUT_MS} ms: ${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  })();
-  return { port, url: `ws://127.0.0.1:${port}`, child, output: () => output, close, ready };
-}
-
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    if (child.pid !== undefined) process.kill(-child.pid, signal);
-  } catch {
-    // The group is already gone.
-  }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+  const ready = waitUntilAccepting(child, port, 'websocketd', output);
+  return { port, url: `ws://127.0.0.1:${port}`, child, output, close, ready };
 }

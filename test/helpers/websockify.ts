@@ -4,9 +4,8 @@
  * process group (websockify forks a process per connection).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import type { TestContext } from 'node:test';
-import { freePort } from './ports.js';
+import { collectOutput, launchOnFreePort, signalGroup, waitUntilAccepting } from './peer-process.js';
 import { requireProgram } from './programs.js';
 
 export interface RunningWebsockify {
@@ -26,7 +25,6 @@ export interface WebsockifyOptions {
   readonly options?: readonly string[];
 }
 
-const START_TIMEOUT_MS = 10000;
 const KILL_GRACE_MS = 2000;
 
 /**
@@ -43,23 +41,11 @@ export async function startWebsockify(
 ): Promise<RunningWebsockify | undefined> {
   const program = requireProgram(t, 'websockify');
   if (!program) return undefined;
-  // A port freed just now can be taken by someone else before websockify binds it: try a few.
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+  return launchOnFreePort(t, (port) => {
     const args = [...(options.options ?? []), `127.0.0.1:${port}`];
     if (options.target) args.push(options.target);
-    const running = launch(program, args, port);
-    try {
-      await running.ready;
-      t.after(() => running.close());
-      return running;
-    } catch (err) {
-      lastError = err;
-      await running.close();
-    }
-  }
-  throw lastError;
+    return launch(program, args, port);
+  });
 }
 
 function launch(program: string, args: string[], port: number): RunningWebsockify & { ready: Promise<void> } {
@@ -68,16 +54,7 @@ function launch(program: string, args: string[], port: number): RunningWebsockif
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
   });
-  let output = '';
-  child.stdout?.setEncoding('utf8').on('data', (text: string) => {
-    output += text;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (text: string) => {
-    output += text;
-  });
-  child.on('error', (err) => {
-    output += `spawn failed: ${err.message}\n`;
-  });
+  const output = collectOutput(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -92,34 +69,6 @@ function launch(program: string, args: string[], port: number): RunningWebsockif
     })();
     return closing;
   };
-  const ready = (async () => {
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    while (!(await accepts(port))) {
-      if (child.exitCode !== null || child.pid === undefined)
-        throw new Error(`websockify exited (${child.exitCode}): ${output}`);
-      if (Date.now() > deadline)
-        throw new Error(`websockify did not listen within ${START_TIMEOUT_MS} ms: ${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  })();
-  return { port, url: `ws://127.0.0.1:${port}`, child, output: () => output, close, ready };
-}
-
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    if (child.pid !== undefined) process.kill(-child.pid, signal);
-  } catch {
-    // The group is already gone.
-  }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+  const ready = waitUntilAccepting(child, port, 'websockify', output);
+  return { port, url: `ws://127.0.0.1:${port}`, child, output, close, ready };
 }

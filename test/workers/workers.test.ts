@@ -62,7 +62,11 @@ function runWstcp(args: string[]): Cluster {
       const found = lines.find(match);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('expected log line did not come')), ms);
+        const seen = () => lines.map((l) => l.event).join(', ');
+        const timer = setTimeout(
+          () => reject(new Error(`expected log line did not come (seen: ${seen()})`)),
+          ms,
+        );
         waiters.push({
           match,
           resolve: (line) => {
