@@ -42,9 +42,11 @@ test('random: sessions in proportion to the weights, within a tolerance', async 
   const members = await startNamedMembers(['m0', 'm1', 'm2']);
   t.after(() => Promise.all(members.map((m) => m.server.close())));
   const bridge = await poolBridge(t, members.map((m) => m.address).join(','), '--balance', 'random');
-  const counts = await countSessions(bridge.url, 90);
+  // 300 draws, 100 expected each: the bounds are 4.9 standard deviations away (90 draws within 15..45 failed
+  // about once in 300 runs, 3.4 deviations), and still catch a balancer that ignores a member or favours one.
+  const counts = await countSessions(bridge.url, 300);
   for (const name of ['m0', 'm1', 'm2']) {
-    assert.ok((counts[name] ?? 0) >= 15 && (counts[name] ?? 0) <= 45, JSON.stringify(counts));
+    assert.ok((counts[name] ?? 0) >= 60 && (counts[name] ?? 0) <= 140, JSON.stringify(counts));
   }
 });
 
