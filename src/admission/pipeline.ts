@@ -38,7 +38,7 @@ export type Release = () => void;
 export interface TargetResolver {
   resolve(ctx: HandshakeContext): Promise<Target>;
   /** Why targets cannot be resolved now (a token store that is down), for /readyz; undefined when fine. */
-  problem?(): string | undefined;
+  problem?(): Promise<string | undefined> | string | undefined;
   /** Releases connections and watchers; called once when the bridge closes. */
   close(): Promise<void>;
 }

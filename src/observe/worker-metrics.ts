@@ -6,9 +6,18 @@
  * reset. So the primary keeps the last counters and histograms it got from every dead worker and adds
  * them in: the sum never goes backwards when a worker is replaced. Gauges of dead workers (open
  * sessions, memory) are dropped, as they should be.
+ *
+ * The primary's own process (its memory and CPU: it holds the listener and the counts) is not in that sum;
+ * it comes as the same standard set under the `wstcp_primary_` prefix, not summed into the workers'.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import {
+  AggregatorRegistry,
+  collectDefaultMetrics,
+  type MetricObjectWithValues,
+  type MetricValue,
+  Registry,
+} from 'prom-client';
 import type { MetricsSource } from './health-answer.js';
 import type { Metrics } from './metrics.js';
 
@@ -57,8 +66,10 @@ export class WorkerMetrics implements MetricsSource {
   private readonly onMessage = (worker: Worker, message: unknown) => this.received(worker, message);
   private readonly onExit = (worker: Worker) => this.retire(worker);
   private readonly waiting = new Map<number, () => void>();
+  private readonly primary = new Registry();
 
   constructor() {
+    collectDefaultMetrics({ register: this.primary, prefix: 'wstcp_primary_' });
     cluster.on('message', this.onMessage);
     cluster.on('exit', this.onExit);
     this.poll = setInterval(() => void this.refresh(), POLL_INTERVAL_MS);
@@ -72,11 +83,16 @@ export class WorkerMetrics implements MetricsSource {
   async text(): Promise<string> {
     await this.refresh();
     const all = [...this.retired, ...this.latest.values()];
-    return AggregatorRegistry.aggregate(all).metrics();
+    const [workers, primary] = await Promise.all([
+      AggregatorRegistry.aggregate(all).metrics(),
+      this.primary.metrics(),
+    ]);
+    return `${workers}\n${primary}`;
   }
 
   close(): void {
     clearInterval(this.poll);
+    this.primary.clear();
     cluster.off('message', this.onMessage);
     cluster.off('exit', this.onExit);
     for (const done of this.waiting.values()) done();

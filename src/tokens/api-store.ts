@@ -24,6 +24,9 @@ const PLACEHOLDER = /%s|\{token\}/g;
 const HAS_PLACEHOLDER = /%s|\{token\}/;
 /** A target fits in far less; a longer answer is not one, and is not read to its end. */
 const MAX_BODY_BYTES = 4096;
+/** A readiness probe waits this long at most, and its answer stands this long (load balancers probe often). */
+const PROBE_TIMEOUT_MS = 1000;
+const PROBE_CACHE_MS = 1500;
 
 /** Reads at most `limit` bytes of the body as UTF-8, then cancels the rest. */
 async function readBounded(response: Response, limit: number): Promise<string> {
@@ -48,6 +51,8 @@ async function readBounded(response: Response, limit: number): Promise<string> {
 export class TokenApiStore implements TokenStore {
   readonly description: string;
   private readonly options: TokenApiOptions;
+  private readonly origin: string;
+  private probed: { at: number; answer: Promise<boolean> } | undefined;
 
   constructor(options: TokenApiOptions) {
     let parsed: URL;
@@ -63,6 +68,7 @@ export class TokenApiStore implements TokenStore {
       throw new ConfigError(`token API URL "${options.url}" has no %s or {token} where the token goes`);
     }
     this.options = options;
+    this.origin = parsed.origin;
     // The template, never a filled-in URL: that would put the token in log lines.
     this.description = `token API ${parsed.origin}${parsed.pathname.replace('TOKEN', '{token}')}`;
   }
@@ -107,6 +113,28 @@ export class TokenApiStore implements TokenStore {
         `${this.description} answered something that is not a target: ${err.message}`,
       );
     }
+  }
+
+  /**
+   * Any HTTP answer from the API's origin, whatever its status, means it is up; no answer within the
+   * probe timeout means it is not. The probe never carries a token. Concurrent probes share one request.
+   */
+  reachable(): Promise<boolean> {
+    const now = Date.now();
+    if (this.probed && now - this.probed.at < PROBE_CACHE_MS) return this.probed.answer;
+    const answer = fetch(`${this.origin}/`, {
+      method: 'HEAD',
+      redirect: 'manual',
+      signal: AbortSignal.timeout(Math.min(PROBE_TIMEOUT_MS, this.options.timeoutMs)),
+    }).then(
+      async (response) => {
+        await response.body?.cancel();
+        return true;
+      },
+      () => false,
+    );
+    this.probed = { at: now, answer };
+    return answer;
   }
 
   async close(): Promise<void> {}

@@ -49,12 +49,11 @@ export class TokenResolver implements TargetResolver {
     this.options = options;
   }
 
-  /** A store that keeps a connection (Redis) and has lost it is not ready. */
-  problem(): string | undefined {
+  /** A store that keeps a connection (Redis) and has lost it, or an API that does not answer, is not ready. */
+  async problem(): Promise<string | undefined> {
     const connection = this.store as { connected?: boolean };
-    return connection.connected === false
-      ? `the token store ${this.store.description} is unreachable`
-      : undefined;
+    const down = connection.connected === false || (this.store.reachable && !(await this.store.reachable()));
+    return down ? `the token store ${this.store.description} is unreachable` : undefined;
   }
 
   async resolve(ctx: HandshakeContext): Promise<SocketTarget> {

@@ -11,6 +11,8 @@ export interface TokenStore {
   /** A short description for log lines and `wstcp tokens` output; never contains a secret. */
   readonly description: string;
   lookup(token: string): Promise<SocketTarget | undefined>;
+  /** For stores with no standing connection (an HTTP API): resolves false when the store cannot be reached. */
+  reachable?(): Promise<boolean>;
   /** Releases watchers and connections. Called once. */
   close(): Promise<void>;
 }

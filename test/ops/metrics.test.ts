@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -179,4 +181,52 @@ test('/readyz turns 503 while a Redis token store is down and 200 once it is bac
   assert.equal((await httpGet(metrics, '/healthz')).status, 200, 'still alive');
   await redis.start();
   assert.equal(await until(200), 200);
+});
+
+// An HTTP token API has no standing connection, so /readyz stayed 200 while the API was down.
+test('/readyz turns 503 while an HTTP token API is down and 200 once it is back; the probe carries no token', async (t) => {
+  const apiPort = await freePort();
+  const paths: string[] = [];
+  let api: Server | undefined;
+  const startApi = async () => {
+    api = createServer((req, res) => {
+      paths.push(String(req.url));
+      res.writeHead(404).end();
+    });
+    api.listen(apiPort, '127.0.0.1');
+    await once(api, 'listening');
+  };
+  const stopApi = async () => {
+    const server = api!;
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  };
+  await startApi();
+  t.after(() => (api?.listening ? stopApi() : undefined));
+  const wstcp = await spawnWstcp([
+    '--metrics',
+    '127.0.0.1:0',
+    '--tokens',
+    `http://127.0.0.1:${apiPort}/targets/{token}`,
+    '127.0.0.1:0',
+  ]);
+  t.after(() => {
+    wstcp.kill('SIGKILL');
+    return wstcp.exited;
+  });
+  const metrics = metricsPort(wstcp);
+  const readyz = async () => (await httpGet(metrics, '/readyz')).status;
+  const until = async (status: number) => {
+    for (let i = 0; i < 100 && (await readyz()) !== status; i++) await sleep(100);
+    return readyz();
+  };
+  assert.equal(await until(200), 200);
+  await stopApi();
+  assert.equal(await until(503), 503);
+  assert.match((await httpGet(metrics, '/readyz')).body, /^the token store token API .* is unreachable\n$/);
+  assert.equal((await httpGet(metrics, '/healthz')).status, 200, 'still alive');
+  await startApi();
+  assert.equal(await until(200), 200);
+  assert.ok(paths.length > 0);
+  assert.deepEqual([...new Set(paths)], ['/'], 'probes go to the origin only, never with a token');
 });

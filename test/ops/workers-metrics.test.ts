@@ -3,6 +3,7 @@
  * does not take its counters with it (a counter going down reads as a reset to Prometheus).
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openClient, receive, startEcho } from '../helpers/bridge.js';
@@ -63,4 +64,37 @@ test('the primary sums its workers, and counters never go backwards when a worke
   assert.equal(later.get('wstcp_sessions_total{kind="tcp"}'), 13);
   assert.equal(later.get('wstcp_sessions_open{kind="tcp"}'), 1);
   ws.close();
+});
+
+// Under --workers the primary served only its workers' sum: its own memory and CPU were nowhere.
+test("the primary's own process metrics come under wstcp_primary_, matching the primary's process", async (t) => {
+  const echo = await startEcho();
+  t.after(() => echo.close());
+  const wstcp = await spawnWstcp([
+    '--workers',
+    '1',
+    '--metrics',
+    '127.0.0.1:0',
+    '127.0.0.1:0',
+    `127.0.0.1:${echo.port}`,
+  ]);
+  t.after(() => {
+    wstcp.kill('SIGKILL');
+    return wstcp.exited;
+  });
+  for (let i = 0; i < 300 && !wstcp.lines.some((l) => l.event === 'workers.listening'); i++) await sleep(20);
+  const metrics = metricsPort(wstcp);
+  let scraped = await scrape(metrics);
+  for (let i = 0; i < 50 && !scraped.has('process_resident_memory_bytes'); i++) {
+    await sleep(100);
+    scraped = await scrape(metrics);
+  }
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${wstcp.child.pid}/status`, 'utf8'))?.[1]);
+  const reported = scraped.get('wstcp_primary_process_resident_memory_bytes') ?? 0;
+  assert.ok(
+    Math.abs(reported - rssKiB * 1024) < rssKiB * 1024 * 0.3,
+    `reported ${reported}, the primary has ${rssKiB} KiB`,
+  );
+  assert.ok(scraped.has('wstcp_primary_process_cpu_seconds_total'));
+  assert.ok(scraped.has('process_resident_memory_bytes'), "the workers' sum is still there");
 });
