@@ -1,6 +1,34 @@
 /** Reading wstcp's --metrics listener in tests: the port from the log, samples parsed from the text. */
 import { request } from 'node:http';
-import type { WstcpProcess } from './process.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { spawnWstcp, type WstcpProcess } from './process.js';
+
+/**
+ * A spawned `wstcp --workers COUNT --metrics 127.0.0.1:0 [extra] 127.0.0.1:0 127.0.0.1:TARGET`, killed after
+ * the test, returned once every worker listens (or after 6 s, for the test to find out why).
+ */
+export async function spawnWorkersWithMetrics(
+  t: { after(fn: () => unknown): void },
+  count: number,
+  targetPort: number,
+  extra: readonly string[] = [],
+): Promise<WstcpProcess> {
+  const wstcp = await spawnWstcp([
+    '--workers',
+    String(count),
+    '--metrics',
+    '127.0.0.1:0',
+    ...extra,
+    '127.0.0.1:0',
+    `127.0.0.1:${targetPort}`,
+  ]);
+  t.after(() => {
+    wstcp.kill('SIGKILL');
+    return wstcp.exited;
+  });
+  for (let i = 0; i < 300 && !wstcp.lines.some((l) => l.event === 'workers.listening'); i++) await sleep(20);
+  return wstcp;
+}
 
 /** The --metrics port from the process's metrics.listening line. */
 export function metricsPort(wstcp: WstcpProcess): number {

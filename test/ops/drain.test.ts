@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closed, openClient, startEcho } from '../helpers/bridge.js';
-import { httpGet, metricsPort } from '../helpers/metrics.js';
+import { httpGet, metricsPort, spawnWorkersWithMetrics } from '../helpers/metrics.js';
 import { spawnWstcp } from '../helpers/process.js';
 
 async function drainingWstcp(t: { after(fn: () => unknown): void }, seconds: number) {
@@ -110,22 +110,8 @@ test('without --drain-timeout, SIGTERM closes sessions with 1001 at once (the ol
 test('--workers with --drain-timeout: the primary readyz turns 503, workers drain, then 1001', async (t) => {
   const echo = await startEcho();
   t.after(() => echo.close());
-  const wstcp = await spawnWstcp([
-    '--workers',
-    '2',
-    '--metrics',
-    '127.0.0.1:0',
-    '--drain-timeout',
-    '1.5',
-    '127.0.0.1:0',
-    `127.0.0.1:${echo.port}`,
-  ]);
-  t.after(() => {
-    wstcp.kill('SIGKILL');
-    return wstcp.exited;
-  });
+  const wstcp = await spawnWorkersWithMetrics(t, 2, echo.port, ['--drain-timeout', '1.5']);
   const metrics = metricsPort(wstcp);
-  for (let i = 0; i < 300 && !wstcp.lines.some((l) => l.event === 'workers.listening'); i++) await sleep(20);
   const url = `ws://127.0.0.1:${wstcp.port}/`;
   const finishing = await openClient(url);
   const lingering = await openClient(url);

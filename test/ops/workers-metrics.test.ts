@@ -7,25 +7,12 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openClient, receive, startEcho } from '../helpers/bridge.js';
-import { httpGet, metricsPort, scrape } from '../helpers/metrics.js';
-import { spawnWstcp } from '../helpers/process.js';
+import { httpGet, metricsPort, scrape, spawnWorkersWithMetrics } from '../helpers/metrics.js';
 
 test('the primary sums its workers, and counters never go backwards when a worker is replaced', async (t) => {
   const echo = await startEcho();
   t.after(() => echo.close());
-  const wstcp = await spawnWstcp([
-    '--workers',
-    '2',
-    '--metrics',
-    '127.0.0.1:0',
-    '127.0.0.1:0',
-    `127.0.0.1:${echo.port}`,
-  ]);
-  t.after(() => {
-    wstcp.kill('SIGKILL');
-    return wstcp.exited;
-  });
-  for (let i = 0; i < 300 && !wstcp.lines.some((l) => l.event === 'workers.listening'); i++) await sleep(20);
+  const wstcp = await spawnWorkersWithMetrics(t, 2, echo.port);
   const pids = String(wstcp.lines.find((l) => l.event === 'workers.listening')?.pids)
     .split(',')
     .map(Number);
@@ -70,19 +57,7 @@ test('the primary sums its workers, and counters never go backwards when a worke
 test("the primary's own process metrics come under wstcp_primary_, matching the primary's process", async (t) => {
   const echo = await startEcho();
   t.after(() => echo.close());
-  const wstcp = await spawnWstcp([
-    '--workers',
-    '1',
-    '--metrics',
-    '127.0.0.1:0',
-    '127.0.0.1:0',
-    `127.0.0.1:${echo.port}`,
-  ]);
-  t.after(() => {
-    wstcp.kill('SIGKILL');
-    return wstcp.exited;
-  });
-  for (let i = 0; i < 300 && !wstcp.lines.some((l) => l.event === 'workers.listening'); i++) await sleep(20);
+  const wstcp = await spawnWorkersWithMetrics(t, 1, echo.port);
   const metrics = metricsPort(wstcp);
   let scraped = await scrape(metrics);
   for (let i = 0; i < 50 && !scraped.has('process_resident_memory_bytes'); i++) {
