@@ -6,6 +6,7 @@ import type { BlockList } from 'node:net';
 import { basicAuthCredentials } from '../auth/basic.js';
 import type { CredentialCheck } from '../auth/htpasswd.js';
 import { ConfigError } from '../errors.js';
+import { DEFAULT_PASS_ENV } from '../targets/command/environment.js';
 import { parseRedisUrl, type RedisLocation } from '../tokens/redis-source.js';
 import type { FirstMessage } from './buffer.js';
 import { type FeedMode, type FeedSpec, parseFeedSpec } from './feed.js';
@@ -28,6 +29,8 @@ export interface ChannelConfig {
   readonly publishCredentials: CredentialCheck | undefined;
   readonly feeds: readonly FeedSpec[];
   readonly feedMode: FeedMode;
+  /** Command feeds (`cmd:`): --pass-env and --close-ms, as for --cmd. */
+  readonly feedPrograms: { readonly passEnv: string; readonly closeMs: number };
   readonly store: RedisLocation | undefined;
   /** `?cluster=1` on the store URL: a Redis Cluster (the URL names one of its nodes). */
   readonly storeCluster: boolean;
@@ -50,6 +53,8 @@ export interface RawChannelOptions {
   readonly 'channel-feed'?: readonly string[];
   readonly 'channel-feed-mode'?: string;
   readonly 'channel-store'?: string;
+  readonly 'pass-env'?: string;
+  readonly 'close-ms'?: number;
 }
 
 function whole(value: number | undefined, fallback: number, flag: string, min: number, max: number): number {
@@ -83,6 +88,16 @@ function withoutClusterFlag(text: string): { url: string; cluster: boolean } {
     (match[3] === '&' ? match[1] : '') +
     text.slice(match.index + match[0].length);
   return { url, cluster: true };
+}
+
+/** --pass-env and --close-ms for command feeds, checked as config.ts checks them for --cmd. */
+function feedPrograms(raw: RawChannelOptions): ChannelConfig['feedPrograms'] {
+  const passEnv = raw['pass-env'] ?? DEFAULT_PASS_ENV;
+  const closeMs = raw['close-ms'] ?? 0;
+  if (typeof passEnv !== 'string') throw new ConfigError('--pass-env was given more than once');
+  if (typeof closeMs !== 'number' || !Number.isFinite(closeMs) || closeMs < 0)
+    throw new ConfigError('--close-ms must be a number of 0 or more');
+  return { passEnv, closeMs };
 }
 
 /** undefined when --channels is not given. */
@@ -129,6 +144,7 @@ export function buildChannelConfig(raw: RawChannelOptions): ChannelConfig | unde
       throw err;
     }
   }
+  const feeds = (raw['channel-feed'] ?? []).map(parseFeedSpec);
   const config: ChannelConfig = {
     listen: raw.channels,
     pubPath,
@@ -142,8 +158,9 @@ export function buildChannelConfig(raw: RawChannelOptions): ChannelConfig | unde
     maxBytes: whole(raw['channel-max-bytes'], 16, 'channel-max-bytes', 1, 4096) * 1024 * 1024,
     publishAllow: parsePublishAllow(raw['publish-allow'] ?? []),
     publishCredentials,
-    feeds: (raw['channel-feed'] ?? []).map(parseFeedSpec),
+    feeds,
     feedMode,
+    feedPrograms: feedPrograms(raw),
     store,
     storeCluster,
   };

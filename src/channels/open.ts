@@ -4,9 +4,11 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { ConfigError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import type { ChannelConfig } from './config.js';
-import { ChannelFeed } from './feed.js';
+import { ChannelFeed, type FeedSource } from './feed.js';
+import { SocketFeedSource } from './feed-source-socket.js';
 import { MemoryChannelStore } from './memory-store.js';
 import { RedisChannelStore } from './redis-store.js';
 import { ChannelService, type Release } from './service.js';
@@ -28,6 +30,8 @@ export async function openChannels(
   log: Logger,
   admitSubscriber?: (req: IncomingMessage) => Promise<Release | undefined>,
 ): Promise<ChannelEndpoints> {
+  // Before anything is opened: a feed's program that cannot be found stops the start (exit 2).
+  const sources = await feedSources(config, log);
   const limits = { maxMessages: config.bufferLength, ttlMs: config.ttlMs, maxBytes: config.maxBytes };
   const store: ChannelStore = config.store
     ? await RedisChannelStore.open({
@@ -50,8 +54,15 @@ export async function openChannels(
     admitSubscriber,
   });
   const feeds = config.feeds.map(
-    (spec) =>
-      new ChannelFeed({ ...spec, mode: config.feedMode, store, log, maxMessageBytes: config.maxBytes }),
+    ({ channel }, i) =>
+      new ChannelFeed({
+        channel,
+        source: sources[i]!,
+        mode: config.feedMode,
+        store,
+        log,
+        maxMessageBytes: config.maxBytes,
+      }),
   );
   for (const feed of feeds) feed.start();
   log.info('channels.ready', {
@@ -70,4 +81,25 @@ export async function openChannels(
       await service.close();
     },
   };
+}
+
+/**
+ * One source per --channel-feed. A command's program is looked up on PATH once, here, as --cmd's is: each
+ * start then runs that path. The command modules load only when a feed runs a command.
+ */
+async function feedSources(config: ChannelConfig, log: Logger): Promise<FeedSource[]> {
+  const sources: FeedSource[] = [];
+  for (const { channel, target } of config.feeds) {
+    if (target.kind !== 'command') {
+      sources.push(new SocketFeedSource(target, channel, log));
+      continue;
+    }
+    const { CommandFeedSource, resolveFeedProgram } = await import('./feed-source-command.js');
+    const [program, ...args] = target.argv;
+    const found = await resolveFeedProgram(program!);
+    if (!found)
+      throw new ConfigError(`--channel-feed ${channel}: ${program} was not found or is not executable`);
+    sources.push(new CommandFeedSource({ channel, argv: [found, ...args], ...config.feedPrograms, log }));
+  }
+  return sources;
 }

@@ -300,8 +300,11 @@ function workers(raw: RawOptions): number | 'auto' | undefined {
   return n;
 }
 
-/** --cmd / --dir and the flags that only make sense with them. */
-function commandConfig(raw: RawOptions): CommandConfig | undefined {
+/**
+ * --cmd / --dir and the flags that only make sense with them; `programFeeds` (a --channel-feed runs a
+ * command) lets --pass-env and --close-ms stand alone, as they apply to that program too.
+ */
+function commandConfig(raw: RawOptions, programFeeds: boolean): CommandConfig | undefined {
   const cmd = str(raw, 'cmd');
   const dir = str(raw, 'dir');
   if (cmd !== undefined && dir !== undefined)
@@ -316,6 +319,7 @@ function commandConfig(raw: RawOptions): CommandConfig | undefined {
       'dev-console',
       'cgi-dir',
     ] as const) {
+      if (programFeeds && (flag === 'pass-env' || flag === 'close-ms')) continue;
       if (raw[flag] !== undefined && raw[flag] !== false)
         throw new ConfigError(`--${flag} needs --cmd or --dir`);
     }
@@ -435,7 +439,7 @@ export function buildConfig(raw: RawOptions): Readonly<Config> {
   const allowTargets = list(raw, 'allow-target');
   const targetFromUrl = bool(raw, 'target-from-url');
   let target: Target | undefined;
-  const command = commandConfig(raw);
+  const command = commandConfig(raw, channels?.feeds.some((feed) => feed.target.kind === 'command') ?? false);
   const targetText = rest[0];
   if (targetFromUrl) {
     const other = tokens

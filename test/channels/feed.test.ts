@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { ChannelFeed, parseFeedSpec } from '../../src/channels/feed.js';
+import { SocketFeedSource } from '../../src/channels/feed-source-socket.js';
 import { MemoryChannelStore } from '../../src/channels/memory-store.js';
 import { ConfigError } from '../../src/errors.js';
 import { Logger } from '../../src/observe/log.js';
@@ -22,8 +23,11 @@ function setup(t: { after(fn: () => unknown): void }, mode: 'lines' | 'chunks', 
     maxChannels: 10,
     log,
   });
+  const { channel, target } = parseFeedSpec(`ticks=127.0.0.1:${port}`);
+  assert.ok(target.kind === 'tcp');
   const feed = new ChannelFeed({
-    ...parseFeedSpec(`ticks=127.0.0.1:${port}`),
+    channel,
+    source: new SocketFeedSource(target, channel, log),
     mode,
     store,
     log,

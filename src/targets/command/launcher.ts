@@ -136,7 +136,7 @@ function uniqueId(count: number): string {
 }
 
 /** The executable file `program` names, directly or on `path` (as execvp looks it up), or undefined. */
-async function findExecutable(program: string, path: string): Promise<string | undefined> {
+export async function findExecutable(program: string, path: string): Promise<string | undefined> {
   const candidates = program.includes('/')
     ? [program]
     : path
