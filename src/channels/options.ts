@@ -84,7 +84,8 @@ export const channelOptionSpecs = {
     type: 'string',
     array: true,
     group: G_CHANNELS,
-    describe: 'ID=TARGET: publish what TARGET (host:port, unix_socket:/path) sends to channel ID',
+    describe:
+      "ID=TARGET: publish what TARGET (host:port, unix_socket:/path, or 'cmd:COMMAND ARGS': its stdout, restarted when it exits) sends to channel ID",
   },
   'channel-feed-mode': {
     type: 'string',
