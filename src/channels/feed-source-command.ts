@@ -57,7 +57,7 @@ export function feedEnvironment(channel: string, passEnv: string): Record<string
 
 export class CommandFeedSource implements FeedSource {
   private readonly env: Record<string, string>;
-  /** For log lines: the command as the user wrote it (quoted words). */
+  /** For log lines: the command, its program as found on PATH (quoted words). */
   readonly label: string;
 
   constructor(private readonly settings: CommandFeedSettings) {
