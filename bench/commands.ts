@@ -111,7 +111,7 @@ export async function commandFigures(ctx: CommandsContext, websocketd: string): 
   const kinds: CommandBridge[] = ['wstcp', 'websocketd'];
   const timing = ['--warmup', String(settings.warmup)];
   const rateArgs = [...timing, '--sessions', String(settings.rateThreads)];
-  // Node's spawn() holds the event loop until the child has exec'd; --workers spreads that over processes.
+  // --workers 2: the bridge's own work per session spread over two processes (each with its spawners).
   const workerRates: number[] = [];
   for (let rep = 0; rep < settings.reps; rep++) {
     const workers = await startCommandBridge('wstcp', ctx, websocketd, ['cat'], ['--workers', '2']);

@@ -80,9 +80,7 @@ export async function assembleParts(config: Config, log: Logger): Promise<Bridge
   let http = web;
   try {
     if (config.command) {
-      const programs = await commandParts(config, web, log);
-      resolver = fixedTarget(programs.target);
-      http = programs.http;
+      ({ resolver, http } = await commandParts(config, web, log));
     } else {
       resolver = config.tokens
         ? await (await import('../tokens/index.js')).createTokenResolver(config.tokens, log)
@@ -157,12 +155,17 @@ async function commandParts(
   config: Config,
   web: HttpHandler | undefined,
   log: Logger,
-): Promise<{ target: CommandTarget; http: HttpHandler | undefined }> {
+): Promise<{ resolver: TargetResolver; http: HttpHandler | undefined }> {
   const { CommandLauncher } = await import('../targets/command/launcher.js');
   const { commandHttpHandler } = await import('../targets/command/http-handler.js');
   const launcher = new CommandLauncher(config.command!, log, config.maxBufferBytes);
   await launcher.check();
-  return { target: { kind: 'command', launcher }, http: commandHttpHandler({ launcher, web, log }) };
+  const target: CommandTarget = { kind: 'command', launcher };
+  return {
+    // Closed with the bridge, after its sessions: the launcher's spawner process goes with it.
+    resolver: { resolve: async () => target, close: async () => launcher.close() },
+    http: commandHttpHandler({ launcher, web, log }),
+  };
 }
 
 async function webHandler(config: Config, log: Logger): Promise<HttpHandler | undefined> {

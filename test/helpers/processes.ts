@@ -51,6 +51,27 @@ export function childrenOf(pid = process.pid): ProcessInfo[] {
   return allProcesses().filter((p) => p.ppid === pid);
 }
 
+/**
+ * Children of `pid`, their children and so on (zombies included): a bridge's programs are children of its
+ * spawner process, not of the bridge.
+ */
+export function descendantsOf(pid = process.pid): ProcessInfo[] {
+  const all = allProcesses();
+  const found: ProcessInfo[] = [];
+  const parents = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of all) {
+      if (parents.has(p.ppid) && !parents.has(p.pid)) {
+        parents.add(p.pid);
+        found.push(p);
+        grew = true;
+      }
+    }
+  }
+  return found;
+}
+
 /** Waits until `check` holds, polling every 20 ms; throws with `what` after `timeoutMs`. */
 export async function eventually(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

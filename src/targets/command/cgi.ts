@@ -6,7 +6,7 @@
  *
  * Each script counts against --max-forks. A client that goes away ends the script with the usual teardown.
  */
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describeError, HttpError, refuse } from '../../errors.js';
 import { answerRefusal } from '../../front/refusal.js';
@@ -14,6 +14,7 @@ import type { Logger } from '../../observe/log.js';
 import { cgiEnvironment, type EnvironmentSettings } from './environment.js';
 import type { ForkLimit } from './fork-limit.js';
 import { LineSplitter } from './line-splitter.js';
+import type { Program } from './program.js';
 import { requestFacts } from './request-facts.js';
 import type { ScriptDir } from './script-dir.js';
 import { startProgram } from './spawn.js';
@@ -52,7 +53,7 @@ export async function serveCgi(
     answerError(res, err);
     return true;
   }
-  let child: ChildProcessWithoutNullStreams;
+  let child: Program;
   try {
     const facts = await requestFacts(req, options.reverseLookup);
     const env = cgiEnvironment(facts, script, options.environment());
@@ -85,12 +86,7 @@ export async function serveCgi(
 }
 
 /** Reads the header block, answers with it, then pipes the rest of stdout as the body. */
-function relayOutput(
-  child: ChildProcessWithoutNullStreams,
-  res: ServerResponse,
-  scriptName: string,
-  log: Logger,
-): Promise<void> {
+function relayOutput(child: Program, res: ServerResponse, scriptName: string, log: Logger): Promise<void> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
@@ -178,7 +174,7 @@ export function parseHeaders(block: string): ParsedHeaders | undefined {
   return { status: status ?? (location ? 302 : 200), statusText, headers };
 }
 
-function logStderr(child: ChildProcessWithoutNullStreams, script: string, log: Logger): void {
+function logStderr(child: Program, script: string, log: Logger): void {
   const lines = new LineSplitter(16 * 1024);
   const emit = (line: Buffer) => log.warn('cgi.stderr', { script, line: line.toString('utf8') });
   child.stderr.on('data', (chunk: Buffer) => lines.push(chunk, emit));

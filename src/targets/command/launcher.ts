@@ -17,6 +17,7 @@ import { type ProgramSettings, ProgramStream } from './program-stream.js';
 import { requestFacts } from './request-facts.js';
 import { ScriptDir } from './script-dir.js';
 import { startProgram } from './spawn.js';
+import { Spawner } from './spawner/spawner.js';
 import { decodePath } from './url-path.js';
 import { quoteWords } from './words.js';
 
@@ -39,6 +40,8 @@ export interface CommandConfig {
 
 export class CommandLauncher {
   readonly forks: ForkLimit;
+  /** Forks the programs of WebSocket sessions, off this event loop (spawner/spawner-process.ts). */
+  private readonly spawner: Spawner;
   private readonly scripts: ScriptDir | undefined;
   private readonly settings: ProgramSettings;
   private readonly passed: Readonly<Record<string, string>>;
@@ -52,6 +55,7 @@ export class CommandLauncher {
     maxLineBytes: number,
   ) {
     this.forks = new ForkLimit(config.maxForks);
+    this.spawner = new Spawner(log);
     this.scripts = config.dir === undefined ? undefined : new ScriptDir(config.dir);
     this.settings = { binary: config.binary, closeMs: config.closeMs, maxLineBytes, log };
     this.passed = passedEnvironment(config.passEnv);
@@ -79,6 +83,12 @@ export class CommandLauncher {
         throw new ConfigError(`${flag}: ${path} is not a directory`);
       }
     }
+    this.spawner.warm();
+  }
+
+  /** Once the bridge's sessions have ended (their programs with them): ends the spawner process. */
+  close(): void {
+    this.spawner.close();
   }
 
   /** For log lines: the command as the user wrote it, or the directory. */
@@ -121,7 +131,7 @@ export class CommandLauncher {
       const client = { address: ctx.clientAddress, port: ctx.clientPort };
       const facts = await requestFacts(ctx.req, this.config.reverseLookup, client);
       const env = cgiEnvironment(facts, script, this.environment());
-      const child = await startProgram({ argv, env, signal });
+      const child = await startProgram({ argv, env, signal, spawner: this.spawner });
       return new ProgramStream(child, this.settings, release);
     } catch (err) {
       release();

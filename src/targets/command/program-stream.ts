@@ -13,10 +13,11 @@
  *   exits, whatever it left running in its process group is killed; the stream closes once the program
  *   is reaped and its pipes are closed.
  */
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+
 import type { Logger } from '../../observe/log.js';
 import type { TargetOwner, TargetStream } from '../target.js';
 import { LineSplitter } from './line-splitter.js';
+import type { Program } from './program.js';
 import { killGroup } from './spawn.js';
 import { type StopStep, stopProgram } from './teardown.js';
 
@@ -52,7 +53,7 @@ export class ProgramStream implements TargetStream {
    * @param onGone called once, when the program is gone (--max-forks gives its slot back)
    */
   constructor(
-    private readonly child: ChildProcessWithoutNullStreams,
+    private readonly child: Program,
     private readonly settings: ProgramSettings,
     private readonly onGone?: () => void,
   ) {

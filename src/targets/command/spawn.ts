@@ -1,12 +1,16 @@
 /**
  * Starting a program for a session: argv as given (no shell), stdin/stdout/stderr as pipes, in a process
  * group of its own so that teardown reaches everything it started (`sh -c 'a | b'`, background jobs).
+ * Started here with Node's spawn(), or by a launcher's spawner process (spawner/), which keeps the fork
+ * off wstcp's event loop.
  *
  * The promise settles once the operating system has said whether the program runs: a missing or
  * non-executable program is an HTTP error for the handshake, not a 101 followed by a close.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { refuse } from '../../errors.js';
+import type { Program } from './program.js';
+import type { Spawner } from './spawner/spawner.js';
 
 export interface StartOptions {
   /** The program and its arguments; a name without a slash is looked up on the PATH of `env`. */
@@ -14,18 +18,21 @@ export interface StartOptions {
   readonly env: Readonly<Record<string, string>>;
   /** Aborted when the client leaves before the program has started: the program is killed again. */
   readonly signal?: AbortSignal;
+  /** Starts the program in the spawner process instead of here. */
+  readonly spawner?: Spawner;
 }
 
 /**
  * Starts the program. Rejects with COMMAND_FAILED (500) when it cannot run (ENOENT, EACCES, ...) and
  * TOO_MANY_CONNECTIONS (503) when the bridge is out of descriptors or processes.
  */
-export function startProgram(options: StartOptions): Promise<ChildProcessWithoutNullStreams> {
+export function startProgram(options: StartOptions): Promise<Program> {
   const [file, ...args] = options.argv;
   const { signal } = options;
   if (file === undefined) return Promise.reject(new Error('startProgram needs a program'));
   if (signal?.aborted)
     return Promise.reject(refuse('COMMAND_FAILED', 'client left before the program started'));
+  if (options.spawner) return startRemote(options.spawner, file, args, options.env, signal);
   return new Promise((resolve, reject) => {
     // detached: the child calls setsid(), so it leads a new process group whose id is its pid.
     const child = spawn(file, args, { env: options.env, stdio: 'pipe', detached: true });
@@ -46,6 +53,28 @@ export function startProgram(options: StartOptions): Promise<ChildProcessWithout
     child.once('error', onError);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** startProgram through the spawner: the same answers, the same kill when the client leaves first. */
+async function startRemote(
+  spawner: Spawner,
+  file: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  signal: AbortSignal | undefined,
+): Promise<Program> {
+  let program: Program;
+  try {
+    program = await spawner.start(file, args, env);
+  } catch (err) {
+    throw startError(err as NodeJS.ErrnoException);
+  }
+  if (signal?.aborted) {
+    killGroup(program, 'SIGKILL');
+    for (const pipe of [program.stdin, program.stdout, program.stderr]) pipe.destroy();
+    throw refuse('COMMAND_FAILED', 'client left before the program started');
+  }
+  return program;
 }
 
 /** The reason is shown to the client, so it names no path: the log line names the command. */
@@ -73,7 +102,7 @@ function startError(err: NodeJS.ErrnoException) {
  * exit is reported: Linux does not reuse a group id while a member is alive, but an empty group's id may
  * soon name someone else's. Returns false when nothing was signalled.
  */
-export function killGroup(child: ChildProcessWithoutNullStreams, signal: NodeJS.Signals): boolean {
+export function killGroup(child: Pick<Program, 'pid'>, signal: NodeJS.Signals): boolean {
   if (child.pid === undefined) return false;
   try {
     process.kill(-child.pid, signal);

@@ -4,7 +4,7 @@
  * wait up to 1 s. Each signal goes to the program's whole process group (websocketd signals only the
  * program itself, which leaves the rest of a pipeline running).
  */
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { Program } from './program.js';
 import { killGroup } from './spawn.js';
 
 /** What ended the program: it had already exited, or the step after which it did. */
@@ -31,7 +31,7 @@ export function stopSteps(closeMs: number): readonly Step[] {
  * 'unkillable' when even SIGKILL did not within its wait. No timer is left behind either way.
  */
 export async function stopProgram(
-  child: ChildProcessWithoutNullStreams,
+  child: Program,
   exited: Promise<unknown>,
   closeMs: number,
 ): Promise<StopStep> {
