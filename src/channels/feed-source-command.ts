@@ -11,12 +11,13 @@
  * - stop() runs websocketd's steps (teardown.ts: stdin, SIGINT, SIGTERM, SIGKILL to the process group,
  *   each wait plus --close-ms). When the program exits by itself, whatever it left in its group is killed.
  */
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+
 import { describeError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { passedEnvironment } from '../targets/command/environment.js';
 import { findExecutable } from '../targets/command/launcher.js';
 import { LineSplitter } from '../targets/command/line-splitter.js';
+import type { Program } from '../targets/command/program.js';
 import { killGroup, startProgram } from '../targets/command/spawn.js';
 import { stopProgram } from '../targets/command/teardown.js';
 import { quoteWords } from '../targets/command/words.js';
@@ -71,7 +72,7 @@ export class CommandFeedSource implements FeedSource {
 }
 
 class ProgramRun implements FeedRun {
-  private child: ChildProcessWithoutNullStreams | undefined;
+  private child: Program | undefined;
   private exited: Promise<void> | undefined;
   private hasExited = false;
   private ended = false;
@@ -135,7 +136,7 @@ class ProgramRun implements FeedRun {
     this.reportOver();
   }
 
-  private running(child: ChildProcessWithoutNullStreams): void {
+  private running(child: Program): void {
     this.child = child;
     const pid = child.pid;
     child.stdin.on('error', () => {});
@@ -157,7 +158,7 @@ class ProgramRun implements FeedRun {
   }
 
   /** A process that left the group (setsid) may hold stdout open: it is not waited for forever. */
-  private releasePipesLater(child: ChildProcessWithoutNullStreams): void {
+  private releasePipesLater(child: Program): void {
     const timer = setInterval(() => {
       // Output still waiting for the store is the feed's to publish, not a stray holder's.
       if (this.paused) return;
@@ -180,7 +181,7 @@ class ProgramRun implements FeedRun {
     this.reportOver();
   }
 
-  private logStderr(child: ChildProcessWithoutNullStreams): void {
+  private logStderr(child: Program): void {
     const { log, channel } = this.settings;
     const lines = new LineSplitter(MAX_STDERR_LINE_BYTES);
     const emit = (line: Buffer) =>
