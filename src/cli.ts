@@ -15,6 +15,7 @@ import {
   type PrimaryLink,
   WorkerPool,
   workerCount,
+  workerSlot,
 } from './cli/workers.js';
 import { checkArgv } from './config/argv-check.js';
 import { buildConfig, type Config } from './config/config.js';
@@ -157,6 +158,18 @@ export async function main(given: readonly string[] = process.argv.slice(2)): Pr
   );
   delete process.env.NOTIFY_SOCKET;
   if (isWorkersPrimary(config)) await superviseWorkers(config, log, notifier);
+  // Under --workers, feeds run in one worker only: every worker publishing them would repeat each message.
+  if (config.channels && (workerSlot() ?? 0) > 0)
+    config = { ...config, channels: { ...config.channels, feeds: [] } };
+  // A signal while starting (feeds and their programs, spawners, a Redis connection) stops the bridge once
+  // it has started, the graceful way; a second one exits at once.
+  let earlySignal: NodeJS.Signals | undefined;
+  const onEarlySignal = (signal: NodeJS.Signals) => {
+    if (earlySignal) process.exit(130);
+    earlySignal = signal;
+  };
+  process.on('SIGINT', onEarlySignal);
+  process.on('SIGTERM', onEarlySignal);
   let bridge: Bridge;
   let parts: BridgeParts;
   let metricsServer: MetricsServer | undefined;
@@ -214,6 +227,7 @@ export async function main(given: readonly string[] = process.argv.slice(2)): Pr
     process.exit(0);
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.removeListener(signal, onEarlySignal);
     process.on(signal, () => {
       // A second signal while closing gracefully means "now".
       if (stopping) process.exit(130);
@@ -221,6 +235,7 @@ export async function main(given: readonly string[] = process.argv.slice(2)): Pr
     });
   }
   bridge.on('done', (reason: string) => void stop(reason));
+  if (earlySignal) void stop(earlySignal);
   if (isWorkerProcess()) {
     primary = attachToPrimary(bridge, (why) => void stop(why));
     if (bridge.metrics) (await import('./observe/worker-metrics.js')).serveMetricsToPrimary(bridge.metrics);

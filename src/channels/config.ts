@@ -48,9 +48,9 @@ export interface RawChannelOptions {
   readonly 'channel-queue'?: number;
   readonly 'channel-max-channels'?: number;
   readonly 'channel-max-bytes'?: number;
-  readonly 'publish-allow'?: readonly string[];
+  readonly 'publish-allow'?: string | readonly string[];
   readonly 'publish-auth'?: string;
-  readonly 'channel-feed'?: readonly string[];
+  readonly 'channel-feed'?: string | readonly string[];
   readonly 'channel-feed-mode'?: string;
   readonly 'channel-store'?: string;
   readonly 'pass-env'?: string;
@@ -144,7 +144,7 @@ export function buildChannelConfig(raw: RawChannelOptions): ChannelConfig | unde
       throw err;
     }
   }
-  const feeds = (raw['channel-feed'] ?? []).map(parseFeedSpec);
+  const feeds = [raw['channel-feed'] ?? []].flat().map(parseFeedSpec);
   const config: ChannelConfig = {
     listen: raw.channels,
     pubPath,
@@ -156,7 +156,7 @@ export function buildChannelConfig(raw: RawChannelOptions): ChannelConfig | unde
     queueBytes: whole(raw['channel-queue'], 1024, 'channel-queue', 16, 1024 * 1024) * 1024,
     maxChannels: whole(raw['channel-max-channels'], 10_000, 'channel-max-channels', 1, 10_000_000),
     maxBytes: whole(raw['channel-max-bytes'], 16, 'channel-max-bytes', 1, 4096) * 1024 * 1024,
-    publishAllow: parsePublishAllow(raw['publish-allow'] ?? []),
+    publishAllow: parsePublishAllow([raw['publish-allow'] ?? []].flat()),
     publishCredentials,
     feeds,
     feedMode,

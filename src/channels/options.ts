@@ -71,7 +71,7 @@ export const channelOptionSpecs = {
   },
   'publish-allow': {
     type: 'string',
-    array: true,
+    // Repeatable; `array: true` would also swallow the positional arguments after it.
     group: G_CHANNELS,
     describe: 'Also allow publishing from this network (CIDR); default: loopback only',
   },
@@ -82,7 +82,7 @@ export const channelOptionSpecs = {
   },
   'channel-feed': {
     type: 'string',
-    array: true,
+    // Repeatable; `array: true` would also swallow the positional arguments after it.
     group: G_CHANNELS,
     describe:
       "ID=TARGET: publish what TARGET (host:port, unix_socket:/path, or 'cmd:COMMAND ARGS': its stdout, restarted when it exits) sends to channel ID",

@@ -50,6 +50,19 @@ export function isWorkerProcess(): boolean {
   return cluster.isWorker;
 }
 
+/** Set by the primary in each worker's environment: its place 0..N-1, kept by its replacements. */
+const SLOT_VARIABLE = 'WSTCP_WORKER_SLOT';
+
+/**
+ * A worker's place among the workers (0..N-1; a restarted worker takes its predecessor's), undefined
+ * outside --workers. Work that must run once per service, such as channel feeds, runs in slot 0.
+ */
+export function workerSlot(): number | undefined {
+  if (!cluster.isWorker) return undefined;
+  const slot = Number(process.env[SLOT_VARIABLE]);
+  return Number.isInteger(slot) ? slot : undefined;
+}
+
 /** Refuses options that cannot work across several processes. */
 export function checkWorkersConfig(config: Config): void {
   if (config.listen.kind === 'unix') {
@@ -57,6 +70,10 @@ export function checkWorkersConfig(config: Config): void {
   }
   if (config.runOnce)
     throw new ConfigError('--workers cannot be combined with --run-once (one session, one process)');
+  if (config.command?.maxForks !== undefined)
+    throw new ConfigError(
+      '--workers cannot be combined with --max-forks: each worker would count only its own programs (use --max-connections, which counts across workers)',
+    );
 }
 
 export interface WorkerPoolOptions {
@@ -78,6 +95,8 @@ export interface WorkerPoolOptions {
 export class WorkerPool {
   readonly done: Promise<number>;
   private readonly workers = new Map<number, Worker>();
+  /** Each worker's slot (workerSlot()), by worker id. */
+  private readonly slots = new Map<number, number>();
   private readonly listening = new Set<number>();
   private readonly latest = new Map<number, BridgeStats>();
   /** Counters of workers that have exited, so a restart does not lose them. */
@@ -96,7 +115,7 @@ export class WorkerPool {
 
   static start(options: WorkerPoolOptions): WorkerPool {
     const pool = new WorkerPool(options);
-    for (let i = 0; i < options.count; i++) pool.fork();
+    for (let slot = 0; slot < options.count; slot++) pool.fork(slot);
     return pool;
   }
 
@@ -155,9 +174,10 @@ export class WorkerPool {
     log.info('workers.stopped', { ...this.stats });
   }
 
-  private fork(): void {
-    const worker = cluster.fork();
+  private fork(slot: number): void {
+    const worker = cluster.fork({ [SLOT_VARIABLE]: String(slot) });
     this.workers.set(worker.id, worker);
+    this.slots.set(worker.id, slot);
     worker.on('message', (message: unknown) => {
       if (isMessage<StatsMessage>(message, 'wstcp:stats')) this.latest.set(worker.id, message.stats);
     });
@@ -177,6 +197,8 @@ export class WorkerPool {
   private onExit(worker: Worker, code: number | null, signal: string | null): void {
     const { log } = this.options;
     this.workers.delete(worker.id);
+    const slot = this.slots.get(worker.id)!;
+    this.slots.delete(worker.id);
     const last = this.latest.get(worker.id);
     this.latest.delete(worker.id);
     if (last) {
@@ -194,7 +216,7 @@ export class WorkerPool {
         void this.shutdown('a worker failed to start');
       } else if (this.allowRestart()) {
         log.warn('worker.restarted', fields);
-        this.fork();
+        this.fork(slot);
       } else {
         log.error('worker.restart_limit', {
           ...fields,

@@ -88,6 +88,30 @@ test('--channel-feed publishes a TCP target line by line to its channel', async 
   );
 });
 
+test('--channel-feed and --publish-allow repeat without swallowing the arguments after them', () => {
+  // Both were `array: true` options: `--channel-feed a=HOST:PORT 127.0.0.1:6080` took the listen address
+  // as a second feed.
+  const config = parseArgs([
+    '--channels=',
+    '--channel-feed',
+    'a=127.0.0.1:9001',
+    '--publish-allow',
+    '10.0.0.0/8',
+    '--channel-feed',
+    'b=cmd:cat',
+    '--publish-allow',
+    '192.168.0.0/16',
+    '127.0.0.1:6080',
+  ]);
+  assert.deepEqual(
+    config.channels?.feeds.map((feed) => feed.channel),
+    ['a', 'b'],
+  );
+  assert.equal(config.channels?.publishAllow?.check('10.1.2.3'), true);
+  assert.equal(config.channels?.publishAllow?.check('192.168.1.1'), true);
+  assert.equal(config.listen.kind === 'tcp' && config.listen.port, 6080);
+});
+
 test('channel flags are checked at startup with messages naming the flag', () => {
   const bad: [string[], RegExp][] = [
     [['--channel-feed', 'x=127.0.0.1:1', '6080', '127.0.0.1:1'], /--channel-feed needs --channels/],

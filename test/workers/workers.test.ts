@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { startTcpServer, type TcpTarget } from '../helpers/bridge.js';
 import { freePort } from '../helpers/ports.js';
+import { requireProgram } from '../helpers/programs.js';
+import { startRedis } from '../helpers/tokens.js';
 
 const WSTCP = fileURLToPath(new URL('../../../bin/wstcp', import.meta.url));
 
@@ -176,12 +178,12 @@ test('a crashed worker is replaced and the port keeps serving', async (t) => {
   const [victim] = workerPids(cluster.child.pid!);
   process.kill(victim!, 'SIGKILL');
   // Generous bounds: a replacement is a new node process, slow to start on a loaded 2-core machine.
-  await cluster.waitFor((line) => line.event === 'worker.restarted', 30_000);
-  // The replacement announces itself like any worker; give it a moment to join the port.
+  const restarted = await cluster.waitFor((line) => line.event === 'worker.restarted', 30_000);
+  // The replacement announces itself like any worker; give it a moment to join the port. (The victim may
+  // have died before logging its own bridge.listening: the primary's workers.listening can come first.)
   await cluster.waitFor(
     (line) =>
-      line.event === 'bridge.listening' &&
-      cluster.lines.filter((l) => l.event === 'bridge.listening').length >= 3,
+      line.event === 'bridge.listening' && cluster.lines.indexOf(line) > cluster.lines.indexOf(restarted),
     30_000,
   );
   const now = workerPids(cluster.child.pid!);
@@ -212,14 +214,17 @@ test('a worker that cannot listen stops the primary instead of restarting foreve
   assert.equal(cluster.lines.filter((line) => line.event === 'worker.restarted').length, 0);
 });
 
-test('--workers with --unix-listen or --run-once is refused with exit code 2', async (t) => {
+test('--workers with --unix-listen, --run-once or --max-forks is refused with exit code 2', async (t) => {
   const target = await startEchoTarget();
   t.after(() => target.close());
   for (const extra of [
     ['--unix-listen', '/tmp/wstcp-workers-test.sock'],
     ['--run-once', '127.0.0.1:1'],
+    // Each worker would count only its own programs: 2 workers would run up to twice as many.
+    ['--max-forks', '2', '--cmd', 'cat', '127.0.0.1:1'],
   ]) {
-    const args = ['--workers', '2', ...extra, `127.0.0.1:${target.port}`];
+    const args = ['--workers', '2', ...extra];
+    if (!extra.includes('--cmd')) args.push(`127.0.0.1:${target.port}`);
     const child = spawn(process.execPath, [WSTCP, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
@@ -229,4 +234,50 @@ test('--workers with --unix-listen or --run-once is refused with exit code 2', a
     assert.equal(code, 2, stderr);
     assert.match(stderr, /--workers/);
   }
+});
+
+test('--workers with --channel-feed: the feed runs in one worker only, so each line is published once', async (t) => {
+  // Before, every worker ran every feed: each line reached subscribers once per worker.
+  const program = requireProgram(t, 'redis-server');
+  if (!program) return;
+  const redis = await startRedis(t, program);
+  const port = await freePort();
+  const feed = `sh -c 'i=0; while [ $i -lt 300 ]; do echo "$$-$i"; i=$((i+1)); sleep 0.01; done; sleep 30'`;
+  const cluster = runWstcp([
+    '--workers',
+    '2',
+    '--channels=',
+    '--channel-store',
+    `redis://127.0.0.1:${redis.port}`,
+    '--channel-first',
+    'newest',
+    '--channel-feed',
+    `ticks=cmd:${feed}`,
+    `127.0.0.1:${port}`,
+  ]);
+  t.after(async () => {
+    if (cluster.child.exitCode === null) {
+      cluster.child.kill('SIGTERM');
+      await cluster.exited;
+    }
+  });
+  await cluster.waitFor((line) => line.event === 'workers.listening');
+  // Two subscribers: round-robin puts them on different workers.
+  const received = await Promise.all(
+    [0, 1].map(async () => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/sub/ticks`);
+      const lines: string[] = [];
+      ws.on('message', (data: Buffer) => lines.push(data.toString()));
+      await once(ws, 'open');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      ws.close();
+      return lines;
+    }),
+  );
+  for (const lines of received) {
+    assert.ok(lines.length >= 20, `received ${lines.length} lines`);
+    assert.equal(new Set(lines.map((line) => line.split('-')[0])).size, 1, 'one program publishes');
+    assert.equal(new Set(lines).size, lines.length, 'no line twice');
+  }
+  assert.equal(cluster.lines.filter((line) => line.event === 'channel.feed_started').length, 1);
 });
