@@ -25,6 +25,18 @@ function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
+/** The spawners' open fds once no program of theirs is left (a program's stderr closes a bit after it). */
+async function settledFds(count: () => number): Promise<number> {
+  let last = count();
+  for (let i = 0; i < 50; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = count();
+    if (now === last) return now;
+    last = now;
+  }
+  throw new Error('the spawners kept opening and closing fds');
+}
+
 test('programs are children of the spawner processes, which are children of the bridge', async (t) => {
   const before = new Set(spawners());
   const bridge = await startBridge(['--cmd', `sh -c 'echo $PPID'`, '127.0.0.1:0']);
@@ -51,7 +63,7 @@ test('the spawners keep none of the pipes they hand over', async (t) => {
   const mine = spawners().filter((pid) => !before.has(pid));
   const fds = () => mine.reduce((sum, pid) => sum + openFds(pid), 0);
   await talk(bridge.url, { send: ['warm'], until: (m) => m.length === 1 });
-  const idle = fds();
+  const idle = await settledFds(fds);
   let done = 0;
   const worker = async () => {
     while (done < 60) {
@@ -93,4 +105,49 @@ test('closing the bridge ends its spawners', async () => {
   await bridge.close();
   const alive = () => childrenOf().filter((p) => mine.includes(p.pid) && p.state !== 'Z');
   await eventually(() => alive().length === 0, 'the spawners gone');
+});
+
+test('stderr comes through the spawner whole and in order, and never to the client', async (t) => {
+  const bridge = await startBridge([
+    '--log-format',
+    'json',
+    '--cmd',
+    `sh -c 'seq 1 20000 >&2; echo done'`,
+    '127.0.0.1:0',
+  ]);
+  t.after(() => bridge.close());
+  const { texts } = await talk(bridge.url);
+  assert.deepEqual(texts, ['done']);
+  await eventually(
+    () => bridge.logs.filter((line) => line.includes('command.stderr')).length === 20000,
+    'every stderr line logged',
+  );
+  const lines = bridge.logs
+    .map((line) => JSON.parse(line))
+    .filter((line) => line.event === 'command.stderr')
+    .map((line) => line.line);
+  assert.deepEqual(
+    lines,
+    Array.from({ length: 20000 }, (_, i) => String(i + 1)),
+  );
+});
+
+test('stderr held open by a process that left the group is let go, in the bridge and in the spawner', async (t) => {
+  const before = new Set(spawners());
+  const bridge = await startBridge(['--cmd', `sh -c 'setsid sleep 30 & echo $!; sleep 0.3'`, '127.0.0.1:0']);
+  t.after(() => bridge.close());
+  const mine = spawners().filter((pid) => !before.has(pid));
+  const fds = () => mine.reduce((sum, pid) => sum + openFds(pid), 0);
+  const idle = await settledFds(fds);
+  const { texts } = await talk(bridge.url);
+  const sleeper = Number(texts[0]);
+  t.after(() => {
+    try {
+      process.kill(sleeper, 'SIGKILL');
+    } catch {}
+  });
+  await eventually(() => groupMembers(sleeper).length > 0, 'the sleeper leads a group of its own');
+  await eventually(() => bridge.bridge.sessions.size === 0, 'the session ended');
+  await eventually(() => fds() === idle, `the spawners back to ${idle} fds while the sleeper runs`);
+  assert.ok(groupMembers(sleeper).length > 0, 'the sleeper still runs');
 });

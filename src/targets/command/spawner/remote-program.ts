@@ -1,64 +1,80 @@
 /**
- * A program the spawner started, as a Program (../program.ts): its pipe ends arrive one by one over the
- * IPC channel, its exit is reported by the spawner. Like Node's ChildProcess, 'close' follows 'exit' once
- * stdout and stderr have closed too.
+ * A program the spawner started, as a Program (../program.ts): its stdin and stdout arrive as sockets
+ * over the IPC channel, its stderr as messages written into a stream here, its exit as a report. Like
+ * Node's ChildProcess, 'close' follows 'exit' once stdout and stderr have closed too.
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { Program } from '../program.js';
 
 export class RemoteProgram extends EventEmitter implements Program {
   exitCode: number | null = null;
   signalCode: NodeJS.Signals | null = null;
-  private readonly pipes: (Socket | PassThrough | undefined)[] = [undefined, undefined, undefined];
-  private pipesGot = 0;
-  private openReaders = 2;
+  readonly stderr = new PassThrough();
+  private input: Writable | undefined;
+  private output: Readable | undefined;
+  private stdoutClosed = false;
+  private stderrClosed = false;
+  /** The spawner said stderr ended (or there is nobody left to say it). */
+  private stderrEnded = false;
   private exited = false;
 
-  constructor(readonly pid: number) {
+  /**
+   * @param pid the program's process id (and process group id)
+   * @param release called once if stderr is closed here before the spawner said it ended
+   */
+  constructor(
+    readonly pid: number,
+    stdin: Socket | undefined,
+    private readonly release: () => void,
+  ) {
     super();
+    this.input = stdin ? stdin.on('error', () => {}) : closedPipe(0);
+    this.stderr.once('close', () => {
+      if (!this.stderrEnded) this.release();
+      this.stderrClosed = true;
+      this.maybeClose();
+    });
   }
 
-  get stdin(): Socket | PassThrough {
-    return this.pipes[0]!;
+  get stdin(): Writable {
+    return this.input!;
   }
 
-  get stdout(): Socket | PassThrough {
-    return this.pipes[1]!;
+  get stdout(): Readable {
+    return this.output!;
   }
 
-  get stderr(): Socket | PassThrough {
-    return this.pipes[2]!;
-  }
-
-  /** Whether all three pipe ends have arrived. */
+  /** Whether stdout has arrived (stdin comes first, with the pid). */
   get complete(): boolean {
-    return this.pipesGot === 3;
+    return this.output !== undefined;
   }
 
   /**
-   * One pipe end has arrived (fd 0, 1 or 2 of the program), or word that it closed before it could be
-   * passed on (`socket` undefined: Node closes a child's stdin as soon as the child exits).
+   * The program's stdout has arrived, or word that it closed before it could be passed on (`socket`
+   * undefined; Node closes a child's stdin that way as soon as the child exits).
    */
-  gotPipe(fd: 0 | 1 | 2, socket: Socket | undefined): void {
-    this.pipesGot++;
-    if (!socket) {
-      this.pipes[fd] = closedPipe(fd);
-      if (fd !== 0) this.openReaders--;
-      this.maybeClose();
-      return;
-    }
-    this.pipes[fd] = socket;
-    if (fd === 0) {
-      // The program's stdin: only written; its end closes when the program's does.
-      socket.on('error', () => {});
-      return;
-    }
-    socket.once('close', () => {
-      this.openReaders--;
+  gotStdout(socket: Socket | undefined): void {
+    const output = socket ?? closedPipe(1);
+    this.output = output;
+    output.once('close', () => {
+      this.stdoutClosed = true;
       this.maybeClose();
     });
+  }
+
+  /** Bytes the program wrote to stderr (a latin1 string: one char per byte). */
+  gotStderr(data: string): void {
+    if (!this.stderr.destroyed) this.stderr.write(Buffer.from(data, 'latin1'));
+  }
+
+  /** The program's stderr has closed. */
+  stderrEnd(): void {
+    if (this.stderrEnded) return;
+    this.stderrEnded = true;
+    // Its 'close' comes once what it holds has been read: ProgramStream always reads it to the log.
+    this.stderr.end();
   }
 
   /** The spawner reaped the program (or is gone: `signal` then says how wstcp ended it). */
@@ -71,18 +87,21 @@ export class RemoteProgram extends EventEmitter implements Program {
     this.maybeClose();
   }
 
-  /** Closes every pipe end that arrived (the program was not wanted after all). */
+  /** Closes everything that arrived (the program was not wanted after all, or its spawner died). */
   destroyPipes(): void {
-    for (const pipe of this.pipes) pipe?.destroy();
+    this.input?.destroy();
+    this.output?.destroy();
+    this.stderrEnded = true;
+    this.stderr.destroy();
   }
 
   private maybeClose(): void {
-    if (this.exited && this.openReaders === 0 && this.complete) this.emit('close');
+    if (this.exited && this.stdoutClosed && this.stderrClosed) this.emit('close');
   }
 }
 
-/** A stand-in for a pipe that closed before it arrived: stdin takes nothing, stdout and stderr are empty. */
-function closedPipe(fd: 0 | 1 | 2): PassThrough {
+/** A stand-in for a pipe that closed before it arrived: stdin takes nothing, stdout is empty. */
+function closedPipe(fd: 0 | 1): PassThrough {
   const pipe = new PassThrough();
   if (fd === 0) pipe.destroy();
   else pipe.end();

@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../../observe/log.js';
 import { killGroup } from '../spawn.js';
-import type { SpawnerReply, StartRequest } from './protocol.js';
+import type { SpawnerReply, SpawnerRequest, StartRequest } from './protocol.js';
 import { RemoteProgram } from './remote-program.js';
 
 const SPAWNER_MAIN = fileURLToPath(new URL('./spawner-process.js', import.meta.url));
@@ -30,6 +30,9 @@ export class SpawnFailure extends Error {
 
 interface Entry {
   program: RemoteProgram | undefined;
+  /** The spawner has reported the exit / the end of stderr: the entry goes once both came. */
+  exited: boolean;
+  stderrEnded: boolean;
   resolve(program: RemoteProgram): void;
   reject(err: Error): void;
 }
@@ -59,7 +62,7 @@ export class SpawnerLink {
     const id = ++this.nextId;
     this.starting++;
     return new Promise((resolve, reject) => {
-      this.entries.set(id, { program: undefined, resolve, reject });
+      this.entries.set(id, { program: undefined, exited: false, stderrEnded: false, resolve, reject });
       this.holdLoop();
       const request: StartRequest = { op: 'start', id, file, args, env };
       spawner.send(request);
@@ -104,15 +107,22 @@ export class SpawnerLink {
       return;
     }
     switch (message.event) {
-      case 'started':
-        entry.program = new RemoteProgram(message.pid);
-        break;
       case 'pipe':
-        entry.program!.gotPipe(message.fd, pipe);
-        if (entry.program!.complete) {
+        if (message.fd === 0) {
+          entry.program = new RemoteProgram(message.pid, pipe, () => this.release(message.id));
+        } else {
+          entry.program!.gotStdout(pipe);
           this.starting--;
           entry.resolve(entry.program!);
         }
+        break;
+      case 'stderr':
+        entry.program!.gotStderr(message.data);
+        break;
+      case 'stderr_end':
+        entry.stderrEnded = true;
+        entry.program!.stderrEnd();
+        if (entry.exited) this.forget(message.id);
         break;
       case 'failed':
         this.forget(message.id);
@@ -120,10 +130,16 @@ export class SpawnerLink {
         entry.reject(new SpawnFailure(message.message, message.code));
         break;
       case 'exit':
-        this.forget(message.id);
+        entry.exited = true;
+        if (entry.stderrEnded) this.forget(message.id);
         entry.program!.reportExit(message.code, message.signal);
         break;
     }
+  }
+
+  /** wstcp no longer waits for a program's stderr (it closed its end): the spawner stops reading it. */
+  private release(id: number): void {
+    if (this.entries.has(id)) this.process?.send({ op: 'release', id } satisfies SpawnerRequest);
   }
 
   private forget(id: number): void {
@@ -146,6 +162,7 @@ export class SpawnerLink {
         entry.reject(new SpawnFailure('the program launcher stopped', 'ESPAWNER'));
       } else {
         killGroup(program, 'SIGKILL');
+        program.stderrEnd();
         program.reportExit(null, 'SIGKILL');
       }
     }

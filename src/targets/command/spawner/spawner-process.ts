@@ -4,21 +4,27 @@
  * Why a process of its own: Node starts a child with fork(), whose cost grows with the parent's memory and
  * holds the parent's event loop meanwhile (about 1.4 ms per program for a bridge with 100 MB resident,
  * most of a session's cost). This process stays small and does the fork on the other core, while wstcp
- * only receives three sockets per program (docs/performance.md, "Command targets").
+ * only receives two sockets per program (docs/performance.md, "Command targets").
  *
- * It owns nothing for long: each program's pipe ends go to wstcp (Node closes its copies once they have
- * arrived), and its only state is the programs it still has to reap. wstcp signals programs itself (by
- * process group). It ends when wstcp does (the IPC channel closes); signals meant for the terminal's or the
+ * It owns little: a program's stdin and stdout go to wstcp (Node closes its copies once they have
+ * arrived); its stderr is read here and sent on as messages until it closes or wstcp releases it; the
+ * rest is the programs it still has to reap. wstcp signals programs itself (by process group). It ends when wstcp does (the IPC channel closes); signals meant for the terminal's or the
  * service's process group are left to wstcp, which ends its programs the websocketd way first.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import type { SpawnerReply, StartRequest } from './protocol.js';
+import type { SpawnerReply, SpawnerRequest, StartRequest } from './protocol.js';
 
-function reply(message: SpawnerReply, pipe?: object): void {
+/** stderr bytes sent and not yet written to the channel before the program's stderr is paused. */
+const MAX_UNSENT_STDERR = 64 * 1024;
+
+/** The stderr of each program whose stderr is still read, by id (for `release`). */
+const stderrs = new Map<number, Readable>();
+
+function reply(message: SpawnerReply, pipe?: object, sent?: () => void): void {
   // The pipes of a spawned child are sockets (libuv makes socket pairs), so Node can pass them on.
-  process.send?.(message, pipe as Socket | undefined);
+  process.send?.(message, pipe as Socket | undefined, {}, sent);
 }
 
 function start(request: StartRequest): void {
@@ -31,21 +37,40 @@ function start(request: StartRequest): void {
     reply({ id, event: 'failed', code: (err as NodeJS.ErrnoException).code, message: String(err) });
     return;
   }
-  // Node starts reading a child's stdout and stderr at once; what this process read would be lost when
-  // the pipe is handed over (a pipe waits its turn there while earlier ones are acknowledged). Nothing
-  // has been read yet: I/O runs only after this function returns.
-  for (const pipe of [child.stdout, child.stderr]) stopReading(pipe);
+  // Node starts reading a child's stdout at once; what this process read would be lost when the pipe is
+  // handed over (a pipe waits its turn there while earlier ones are acknowledged). Nothing has been read
+  // yet: I/O runs only after this function returns.
+  stopReading(child.stdout);
   child.once('error', (err: NodeJS.ErrnoException) => {
     // After 'spawn', an error is about signalling or the pipes, which wstcp owns by then.
     if (child.pid === undefined) reply({ id, event: 'failed', code: err.code, message: err.message });
   });
   child.once('spawn', () => {
-    reply({ id, event: 'started', pid: child.pid! });
-    reply({ id, event: 'pipe', fd: 0 }, child.stdin);
+    reply({ id, event: 'pipe', fd: 0, pid: child.pid! }, child.stdin);
     reply({ id, event: 'pipe', fd: 1 }, child.stdout);
-    reply({ id, event: 'pipe', fd: 2 }, child.stderr);
+    forwardStderr(id, child.stderr);
   });
   child.once('exit', (code, signal) => reply({ id, event: 'exit', code, signal }));
+}
+
+/** Sends what the program writes to stderr, pausing it while too much waits to be written to wstcp. */
+function forwardStderr(id: number, stderr: Readable): void {
+  stderrs.set(id, stderr);
+  let unsent = 0;
+  stderr.on('data', (chunk: Buffer) => {
+    unsent += chunk.length;
+    reply({ id, event: 'stderr', data: chunk.toString('latin1') }, undefined, () => {
+      unsent -= chunk.length;
+      if (unsent <= MAX_UNSENT_STDERR && stderr.isPaused()) stderr.resume();
+    });
+    if (unsent > MAX_UNSENT_STDERR) stderr.pause();
+  });
+  stderr.on('error', () => {});
+  // 'close' also comes when wstcp released it (destroy() emits no 'end').
+  stderr.once('close', () => {
+    stderrs.delete(id);
+    reply({ id, event: 'stderr_end' });
+  });
 }
 
 /** Node has no public call for it: `pause()` leaves a socket's handle reading until its buffer is full. */
@@ -53,8 +78,9 @@ function stopReading(pipe: Readable): void {
   (pipe as unknown as { _handle?: { readStop(): number } })._handle?.readStop();
 }
 
-process.on('message', (message: StartRequest) => {
+process.on('message', (message: SpawnerRequest) => {
   if (message.op === 'start') start(message);
+  else if (message.op === 'release') stderrs.get(message.id)?.destroy();
 });
 process.on('disconnect', () => process.exit(0));
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
