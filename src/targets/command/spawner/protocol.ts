@@ -22,7 +22,12 @@ export interface ReleaseRequest {
   readonly id: number;
 }
 
-export type SpawnerRequest = StartRequest | ReleaseRequest;
+/** wstcp -> spawner: exit now (wstcp closes; its programs have ended). */
+export interface ExitRequest {
+  readonly op: 'exit';
+}
+
+export type SpawnerRequest = StartRequest | ReleaseRequest | ExitRequest;
 
 export type SpawnerReply =
   | { readonly id: number; readonly event: 'pipe'; readonly fd: 0; readonly pid: number }

@@ -72,8 +72,14 @@ export class SpawnerLink {
   /** Programs still running are the launcher's to stop first; this ends the process itself. */
   close(): void {
     this.closed = true;
-    this.process?.disconnect();
+    const spawner = this.process;
     this.process = undefined;
+    if (!spawner?.connected) return;
+    // Asked rather than disconnected: a spawner whose last pipe waits to be acknowledged would not see
+    // the channel close. The channel closes once the request is written.
+    spawner.send({ op: 'exit' } satisfies SpawnerRequest, () => {
+      if (spawner.connected) spawner.disconnect();
+    });
   }
 
   private spawner(): ChildProcess {

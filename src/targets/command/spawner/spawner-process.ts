@@ -23,6 +23,8 @@ const MAX_UNSENT_STDERR = 64 * 1024;
 const stderrs = new Map<number, Readable>();
 
 function reply(message: SpawnerReply, pipe?: object, sent?: () => void): void {
+  // wstcp is gone (or going): this process is about to exit, and nobody is left to tell.
+  if (!process.connected) return;
   // The pipes of a spawned child are sockets (libuv makes socket pairs), so Node can pass them on.
   process.send?.(message, pipe as Socket | undefined, {}, sent);
 }
@@ -81,6 +83,15 @@ function stopReading(pipe: Readable): void {
 process.on('message', (message: SpawnerRequest) => {
   if (message.op === 'start') start(message);
   else if (message.op === 'release') stderrs.get(message.id)?.destroy();
+  else if (message.op === 'exit') process.exit(0);
 });
 process.on('disconnect', () => process.exit(0));
+// A channel that closes while a pipe waits for its acknowledgement never says 'disconnect' (Node waits
+// for the acknowledgement first): if wstcp died meanwhile, this process has been given to another parent.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(0);
+}, 1000).unref();
+// A send that raced the channel's closing: the 'disconnect' above ends this process.
+process.on('error', () => {});
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
