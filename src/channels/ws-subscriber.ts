@@ -1,7 +1,8 @@
 /**
  * A WebSocket subscriber on wstcp's own framing: each message goes out as the frame built once for all
- * subscribers (message.ts), written straight to the socket, so an idle subscriber costs its socket and
- * this object. With Nchan's `ws+meta.nchan` subprotocol each frame carries the id and content type first.
+ * subscribers (message.ts), written straight to the socket (direct-write.ts), so an idle subscriber costs
+ * its socket and this object. With Nchan's `ws+meta.nchan` subprotocol each frame carries the id and
+ * content type first.
  *
  * What the client sends is parsed only for control frames: a ping is answered, a close frame is answered
  * and the connection ends; a data frame closes with 1008 as Nchan does on a subscriber-only endpoint.
@@ -12,6 +13,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../observe/log.js';
 import { FrameParser, type FrameSink } from '../websocket/frame-parser.js';
 import { closeFrame, frame, Opcode, parseClosePayload } from '../websocket/frames.js';
+import { writeToSubscriber } from './direct-write.js';
 import { type ChannelMessage, wsFrame, wsMetaFrame } from './message.js';
 import type { SubscriberSink } from './subscription.js';
 
@@ -74,7 +76,7 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
       this.skipping = false;
       this.skipped = 0;
     }
-    this.socket.write(data);
+    writeToSubscriber(this.socket, data);
   }
 
   deleted(): void {

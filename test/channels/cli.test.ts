@@ -12,6 +12,8 @@ import { parseArgs } from '../../src/cli.js';
 import { ConfigError } from '../../src/errors.js';
 import { startBridge, startEcho } from '../helpers/bridge.js';
 import { EventStream, infoFields, publish, send, WsStream } from '../helpers/channels.js';
+import { makeCa } from '../helpers/pki.js';
+import { tempDir } from '../helpers/tmp.js';
 
 function base(bridge: { port: number }): string {
   return `127.0.0.1:${bridge.port}`;
@@ -65,6 +67,45 @@ test('subscribers pass the bridge gates: --origin refuses another page, --max-co
   t.after(() => first.close());
   const second = await send(base(bridge), 'GET', '/sub/g', undefined, { Origin: 'http://good.test' });
   assert.equal(second.status, 503);
+});
+
+// Fan-out writes a frame straight to a plain subscriber socket's descriptor (direct-write.ts). A TLS
+// socket's handle reports the descriptor of the TCP socket under it: writing there would put the frame on
+// the wire unencrypted and break the TLS session, so wss:// subscribers must keep going through TLS.
+test('wss:// subscribers get every message through TLS, intact and in order', async (t) => {
+  const ca = makeCa();
+  const issued = ca.server();
+  const files = tempDir(t);
+  const bridge = await startBridge([
+    '--channels',
+    '127.0.0.1:0',
+    '--cert',
+    files.write('cert.pem', issued.cert),
+    '--key',
+    files.write('key.pem', issued.key),
+  ]);
+  t.after(() => bridge.close());
+  const url = `wss://127.0.0.1:${bridge.port}`;
+  const subscriber = new WebSocket(`${url}/sub/secure`, { ca: ca.cert, perMessageDeflate: false });
+  const received: string[] = [];
+  let closeCode: number | undefined;
+  subscriber.on('message', (data) => received.push(String(data)));
+  subscriber.on('close', (code) => {
+    closeCode = code;
+  });
+  await once(subscriber, 'open');
+  t.after(() => subscriber.terminate());
+  const publisher = new WebSocket(`${url}/pub/secure`, { ca: ca.cert });
+  await once(publisher, 'open');
+  t.after(() => publisher.terminate());
+  const sent = Array.from({ length: 20 }, (_, i) => `message ${i} ${'x'.repeat(i * 100)}`);
+  for (const message of sent) publisher.send(message);
+  const deadline = Date.now() + 5000;
+  while (received.length < sent.length && closeCode === undefined && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(closeCode, undefined);
+  assert.deepEqual(received, sent);
 });
 
 test('--channel-feed publishes a TCP target line by line to its channel', async (t) => {
