@@ -1,7 +1,8 @@
 /**
  * The WebSocket to the server after its handshake, framed by wstcp itself: each chunk from the local side
- * goes out as one masked binary frame in one write, and server payload reaches the owner as it is read
- * (frame-reader.ts): no message reassembly, no copies beyond the masking a client must do.
+ * goes out as one masked binary frame, masked in place, and server payload reaches the owner as it is read
+ * (frame-reader.ts; ws:// connections read 256 KiB at a time, server-reads.ts): no message reassembly, no
+ * copies of large payloads.
  *
  * Closing (RFC 6455 section 7): our close frame is followed by waiting up to CLOSE_TIMEOUT_MS for the
  * server's; a close frame from the server is answered with one carrying its code; after the exchange the
@@ -16,15 +17,18 @@ import {
   Opcode,
   writeHeader,
 } from '../websocket/frames.js';
-import { maskInto } from '../websocket/unmask.js';
+import { maskInto, unmask } from '../websocket/unmask.js';
 import { FrameReader, type FrameReaderSink } from './frame-reader.js';
 import { newMaskKey } from './mask.js';
+import { ServerReads } from './server-reads.js';
 
 export interface ConnectionOwner {
   /** Bracket the `serverData` calls from one socket read, so that they can go out in one write. */
   serverReadStart(): void;
   serverReadEnd(): void;
   serverData(data: Buffer): void;
+  /** Bytes passed to `serverData` that are not written out yet (the owner still refers to them). */
+  serverQueued(): number;
   serverPong(): void;
   /** Once, when the connection is gone. `error` is what broke it, if anything did. */
   serverClosed(code: number, reason: string, error: Error | undefined): void;
@@ -38,47 +42,32 @@ const IGNORE: ConnectionOwner = {
   serverReadStart: () => {},
   serverReadEnd: () => {},
   serverData: () => {},
+  serverQueued: () => 0,
   serverPong: () => {},
   serverClosed: () => {},
 };
 
-/**
- * Buffers for frames of up to one full socket read (64 KiB), reused once their write has completed: a fresh
- * 64 KiB buffer for every frame costs page faults and unmapping in the kernel (13% of the forward's CPU in
- * `perf` before the pool). At most MAX_POOLED_FRAMES wait here, for the whole process.
- */
-const POOLED_FRAME_BYTES = 65536 + 14;
-const MAX_POOLED_FRAMES = 64;
-const framePool: Buffer[] = [];
-
-function frameBuffer(size: number): Buffer {
-  if (size > POOLED_FRAME_BYTES) return Buffer.allocUnsafe(size);
-  return framePool.pop() ?? Buffer.allocUnsafe(POOLED_FRAME_BYTES);
-}
-
-function recycle(buffer: Buffer): void {
-  if (buffer.length === POOLED_FRAME_BYTES && framePool.length < MAX_POOLED_FRAMES) framePool.push(buffer);
-}
+/** Frames up to this size are masked into one buffer with their header (one small write). */
+const COPY_UP_TO_BYTES = 4096;
 
 /** A client's frame header is the server's with the mask bit set and a 4-byte key after it. */
-function frameSize(length: number): number {
-  return headerLength(length) + 4 + length;
+function maskedHeaderLength(length: number): number {
+  return headerLength(length) + 4;
 }
 
-/** A masked frame of `payload` in a fresh buffer (control frames: small and rare). */
-function maskedFrame(opcode: number, payload: Buffer): Buffer {
-  return writeMaskedFrame(Buffer.allocUnsafe(frameSize(payload.length)), opcode, payload);
-}
-
-/** Writes a masked frame of `payload` at the start of `into`; returns the view that holds it. */
-function writeMaskedFrame(into: Buffer, opcode: number, payload: Buffer): Buffer {
-  const length = payload.length;
+/** Writes the header of a masked frame at the start of `into`; returns the key (also in `into`). */
+function writeMaskedHeader(into: Buffer, opcode: number, length: number): Buffer {
   const keyAt = writeHeader(into, 0, opcode, length);
   into[1] = (into[1] as number) | 0x80;
-  const payloadAt = keyAt + 4;
-  const frame = into.subarray(0, payloadAt + length);
-  const key = newMaskKey(frame, keyAt);
-  if (length > 0) maskInto(payload, key, frame, payloadAt);
+  return newMaskKey(into, keyAt);
+}
+
+/** A masked frame of `payload` in a fresh buffer (control frames and small data frames). */
+function maskedFrame(opcode: number, payload: Buffer): Buffer {
+  const payloadAt = maskedHeaderLength(payload.length);
+  const frame = Buffer.allocUnsafe(payloadAt + payload.length);
+  const key = writeMaskedHeader(frame, opcode, payload.length);
+  if (payload.length > 0) maskInto(payload, key, frame, payloadAt);
   return frame;
 }
 
@@ -125,22 +114,34 @@ export class ServerConnection implements FrameReaderSink {
     if (this.attached) return;
     this.attached = true;
     this.owner = owner;
-    this.socket.on('data', this.onData);
     this.socket.once('end', this.onEnd);
     const head = this.head;
     this.head = undefined;
     if (head) this.reader.push(head);
+    const reads = ServerReads.of(this.socket);
+    if (reads) reads.takeOver(this.onRead);
+    else this.socket.on('data', this.onData);
   }
 
-  /** Sends `data` as one binary frame; `written` runs when it has reached the kernel (or failed). */
+  /**
+   * Sends `data` as one binary frame; `written` runs when it has reached the kernel (or failed). Large
+   * payloads are masked in place: `data` is the connection's from now on.
+   */
   send(data: Buffer, written?: (err?: Error | null) => void): void {
     if (!this.open) return;
-    const buffer = frameBuffer(frameSize(data.length));
-    this.socket.write(writeMaskedFrame(buffer, Opcode.Binary, data), (err) => {
-      // Written (or dropped with the connection): the socket holds no reference to it any more.
-      recycle(buffer);
-      written?.(err);
-    });
+    const socket = this.socket;
+    if (data.length <= COPY_UP_TO_BYTES) {
+      socket.write(maskedFrame(Opcode.Binary, data), written);
+      return;
+    }
+    const header = Buffer.allocUnsafe(maskedHeaderLength(data.length));
+    // Masking is the same XOR as unmasking: in place, no copy of the payload.
+    unmask(data, writeMaskedHeader(header, Opcode.Binary, data.length));
+    // Header and payload in one writev.
+    socket.cork();
+    socket.write(header);
+    socket.write(data, written);
+    socket.uncork();
   }
 
   ping(): void {
@@ -201,6 +202,12 @@ export class ServerConnection implements FrameReaderSink {
     this.owner.serverReadStart();
     this.reader.push(chunk);
     this.owner.serverReadEnd();
+  };
+
+  /** A read of a ServerReads socket; returns true when the owner still refers to its bytes. */
+  private readonly onRead = (chunk: Buffer): boolean => {
+    this.onData(chunk);
+    return this.owner.serverQueued() > 0;
   };
 
   private readonly onEnd = (): void => {

@@ -14,6 +14,7 @@ import { type HandshakeRequest, handshake } from './handshake.js';
 import type { ClientConfig } from './options.js';
 import type { ProxyAddress } from './proxy-choice.js';
 import { openTunnel } from './proxy-tunnel.js';
+import { ServerReads } from './server-reads.js';
 import { type ServerUrl, serverName } from './server-url.js';
 
 export interface DialRequest {
@@ -31,8 +32,12 @@ export async function dial({ server, config, proxy }: DialRequest): Promise<Serv
   const onAbort = () => req?.destroy();
   deadline.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    const tunnel = proxy ? await openTunnel(proxy, server.host, server.port, deadline.signal) : undefined;
-    const upgraded = await handshake(handshakeRequest(server, config, tunnel), (r) => {
+    // A ws:// connection reads 256 KiB at a time (server-reads.ts); TLS reads with 'data' events.
+    const connectTo = server.secure ? undefined : ServerReads.connect;
+    const tunnel = proxy
+      ? await openTunnel(proxy, server.host, server.port, deadline.signal, connectTo)
+      : undefined;
+    const upgraded = await handshake(handshakeRequest(server, config, tunnel, connectTo), (r) => {
       req = r;
       if (deadline.signal.aborted) r.destroy();
     });
@@ -56,6 +61,7 @@ function handshakeRequest(
   server: ServerUrl,
   config: ClientConfig,
   tunnel: Socket | undefined,
+  connectTo: ((host: string, port: number) => Socket) | undefined,
 ): HandshakeRequest {
   const headers: Record<string, string> = { ...config.headers };
   const has = (name: string) => Object.keys(headers).some((h) => h.toLowerCase() === name);
@@ -74,6 +80,8 @@ function handshakeRequest(
     options.createConnection = server.secure
       ? () => tlsConnect({ socket: tunnel, ca, cert, key, rejectUnauthorized, servername })
       : () => tunnel.resume();
+  } else if (connectTo) {
+    options.createConnection = () => connectTo(server.host, server.port);
   }
   return { secure: server.secure, options, headers, protocols: config.protocols };
 }

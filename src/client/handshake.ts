@@ -79,7 +79,9 @@ export function handshake(
     };
     if (request.protocols.length > 0) headers['Sec-WebSocket-Protocol'] = request.protocols.join(',');
     const send = request.secure ? httpsRequest : httpRequest;
-    const req = send({ ...request.options, method: 'GET', headers, agent: false });
+    // An agent, even `agent: false`, makes its own connection and ignores createConnection (the tunnel).
+    const agent = request.options.createConnection ? undefined : false;
+    const req = send({ ...request.options, method: 'GET', headers, agent });
     onRequest(req);
     req.once('upgrade', (response: IncomingMessage, socket: Socket, head: Buffer) => {
       try {

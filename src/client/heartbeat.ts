@@ -25,6 +25,14 @@ export class Heartbeat {
     this.heard = true;
   }
 
+  /**
+   * Reading from the server resumes after a pause: what it sent meanwhile has yet to be read (a ws://
+   * socket reads nothing while paused), so the silence so far does not count.
+   */
+  readingResumed(): void {
+    this.heard = true;
+  }
+
   stop(): void {
     clearInterval(this.timer);
   }

@@ -34,15 +34,19 @@ function proxyError(proxy: ProxyAddress, why: string, cause?: unknown): ClientEr
   });
 }
 
-/** Opens a tunnel to `host:port` through `proxy`; rejects with a ClientError (exit code 3). */
+/**
+ * Opens a tunnel to `host:port` through `proxy`; rejects with a ClientError (exit code 3). `connectTo`
+ * makes the TCP connection to the proxy (the caller's choice of how it reads).
+ */
 export function openTunnel(
   proxy: ProxyAddress,
   host: string,
   port: number,
   signal: AbortSignal,
+  connectTo: (host: string, port: number) => Socket = (h, p) => connect({ host: h, port: p }),
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: proxy.host, port: proxy.port });
+    const socket = connectTo(proxy.host, proxy.port);
     let head = Buffer.alloc(0);
     const cleanup = () => {
       socket.off('data', onData);

@@ -4,7 +4,8 @@
  * - local -> server: each chunk read becomes one binary message. When more than HIGH_WATER_BYTES wait to
  *   be written towards the server, the local end is paused until that message has reached the kernel.
  * - server -> local: frame payload is written as it is read (text frames too, as their bytes), the payload
- *   of one read in one write. When the local end does not keep up, the WebSocket is paused until it drains.
+ *   of one read in one write. When more than HIGH_WATER_BYTES wait to be written to the local end, the
+ *   WebSocket is paused until they are.
  * - Closing: local EOF -> every byte read before it is sent, then close 1000 (the server's remaining data is
  *   still delivered until its close frame). A close from the server -> every byte received is written,
  *   then the local output ends. --heartbeat ends a session whose server went silent.
@@ -39,7 +40,7 @@ export interface SessionOptions {
   readonly heartbeatMs?: number | undefined;
 }
 
-/** Bytes queued towards the server before the local end is paused (one full read of the socket fits). */
+/** Bytes queued towards either side before the other is paused (several full reads of a socket fit). */
 const HIGH_WATER_BYTES = 1024 * 1024;
 const NORMAL = 1000;
 const NO_STATUS = 1005;
@@ -140,11 +141,20 @@ export class ClientSession implements ConnectionOwner {
       return;
     }
     this.bytesDown += data.length;
-    if (!this.local.output.write(data) && !this.wsPaused) {
+    const output = this.local.output;
+    output.write(data);
+    // Not write()'s answer: a write larger than the stream's 16 KiB mark returns false even when it went
+    // straight to the kernel, and pausing the socket for each such read costs two system calls. Over this
+    // mark some write has returned false, so 'drain' will come.
+    if (output.writableLength > HIGH_WATER_BYTES && !this.wsPaused) {
       this.wsPaused = true;
       this.ws.pause();
-      this.local.output.once('drain', this.onOutputDrain);
+      output.once('drain', this.onOutputDrain);
     }
+  }
+
+  serverQueued(): number {
+    return this.local.output.writableLength;
   }
 
   serverPong(): void {
@@ -153,6 +163,7 @@ export class ClientSession implements ConnectionOwner {
 
   private readonly onOutputDrain = (): void => {
     this.wsPaused = false;
+    this.heartbeat?.readingResumed();
     this.ws.resume();
   };
 

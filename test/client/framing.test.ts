@@ -42,8 +42,11 @@ test('fragmented messages, text frames and pings in between arrive as their byte
   assert.deepEqual(run.stdout(), Buffer.concat([parts[0]!, parts[1]!, text, parts[3]!]));
 });
 
-/** A bare TCP server that answers the handshake itself, then writes `frames` one byte per write. */
-async function byteServer(t: TestContext, frames: Buffer): Promise<string> {
+/**
+ * A bare TCP server that answers the handshake itself, then writes `frames` one byte per write, or (`burst`)
+ * the answer and all the frames in one write.
+ */
+async function byteServer(t: TestContext, frames: Buffer, burst = false): Promise<string> {
   const server = createServer(async (socket: Socket) => {
     socket.setNoDelay(true);
     socket.on('error', () => {});
@@ -57,9 +60,12 @@ async function byteServer(t: TestContext, frames: Buffer): Promise<string> {
     const accept = createHash('sha1')
       .update(key + GUID)
       .digest('base64');
-    socket.write(
-      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: binary\r\n\r\n`,
-    );
+    const answer = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: binary\r\n\r\n`;
+    if (burst) {
+      socket.write(Buffer.concat([Buffer.from(answer, 'latin1'), frames]));
+      return;
+    }
+    socket.write(answer);
     for (const byte of frames) {
       socket.write(Buffer.from([byte]));
       await new Promise((resolve) => setImmediate(resolve));
@@ -73,7 +79,15 @@ async function byteServer(t: TestContext, frames: Buffer): Promise<string> {
 
 function frame(opcode: number, payload: Buffer, fin = true, masked = false): Buffer {
   const length = payload.length;
-  const header = length < 126 ? Buffer.from([0, length]) : Buffer.from([0, 126, length >> 8, length & 0xff]);
+  const header = Buffer.alloc(length < 126 ? 2 : length < 0x10000 ? 4 : 10);
+  if (length < 126) header[1] = length;
+  else if (length < 0x10000) {
+    header[1] = 126;
+    header.writeUInt16BE(length, 2);
+  } else {
+    header[1] = 127;
+    header.writeUInt32BE(length, 6);
+  }
   header[0] = (fin ? 0x80 : 0) | opcode;
   if (!masked) return Buffer.concat([header, payload]);
   header[1] = (header[1] as number) | 0x80;
@@ -100,4 +114,20 @@ test('a server that masks its frames breaks the protocol: exit 1', async (t) => 
   assert.equal(result.code, ExitCode.SESSION_FAILED);
   assert.match(result.stderr, /masked/);
   assert.equal(result.stdout.length, 0);
+});
+
+// Guards the ws:// reads (src/client/server-reads.ts): frames that come in the same read as the 101 (Node's
+// HTTP client hands them over as its `head`) and the megabytes read after the session took the socket over
+// must all arrive, in order.
+test('frames sent together with the 101 answer, in one write, all arrive in order', async (t) => {
+  const payloads = Array.from({ length: 48 }, (_, i) => randomBytes(i % 2 === 0 ? 65536 + i : 100 + i));
+  const close = Buffer.from([0x03, 0xe8]);
+  const url = await byteServer(
+    t,
+    Buffer.concat([...payloads.map((p) => frame(2, p)), frame(8, close)]),
+    true,
+  );
+  const result = await connectOnce(t, [url]);
+  assert.equal(result.code, ExitCode.OK, result.stderr);
+  assert.ok(result.stdout.equals(Buffer.concat(payloads)), 'every payload byte, in order');
 });

@@ -9,6 +9,7 @@ import { type TestContext, test } from 'node:test';
 import { ExitCode } from '../../src/client/errors.js';
 import { startBridge, startEcho, waitFor } from '../helpers/bridge.js';
 import { cleanEnv, connectOnce, runClient } from '../helpers/client.js';
+import { startRedirectingProxy } from '../helpers/connect-proxy.js';
 import { makeCa } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
 import { startTinyproxy } from '../helpers/tinyproxy.js';
@@ -53,6 +54,35 @@ test('--http-proxy: a wss:// session runs through tinyproxy (CONNECT), data inta
   assert.match(proxy.log(), new RegExp(`CONNECT.*:${bridge.port}`), 'the proxy carried the session');
   assert.ok(bridge.logs.some((line) => line.includes('session.open') && line.includes('tls=true')));
 });
+
+// Reproduces: the CONNECT tunnel was opened, then unused (Node's HTTP client with `agent: false` ignores
+// createConnection and connected to the server itself), so a server reachable only through the proxy failed.
+for (const scheme of ['ws', 'wss'] as const) {
+  test(`--http-proxy: the ${scheme}:// session runs inside the tunnel (a server reachable only through it)`, async (t) => {
+    const ca = makeCa();
+    const bridge = await echoBridge(t, scheme === 'wss' ? ca.server() : undefined);
+    const proxy = await startRedirectingProxy(t, bridge.port);
+    const caFile = join(tempDir(t).dir, 'ca.pem');
+    writeFileSync(caFile, ca.cert);
+    // Nothing listens here: only the proxy knows where the server is.
+    const nowhere = `localhost:${await freePort()}`;
+    const data = randomBytes(1024 * 1024);
+    const run = runClient(t, [
+      'connect',
+      '--http-proxy',
+      proxy.url,
+      '--ca',
+      caFile,
+      `${scheme}://${nowhere}/`,
+    ]);
+    run.child.stdin!.write(data);
+    await waitFor(() => run.stdout().length >= data.length || run.child.exitCode !== null, 20000, 'the echo');
+    run.child.stdin!.end();
+    assert.equal(await run.exited, ExitCode.OK, run.stderr());
+    assert.ok(run.stdout().equals(data), 'the echo is intact');
+    assert.deepEqual(proxy.requested, [nowhere]);
+  });
+}
 
 test('HTTP_PROXY from the environment is used, NO_PROXY hosts bypass it, --http-proxy "" turns it off', async (t) => {
   const proxy = await startTinyproxy(t);
