@@ -23,6 +23,8 @@ export interface ChannelConfig {
   readonly first: FirstMessage;
   readonly slow: SlowPolicy;
   readonly queueBytes: number;
+  /** --channel-nodelay: subscriber sockets send each message at once instead of coalescing (Nagle). */
+  readonly noDelay: boolean;
   readonly maxChannels: number;
   readonly maxBytes: number;
   readonly publishAllow: BlockList | undefined;
@@ -45,6 +47,7 @@ export interface RawChannelOptions {
   readonly 'channel-ttl'?: number;
   readonly 'channel-first'?: string;
   readonly 'channel-slow'?: string;
+  readonly 'channel-nodelay'?: boolean;
   readonly 'channel-queue'?: number;
   readonly 'channel-max-channels'?: number;
   readonly 'channel-max-bytes'?: number;
@@ -154,6 +157,7 @@ export function buildChannelConfig(raw: RawChannelOptions): ChannelConfig | unde
     first: parseFirstMessage(raw['channel-first'] ?? 'oldest'),
     slow,
     queueBytes: whole(raw['channel-queue'], 1024, 'channel-queue', 16, 1024 * 1024) * 1024,
+    noDelay: raw['channel-nodelay'] === true,
     maxChannels: whole(raw['channel-max-channels'], 10_000, 'channel-max-channels', 1, 10_000_000),
     maxBytes: whole(raw['channel-max-bytes'], 16, 'channel-max-bytes', 1, 4096) * 1024 * 1024,
     publishAllow: parsePublishAllow([raw['publish-allow'] ?? []].flat()),

@@ -39,6 +39,8 @@ export class EventSourceSubscriber implements SubscriberSink {
 
   /** Sends the headers (with `extra`: CORS) and the opening comment. */
   begin(extra: Record<string, string>): void {
+    // Node's HTTP server turns Nagle off on every connection; a stream of events is a fan-out too.
+    this.res.socket?.setNoDelay(this.limits.noDelay);
     this.res.writeHead(200, { ...EVENTSOURCE_HEADERS, ...extra });
     this.res.write(': hi\n\n');
   }

@@ -48,7 +48,7 @@ export async function openChannels(
     pubPath: config.pubPath,
     subPath: config.subPath,
     first: config.first,
-    limits: { queueBytes: config.queueBytes, slow: config.slow },
+    limits: { queueBytes: config.queueBytes, slow: config.slow, noDelay: config.noDelay },
     policy: { allow: config.publishAllow, credentials: config.publishCredentials },
     maxMessageBytes: config.maxBytes,
     admitSubscriber,

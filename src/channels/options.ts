@@ -44,6 +44,13 @@ export const channelOptionSpecs = {
     group: G_CHANNELS,
     describe: 'Where new subscribers start: oldest, newest, N (N-th oldest) or -N (N newest)',
   },
+  'channel-nodelay': {
+    type: 'boolean',
+    default: false,
+    group: G_CHANNELS,
+    describe:
+      'Send each message to subscribers at once (TCP_NODELAY); default: let the kernel coalesce small ones, as Nchan does',
+  },
   'channel-slow': {
     type: 'string',
     default: 'close',

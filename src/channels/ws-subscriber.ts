@@ -23,6 +23,12 @@ export interface SubscriberLimits {
   /** Bytes a subscriber may have waiting before it counts as slow. */
   readonly queueBytes: number;
   readonly slow: SlowPolicy;
+  /**
+   * --channel-nodelay: send each message at once. By default (as Nchan) the kernel may hold a small
+   * message while an earlier one is unacknowledged and send them together: a fan-out of back-to-back
+   * messages then costs half the CPU per delivery (docs/performance.md).
+   */
+  readonly noDelay: boolean;
 }
 
 /** Close code for a subscriber that fell behind: "try again later" (it may resume from its last id). */
@@ -48,7 +54,7 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
     private readonly label: string,
   ) {
     this.parser = new FrameParser(this, MAX_CLIENT_MESSAGE);
-    socket.setNoDelay(true);
+    socket.setNoDelay(limits.noDelay);
   }
 
   /** Starts reading the client (after the 101 is written); `head` is what came with the handshake. */

@@ -3,7 +3,7 @@
  * limits, multiplexed resume, Nchan's ws+meta.nchan subprotocol, slow subscribers, and refused requests.
  */
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, Socket } from 'node:net';
 import { test } from 'node:test';
 import { HttpError } from '../../src/errors.js';
 import {
@@ -121,7 +121,9 @@ test('ws+meta.nchan subscribers get the id and content type in front of each mes
 });
 
 test('a subscriber that stops reading is closed, while the publisher and other subscribers carry on', async (t) => {
-  const server = await startChannelServer({ limits: { queueBytes: 256 * 1024, slow: 'close' } });
+  const server = await startChannelServer({
+    limits: { queueBytes: 256 * 1024, slow: 'close', noDelay: false },
+  });
   t.after(() => server.close());
   // A raw client that completes the handshake, then never reads.
   const stalled = connect(server.port, '127.0.0.1');
@@ -152,7 +154,9 @@ test('a subscriber that stops reading is closed, while the publisher and other s
 });
 
 test('--channel-slow skip: a slow subscriber misses messages but stays connected', async (t) => {
-  const server = await startChannelServer({ limits: { queueBytes: 128 * 1024, slow: 'skip' } });
+  const server = await startChannelServer({
+    limits: { queueBytes: 128 * 1024, slow: 'skip', noDelay: false },
+  });
   t.after(() => server.close());
   const stalled = connect(server.port, '127.0.0.1');
   stalled.write(
@@ -268,4 +272,33 @@ test('bad input gets a status and the server carries on: bad encoding, ids, date
   assert.equal(badKey.status, 400);
   assert.equal((await publish(server.base, 'ok', 'still serving')).status, 202);
   assert.ok(logEvents(server.logs, 'channel.refused').length >= 3);
+});
+
+test('subscriber sockets coalesce small messages (Nagle, as Nchan) unless --channel-nodelay', async (t) => {
+  // Node's HTTP server turns Nagle off on every connection; subscribers turn it back on (or keep it off).
+  const last = new Map<Socket, boolean>();
+  const original = Socket.prototype.setNoDelay;
+  Socket.prototype.setNoDelay = function (this: Socket, noDelay?: boolean) {
+    last.set(this, noDelay !== false);
+    return original.call(this, noDelay);
+  };
+  t.after(() => {
+    Socket.prototype.setNoDelay = original;
+  });
+  for (const noDelay of [false, true]) {
+    const server = await startChannelServer({ limits: { queueBytes: 1024 * 1024, slow: 'close', noDelay } });
+    t.after(() => server.close());
+    const ws = new WsStream(`ws://${server.base}/sub/nagle`);
+    await ws.opened;
+    const events = new EventStream(server.base, '/sub/nagle');
+    await publish(server.base, 'nagle', 'one');
+    await ws.waitFor(1);
+    await events.waitFor(1);
+    const subscribers = [...last].filter(([socket]) => socket.localPort === server.port);
+    assert.ok(subscribers.length >= 2, "both subscribers' sockets were set");
+    for (const [, value] of subscribers) assert.equal(value, noDelay);
+    last.clear();
+    ws.close();
+    events.close();
+  }
 });

@@ -58,7 +58,7 @@ export async function startChannelServer(overrides: ServiceOverrides = {}): Prom
     pubPath: '/pub',
     subPath: '/sub',
     first: 'oldest',
-    limits: { queueBytes: 1024 * 1024, slow: 'close' },
+    limits: { queueBytes: 1024 * 1024, slow: 'close', noDelay: false },
     policy: { allow: undefined, credentials: undefined },
     maxMessageBytes: maxBytes,
     ...serviceOverrides,
