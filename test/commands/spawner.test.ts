@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import WebSocket from 'ws';
+import { Logger } from '../../src/observe/log.js';
+import { Spawner, SpawnFailure } from '../../src/targets/command/spawner/spawner.js';
 import { startBridge } from '../helpers/bridge.js';
 import { talk } from '../helpers/commands.js';
 import { childrenOf, descendantsOf, eventually, groupMembers } from '../helpers/processes.js';
@@ -150,4 +152,40 @@ test('stderr held open by a process that left the group is let go, in the bridge
   await eventually(() => bridge.bridge.sessions.size === 0, 'the session ended');
   await eventually(() => fds() === idle, `the spawners back to ${idle} fds while the sleeper runs`);
   assert.ok(groupMembers(sleeper).length > 0, 'the sleeper still runs');
+});
+
+test('a start sent to a spawner that has just died fails with ESPAWNER instead of crashing the bridge', async (t) => {
+  // Before, the send's 'error' event (EPIPE, the channel closing) had no listener and ended wstcp.
+  const lines: string[] = [];
+  const log = new Logger({ level: 'debug', format: 'json', sink: (line) => lines.push(line) });
+  const before = new Set(spawners());
+  const spawner = new Spawner(log, 1);
+  t.after(() => spawner.close());
+  spawner.warm();
+  await eventually(() => spawners().some((pid) => !before.has(pid)), 'the spawner started');
+  const [pid] = spawners().filter((p) => !before.has(p));
+  // Wait until it listens: its first program starts.
+  const first = await spawner.start('/bin/true', [], {});
+  first.stderr.resume();
+  first.stdout.resume();
+  process.kill(pid!, 'SIGKILL');
+  await eventually(
+    () => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z'),
+    'it died',
+  );
+  const attempts = await Promise.allSettled(
+    Array.from({ length: 5 }, () => spawner.start('/bin/cat', [], {})),
+  );
+  for (const attempt of attempts) {
+    if (attempt.status === 'rejected') {
+      assert.ok(attempt.reason instanceof SpawnFailure);
+      assert.equal(attempt.reason.code, 'ESPAWNER');
+    } else {
+      // A start that went to the replacement spawner: a real program.
+      attempt.value.stdin.end();
+      attempt.value.stdout.resume();
+      attempt.value.stderr.resume();
+    }
+  }
+  assert.ok(lines.some((line) => line.includes('command.spawner_exit')));
 });

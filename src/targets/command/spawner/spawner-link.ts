@@ -94,6 +94,8 @@ export class SpawnerLink {
     this.process = child;
     child.on('message', (message: SpawnerReply, pipe?: Socket) => this.onReply(message, pipe));
     child.once('exit', (code, signal) => this.spawnerExited(child, code, signal));
+    // A send to a spawner that has just died (its 'exit' not seen yet): what waits on it fails at 'exit'.
+    child.on('error', (err) => this.log.debug('command.spawner_error', { error: err.message }));
     child.unref();
     this.holdLoop();
     return child;
