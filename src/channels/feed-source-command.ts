@@ -16,7 +16,7 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { passedEnvironment } from '../targets/command/environment.js';
 import { findExecutable } from '../targets/command/launcher.js';
-import { LineSplitter } from '../targets/command/line-splitter.js';
+import { readStderrLines } from '../targets/command/line-splitter.js';
 import type { Program } from '../targets/command/program.js';
 import { killGroup, startProgram } from '../targets/command/spawn.js';
 import { stopProgram } from '../targets/command/teardown.js';
@@ -34,8 +34,6 @@ export interface CommandFeedSettings {
   readonly log: Logger;
 }
 
-/** Longest stderr line written to the log as one line. */
-const MAX_STDERR_LINE_BYTES = 16 * 1024;
 /** After the program exited, how long a process that left its group may hold its pipes open. */
 const PIPES_AFTER_EXIT_MS = 1000;
 
@@ -183,10 +181,8 @@ class ProgramRun implements FeedRun {
 
   private logStderr(child: Program): void {
     const { log, channel } = this.settings;
-    const lines = new LineSplitter(MAX_STDERR_LINE_BYTES);
-    const emit = (line: Buffer) =>
-      log.warn('channel.feed_stderr', { channel, pid: child.pid, line: line.toString('utf8') });
-    child.stderr.on('data', (chunk: Buffer) => lines.push(chunk, emit));
-    child.stderr.once('end', () => lines.flush(emit));
+    readStderrLines(child.stderr, (line) =>
+      log.warn('channel.feed_stderr', { channel, pid: child.pid, line }),
+    );
   }
 }

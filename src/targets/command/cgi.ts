@@ -13,7 +13,7 @@ import { answerRefusal } from '../../front/refusal.js';
 import type { Logger } from '../../observe/log.js';
 import { cgiEnvironment, type EnvironmentSettings } from './environment.js';
 import type { ForkLimit } from './fork-limit.js';
-import { LineSplitter } from './line-splitter.js';
+import { readStderrLines } from './line-splitter.js';
 import type { Program } from './program.js';
 import { requestFacts } from './request-facts.js';
 import type { ScriptDir } from './script-dir.js';
@@ -175,10 +175,7 @@ export function parseHeaders(block: string): ParsedHeaders | undefined {
 }
 
 function logStderr(child: Program, script: string, log: Logger): void {
-  const lines = new LineSplitter(16 * 1024);
-  const emit = (line: Buffer) => log.warn('cgi.stderr', { script, line: line.toString('utf8') });
-  child.stderr.on('data', (chunk: Buffer) => lines.push(chunk, emit));
-  child.stderr.once('end', () => lines.flush(emit));
+  readStderrLines(child.stderr, (line) => log.warn('cgi.stderr', { script, line }));
 }
 
 function answerError(res: ServerResponse, err: unknown): void {

@@ -7,6 +7,8 @@
  * that size (cut at a UTF-8 character boundary, so every piece is valid text if the line was).
  */
 
+import type { Readable } from 'node:stream';
+
 const NEWLINE = 0x0a;
 const RETURN = 0x0d;
 
@@ -73,4 +75,19 @@ function characterBoundary(bytes: Buffer, limit: number): number {
     if ((bytes[cut]! & 0xc0) !== 0x80) return cut;
   }
   return limit;
+}
+
+/** Longest stderr line written to the log as one line (longer ones come in pieces). */
+const MAX_STDERR_LINE_BYTES = 16 * 1024;
+
+/**
+ * Reads a program's stderr to its end, handing each line, as text, to `log` (which writes the log line).
+ * A stream error ends it quietly: stderr only ever feeds the log.
+ */
+export function readStderrLines(stderr: Readable, log: (line: string) => void): void {
+  const lines = new LineSplitter(MAX_STDERR_LINE_BYTES);
+  const emit = (line: Buffer) => log(line.toString('utf8'));
+  stderr.on('data', (chunk: Buffer) => lines.push(chunk, emit));
+  stderr.once('end', () => lines.flush(emit));
+  stderr.on('error', () => {});
 }

@@ -16,7 +16,7 @@
 
 import type { Logger } from '../../observe/log.js';
 import type { TargetOwner, TargetStream } from '../target.js';
-import { LineSplitter } from './line-splitter.js';
+import { LineSplitter, readStderrLines } from './line-splitter.js';
 import type { Program } from './program.js';
 import { killGroup } from './spawn.js';
 import { type StopStep, stopProgram } from './teardown.js';
@@ -32,8 +32,6 @@ export interface ProgramSettings {
   readonly log: Logger;
 }
 
-/** Longest stderr line written to the log as one line. */
-const MAX_STDERR_LINE_BYTES = 16 * 1024;
 /** After the program exited, how long a process that left its group may hold its pipes open. */
 const PIPES_AFTER_EXIT_MS = 1000;
 const NEWLINE = Buffer.from('\n');
@@ -192,16 +190,9 @@ export class ProgramStream implements TargetStream {
     if (this.stderrRead) return;
     this.stderrRead = true;
     this.child.stderr.removeListener('readable', keepUnread);
-    const lines = new LineSplitter(MAX_STDERR_LINE_BYTES);
-    const log = (line: Buffer) =>
-      this.settings.log.warn('command.stderr', {
-        session: this.session,
-        pid: this.pid,
-        line: line.toString('utf8'),
-      });
-    this.child.stderr.on('data', (chunk: Buffer) => lines.push(chunk, log));
-    this.child.stderr.once('end', () => lines.flush(log));
-    this.child.stderr.on('error', () => {});
+    readStderrLines(this.child.stderr, (line) =>
+      this.settings.log.warn('command.stderr', { session: this.session, pid: this.pid, line }),
+    );
   }
 
   /** The session's number, once a session owns the stream (sessions have an `id`). */
