@@ -2,7 +2,7 @@
  * Addresses as websockify users write them: `port`, `host:port`, `[v6]:port`, `v6:addr:port` (the port is
  * after the last colon). Kinds of target build their text forms on these (targets/).
  */
-import { isIP } from 'node:net';
+import { isIP, type Server } from 'node:net';
 import { proxiedPeerOf } from './admission/client-address.js';
 
 /** Where the bridge listens. `host` undefined means every address, IPv6 and IPv4 (dual stack). */
@@ -60,6 +60,19 @@ function parseListenPort(text: string, whole: string): number {
 /** `host:port` with IPv6 literals bracketed, for log lines and messages. */
 export function formatHostPort(host: string, port: number): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** The TCP port `server` is bound to (0 for a unix socket, or before it listens). */
+export function boundPort(server: Server): number {
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+/** Where `server` listens, `host:port` or the unix socket path, for log lines. */
+export function boundAddress(server: Server): string {
+  const address = server.address();
+  if (typeof address === 'string' || !address) return String(address);
+  return formatHostPort(address.address, address.port);
 }
 
 /** `::ffff:1.2.3.4` (IPv4 on a dual-stack socket) -> `1.2.3.4`; other addresses unchanged. */

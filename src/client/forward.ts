@@ -6,6 +6,7 @@
 
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { boundPort } from '../address.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { dial } from './dial.js';
@@ -113,8 +114,7 @@ export class Forwarder {
       else server.listen(local.port, local.host, resolve);
     });
     if (local.kind === 'unix') chmodSync(local.path, this.options.unixMode);
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
+    const port = boundPort(server);
     const bound = local.kind === 'unix' ? name : name.replace(/:\d+$/, `:${port}`);
     const entry: Listening = { spec, server, name: bound, port };
     server.on('connection', (socket: Socket) => void this.accept(entry, socket));

@@ -9,7 +9,7 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { formatHostPort, peerOf } from '../address.js';
+import { boundAddress, boundPort, formatHostPort, peerOf } from '../address.js';
 import { proxiedPeerOf, rememberProxiedPeer } from '../admission/client-address.js';
 import type { TlsTerminator } from '../admission/pipeline.js';
 import type { TrustedProxies } from '../admission/trusted-proxies.js';
@@ -84,15 +84,12 @@ export class Listener {
 
   /** The bound TCP port (0 for a unix socket). */
   get port(): number {
-    const address = this.server.address();
-    return typeof address === 'object' && address ? address.port : 0;
+    return boundPort(this.server);
   }
 
   /** `host:port` or the unix socket path, for log lines. */
   get address(): string {
-    const address = this.server.address();
-    if (typeof address === 'string' || !address) return String(address);
-    return formatHostPort(address.address, address.port);
+    return boundAddress(this.server);
   }
 
   /**

@@ -4,7 +4,7 @@
  */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import { formatHostPort } from '../address.js';
+import { boundAddress, boundPort, formatHostPort } from '../address.js';
 import { describeError, ErrorCode, WstcpError } from '../errors.js';
 import type { Health } from './health.js';
 import { answerEndpoint, type HealthEndpoint, type MetricsSource } from './health-answer.js';
@@ -64,14 +64,11 @@ export class MetricsServer {
   }
 
   get port(): number {
-    const address = this.server.address();
-    return typeof address === 'object' && address ? address.port : 0;
+    return boundPort(this.server);
   }
 
   get address(): string {
-    const address = this.server.address();
-    if (typeof address === 'string' || !address) return String(address);
-    return formatHostPort(address.address, address.port);
+    return boundAddress(this.server);
   }
 
   /** Stops listening and drops every connection (scrapes are cheap to retry). */
