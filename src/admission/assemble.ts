@@ -162,7 +162,7 @@ async function commandParts(
   await launcher.check();
   const target: CommandTarget = { kind: 'command', launcher };
   return {
-    // Closed with the bridge, after its sessions: the launcher's spawner process goes with it.
+    // Closed with the bridge, after its sessions: the launcher's fork servers go with it.
     resolver: { resolve: async () => target, close: async () => launcher.close() },
     http: commandHttpHandler({ launcher, web, log }),
   };

@@ -15,7 +15,7 @@
 import { describeError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { passedEnvironment } from '../targets/command/environment.js';
-import { findExecutable } from '../targets/command/launcher.js';
+import { findExecutable } from '../targets/command/find-executable.js';
 import { readStderrLines } from '../targets/command/line-splitter.js';
 import type { Program } from '../targets/command/program.js';
 import { killGroup, startProgram } from '../targets/command/spawn.js';

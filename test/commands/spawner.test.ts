@@ -1,22 +1,27 @@
-// The spawner processes: a bridge's programs are forked there, not on the bridge's event loop. What they
-// must not change (every first byte of output arrives) and what they own (their pipes, their own end).
+// The fork servers: a bridge's programs are forked there (fork-server.pl), not on the bridge's event loop,
+// and connect their stdin, stdout and stderr to the bridge's program door. What they must not change
+// (every first byte of output arrives) and what they own (nothing of a program's, their own end).
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname } from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import { Logger } from '../../src/observe/log.js';
 import { Spawner, SpawnFailure } from '../../src/targets/command/spawner/spawner.js';
 import { startBridge } from '../helpers/bridge.js';
 import { talk } from '../helpers/commands.js';
+import { spawnWstcp } from '../helpers/process.js';
 import { childrenOf, descendantsOf, eventually, groupMembers } from '../helpers/processes.js';
 
-/** The spawners among this process's children: those running spawner-process.js. */
+/** The fork servers among this process's children. */
 function spawners(): number[] {
   return childrenOf()
     .map((p) => p.pid)
     .filter((pid) => {
       try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('spawner-process.js');
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('fork-server.pl');
       } catch {
         return false;
       }
@@ -39,7 +44,7 @@ async function settledFds(count: () => number): Promise<number> {
   throw new Error('the spawners kept opening and closing fds');
 }
 
-test('programs are children of the spawner processes, which are children of the bridge', async (t) => {
+test('programs are children of the fork servers, which are children of the bridge', async (t) => {
   const before = new Set(spawners());
   const bridge = await startBridge(['--cmd', `sh -c 'echo $PPID'`, '127.0.0.1:0']);
   t.after(() => bridge.close());
@@ -50,15 +55,15 @@ test('programs are children of the spawner processes, which are children of the 
   assert.ok(new Set(parents.map((p) => p.texts[0])).size >= 2, 'concurrent starts are spread');
 });
 
-test('output a program writes at once is never lost while its pipes are handed over', async (t) => {
-  // Before the spawner stopped reading them, pipes that waited their turn lost what it had read.
+test('output a program writes at once is never lost while its pipes come through the door', async (t) => {
+  // The first bytes of stdout follow the pipe's introduction line in the same read: they must stay.
   const bridge = await startBridge(['--cmd', `sh -c 'echo one; echo two; echo three'`, '127.0.0.1:0']);
   t.after(() => bridge.close());
   const conversations = await Promise.all(Array.from({ length: 40 }, () => talk(bridge.url)));
   for (const { texts } of conversations) assert.deepEqual(texts, ['one', 'two', 'three']);
 });
 
-test('the spawners keep none of the pipes they hand over', async (t) => {
+test('the fork servers keep none of the pipes of their programs', async (t) => {
   const before = new Set(spawners());
   const bridge = await startBridge(['--cmd', 'cat', '127.0.0.1:0']);
   t.after(() => bridge.close());
@@ -78,7 +83,7 @@ test('the spawners keep none of the pipes they hand over', async (t) => {
   await eventually(() => fds() === idle, `the spawners back to ${idle} fds`);
 });
 
-test('a spawner that dies ends the sessions it started, and the next session gets a new one', async (t) => {
+test('a fork server that dies ends the sessions it started, and the next session gets a new one', async (t) => {
   const before = new Set(spawners());
   const bridge = await startBridge(['--log-format', 'json', '--cmd', 'cat', '127.0.0.1:0']);
   t.after(() => bridge.close());
@@ -99,7 +104,7 @@ test('a spawner that dies ends the sessions it started, and the next session get
   assert.deepEqual(texts, ['again']);
 });
 
-test('closing the bridge ends its spawners', async () => {
+test('closing the bridge ends its fork servers', async () => {
   const before = new Set(spawners());
   const bridge = await startBridge(['--cmd', 'cat', '127.0.0.1:0']);
   const mine = spawners().filter((pid) => !before.has(pid));
@@ -109,7 +114,7 @@ test('closing the bridge ends its spawners', async () => {
   await eventually(() => alive().length === 0, 'the spawners gone');
 });
 
-test('stderr comes through the spawner whole and in order, and never to the client', async (t) => {
+test('stderr comes through the door whole and in order, and never to the client', async (t) => {
   const bridge = await startBridge([
     '--log-format',
     'json',
@@ -134,7 +139,7 @@ test('stderr comes through the spawner whole and in order, and never to the clie
   );
 });
 
-test('stderr held open by a process that left the group is let go, in the bridge and in the spawner', async (t) => {
+test('stderr held open by a process that left the group is let go, and the fork servers hold nothing', async (t) => {
   const before = new Set(spawners());
   const bridge = await startBridge(['--cmd', `sh -c 'setsid sleep 30 & echo $!; sleep 0.3'`, '127.0.0.1:0']);
   t.after(() => bridge.close());
@@ -154,14 +159,14 @@ test('stderr held open by a process that left the group is let go, in the bridge
   assert.ok(groupMembers(sleeper).length > 0, 'the sleeper still runs');
 });
 
-test('a start sent to a spawner that has just died fails with ESPAWNER instead of crashing the bridge', async (t) => {
-  // Before, the send's 'error' event (EPIPE, the channel closing) had no listener and ended wstcp.
+test('a start sent to a fork server that has just died fails with ESPAWNER instead of crashing the bridge', async (t) => {
+  // Before, the write's 'error' event (EPIPE, the server's stdin closing) had no listener and ended wstcp.
   const lines: string[] = [];
   const log = new Logger({ level: 'debug', format: 'json', sink: (line) => lines.push(line) });
   const before = new Set(spawners());
   const spawner = new Spawner(log, 1);
   t.after(() => spawner.close());
-  spawner.warm();
+  assert.ok(await spawner.warm());
   await eventually(() => spawners().some((pid) => !before.has(pid)), 'the spawner started');
   const [pid] = spawners().filter((p) => !before.has(p));
   // Wait until it listens: its first program starts.
@@ -172,8 +177,8 @@ test('a start sent to a spawner that has just died fails with ESPAWNER instead o
   const alive = setInterval(() => {}, 1000);
   t.after(() => clearInterval(alive));
   process.kill(pid!, 'SIGKILL');
-  // Wait without yielding to the event loop: the spawner is dead (a zombie) while this process has seen
-  // neither its exit nor its channel's end, so the starts below write to a closed channel.
+  // Wait without yielding to the event loop: the server is dead (a zombie) while this process has seen
+  // neither its exit nor its pipes' end, so the starts below write to a closed pipe.
   const deadline = Date.now() + 5000;
   while (!readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z')) {
     assert.ok(Date.now() < deadline, 'the spawner died');
@@ -190,4 +195,93 @@ test('a start sent to a spawner that has just died fails with ESPAWNER instead o
     }
   }
   assert.ok(lines.some((line) => line.includes('command.spawner_exit')));
+});
+
+/** The program door's socket path: the fork server's argument. */
+function doorPath(pid: number): string {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[2]!;
+}
+
+test('the program door closes connections that do not bring the secret, and sessions go on', async (t) => {
+  const before = new Set(spawners());
+  const bridge = await startBridge(['--cmd', 'cat', '127.0.0.1:0']);
+  t.after(() => bridge.close());
+  const [server] = spawners().filter((pid) => !before.has(pid));
+  const path = doorPath(server!);
+  assert.equal(statSync(dirname(path)).mode & 0o777, 0o700, 'the door is in a private directory');
+  const strangers = [
+    `${'0'.repeat(32)} 0000000001 1\n`, // the wrong secret for a program that is not even expected
+    'GET / HTTP/1.1\r\nHost: x\r\n\r\n'.padEnd(46, ' '),
+  ];
+  for (const line of strangers) {
+    const socket = connect(path);
+    socket.on('error', () => {});
+    socket.write(line);
+    const ended = await Promise.race([
+      once(socket, 'close').then(() => 'closed'),
+      new Promise<string>((resolve) => setTimeout(() => resolve('open'), 3000)),
+    ]);
+    assert.equal(ended, 'closed', `closed after ${JSON.stringify(line)}`);
+  }
+  const { texts } = await talk(bridge.url, { send: ['after'], until: (m) => m.length === 1 });
+  assert.deepEqual(texts, ['after']);
+});
+
+test('closing the bridge removes the door and its private directory', async () => {
+  const before = new Set(spawners());
+  const bridge = await startBridge(['--cmd', 'cat', '127.0.0.1:0']);
+  const [server] = spawners().filter((pid) => !before.has(pid));
+  const path = doorPath(server!);
+  assert.ok(existsSync(path));
+  await bridge.close();
+  assert.equal(existsSync(dirname(path)), false);
+});
+
+test('without perl on its PATH, wstcp starts programs itself, and says so', async (t) => {
+  const wstcp = await spawnWstcp(['--binary', '--cmd', '/bin/cat', '127.0.0.1:0'], 20000, {
+    ...process.env,
+    PATH: '/nonexistent',
+  });
+  t.after(() => wstcp.kill());
+  assert.ok(wstcp.lines.some((line) => line.event === 'command.spawner_unavailable'));
+  const { messages } = await talk(`ws://127.0.0.1:${wstcp.port}/`, {
+    send: [Buffer.from('bytes')],
+    until: (m) => m.length === 1,
+  });
+  assert.equal(messages[0]?.data.toString(), 'bytes');
+  const children = childrenOf(wstcp.child.pid!);
+  assert.ok(!children.some((p) => p.name === 'perl'), 'no fork server');
+});
+
+test('a wstcp killed with SIGKILL leaves no door behind: its fork servers take it with them', async () => {
+  const wstcp = await spawnWstcp(['--cmd', 'cat', '127.0.0.1:0']);
+  const [server] = childrenOf(wstcp.child.pid!).filter((p) => p.name === 'perl');
+  assert.ok(server, 'a fork server runs');
+  const path = doorPath(server.pid);
+  assert.ok(existsSync(path));
+  wstcp.kill('SIGKILL');
+  await wstcp.exited;
+  await eventually(() => !existsSync(dirname(path)), 'the door directory removed');
+  const gone = () => {
+    try {
+      return readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+    } catch {
+      return true;
+    }
+  };
+  await eventually(gone, 'the fork server gone');
+});
+
+test('programs that exit before their start is complete still end their sessions', async (t) => {
+  // A program that exits at once may be reaped, and its empty stderr closed, before the fork server's
+  // "started" answer or its last pipe arrives: the session used to wait for a 'close' that had passed.
+  const bridge = await startBridge(['--cmd', 'true', '127.0.0.1:0']);
+  t.after(() => bridge.close());
+  for (let round = 0; round < 5; round++) {
+    const conversations = await Promise.all(Array.from({ length: 40 }, () => talk(bridge.url)));
+    for (const { code, texts } of conversations) {
+      assert.equal(code, 1000);
+      assert.deepEqual(texts, []);
+    }
+  }
 });

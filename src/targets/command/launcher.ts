@@ -4,14 +4,13 @@
  * One launcher per bridge, made when the bridge is assembled; `open` runs during each handshake, after the
  * gates, so that a refused client never starts anything.
  */
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { stat } from 'node:fs/promises';
 import type { HandshakeContext } from '../../admission/pipeline.js';
 import { ConfigError, refuse } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import { packageVersion } from '../../version.js';
 import { cgiEnvironment, type EnvironmentSettings, passedEnvironment } from './environment.js';
+import { findExecutable } from './find-executable.js';
 import { ForkLimit } from './fork-limit.js';
 import { type ProgramSettings, ProgramStream } from './program-stream.js';
 import { requestFacts } from './request-facts.js';
@@ -40,8 +39,9 @@ export interface CommandConfig {
 
 export class CommandLauncher {
   readonly forks: ForkLimit;
-  /** Forks the programs of WebSocket sessions, off this event loop (spawner/spawner-process.ts). */
-  private readonly spawner: Spawner;
+  /** Forks the programs of WebSocket sessions, off this event loop (spawner/); undefined without Perl. */
+  private spawner: Spawner | undefined;
+  private readonly log: Logger;
   private readonly scripts: ScriptDir | undefined;
   private readonly settings: ProgramSettings;
   private readonly passed: Readonly<Record<string, string>>;
@@ -55,7 +55,7 @@ export class CommandLauncher {
     maxLineBytes: number,
   ) {
     this.forks = new ForkLimit(config.maxForks);
-    this.spawner = new Spawner(log);
+    this.log = log;
     this.scripts = config.dir === undefined ? undefined : new ScriptDir(config.dir);
     this.settings = { binary: config.binary, closeMs: config.closeMs, maxLineBytes, log };
     this.passed = passedEnvironment(config.passEnv);
@@ -83,12 +83,14 @@ export class CommandLauncher {
         throw new ConfigError(`${flag}: ${path} is not a directory`);
       }
     }
-    this.spawner.warm();
+    const spawner = new Spawner(this.log);
+    if (await spawner.warm()) this.spawner = spawner;
   }
 
-  /** Once the bridge's sessions have ended (their programs with them): ends the spawner process. */
+  /** Once the bridge's sessions have ended (their programs with them): ends the fork servers. */
   close(): void {
-    this.spawner.close();
+    this.spawner?.close();
+    this.spawner = undefined;
   }
 
   /** For log lines: the command as the user wrote it, or the directory. */
@@ -143,24 +145,4 @@ export class CommandLauncher {
 /** Like websocketd's (nanoseconds since the epoch), unique within this process. */
 function uniqueId(count: number): string {
   return `${BigInt(Date.now()) * 1_000_000n + BigInt(count % 1_000_000)}`;
-}
-
-/** The executable file `program` names, directly or on `path` (as execvp looks it up), or undefined. */
-export async function findExecutable(program: string, path: string): Promise<string | undefined> {
-  const candidates = program.includes('/')
-    ? [program]
-    : path
-        .split(delimiter)
-        .filter((dir) => isAbsolute(dir))
-        .map((dir) => join(dir, program));
-  for (const candidate of candidates) {
-    const found = await stat(candidate).catch(() => undefined);
-    if (!found?.isFile()) continue;
-    const executable = await access(candidate, constants.X_OK).then(
-      () => true,
-      () => false,
-    );
-    if (executable) return candidate;
-  }
-  return undefined;
 }

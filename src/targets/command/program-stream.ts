@@ -92,6 +92,14 @@ export class ProgramStream implements TargetStream {
     stdout.once('end', () => this.outputEnded());
     stdout.on('error', (err: NodeJS.ErrnoException) => owner.targetError(err));
     stdin.on('drain', () => owner.targetDrained());
+    // A program that exited at once may have been seen to the end before the session attached (the
+    // 'readable' listener above reads an empty stdout that is at its end): tell the session now.
+    if (stdout.readableEnded || this.closed) {
+      queueMicrotask(() => {
+        if (stdout.readableEnded) this.outputEnded();
+        if (this.closed) owner.targetClose();
+      });
+    }
   }
 
   /** The teardown has begun (stdin is being closed), or the program has gone. */

@@ -1,8 +1,8 @@
 /**
  * Starting a program for a session: argv as given (no shell), stdin/stdout/stderr as pipes, in a process
  * group of its own so that teardown reaches everything it started (`sh -c 'a | b'`, background jobs).
- * Started here with Node's spawn(), or by a launcher's spawner process (spawner/), which keeps the fork
- * off wstcp's event loop.
+ * Started here with Node's spawn(), or by a launcher's fork servers (spawner/), which keep the fork off
+ * wstcp's event loop.
  *
  * The promise settles once the operating system has said whether the program runs: a missing or
  * non-executable program is an HTTP error for the handshake, not a 101 followed by a close.
@@ -18,7 +18,7 @@ export interface StartOptions {
   readonly env: Readonly<Record<string, string>>;
   /** Aborted when the client leaves before the program has started: the program is killed again. */
   readonly signal?: AbortSignal;
-  /** Starts the program in the spawner process instead of here. */
+  /** Starts the program in a fork server instead of here. */
   readonly spawner?: Spawner;
 }
 
@@ -55,7 +55,7 @@ export function startProgram(options: StartOptions): Promise<Program> {
   });
 }
 
-/** startProgram through the spawner: the same answers, the same kill when the client leaves first. */
+/** startProgram through the fork servers: the same answers, the same kill when the client leaves first. */
 async function startRemote(
   spawner: Spawner,
   file: string,

@@ -1,31 +1,60 @@
 /**
- * The spawner processes of one command launcher: started with it, closed with it. Each start goes to the
- * least busy one. Node's spawn() waits until the program has exec'd, so one spawner starts one program at
- * a time; a few of them let starts overlap while wstcp's own event loop never waits (docs/performance.md,
- * "Command targets").
+ * The fork servers of one command launcher and their program door: started with it, closed with it. Each
+ * start goes to the least busy server. A server forks one program at a time (it waits until the program
+ * has exec'd), so a few of them let starts overlap, while wstcp's own event loop never forks
+ * (docs/performance.md, "Command targets").
+ *
+ * Without Perl, or without a private directory for the door, there are no servers: warm() says so and
+ * the launcher starts programs itself with Node's spawn(), slower but the same for the program.
  */
 import { availableParallelism } from 'node:os';
 import type { Logger } from '../../../observe/log.js';
+import { findExecutable } from '../find-executable.js';
+import { ForkServer } from './fork-server.js';
+import { ProgramDoor } from './program-door.js';
 import type { RemoteProgram } from './remote-program.js';
-import { SpawnerLink } from './spawner-link.js';
 
-export { SpawnFailure } from './spawner-link.js';
+export { SpawnFailure } from './fork-server.js';
 
-/** Spawner processes per launcher: one per core, at least two, at most four. */
-const SPAWNERS = Math.min(4, Math.max(2, availableParallelism()));
+/** Fork servers per launcher: one per core, at least two, at most four. */
+const SERVERS = Math.min(4, Math.max(2, availableParallelism()));
 
 export class Spawner {
-  private readonly links: readonly SpawnerLink[];
-  /** Where the search for the least busy spawner begins: ties go round, so every spawner stays warm. */
+  private servers: readonly ForkServer[] = [];
+  private door: ProgramDoor | undefined;
+  /** Where the search for the least busy server begins: ties go round, so every server stays warm. */
   private turn = 0;
+  private nextId = 0;
 
-  constructor(log: Logger, count = SPAWNERS) {
-    this.links = Array.from({ length: count }, () => new SpawnerLink(log));
-  }
+  constructor(
+    private readonly log: Logger,
+    private readonly count = SERVERS,
+  ) {}
 
-  /** Forks the spawner processes now rather than at the first starts. */
-  warm(): void {
-    for (const link of this.links) link.warm();
+  /**
+   * Opens the door and starts the servers. False (with a warning) when programs have to be started in
+   * wstcp instead: no `perl` on wstcp's PATH, or no private directory for the door.
+   */
+  async warm(): Promise<boolean> {
+    const perl = await findExecutable('perl', process.env.PATH ?? '');
+    if (!perl) {
+      this.log.warn('command.spawner_unavailable', {
+        reason: 'perl was not found on PATH: programs are started by wstcp itself, at a lower rate',
+      });
+      return false;
+    }
+    try {
+      this.door = await ProgramDoor.open();
+    } catch (err) {
+      this.log.warn('command.spawner_unavailable', {
+        reason: `no private socket for programs (${(err as NodeJS.ErrnoException).code ?? String(err)}): programs are started by wstcp itself, at a lower rate`,
+      });
+      return false;
+    }
+    const door = this.door;
+    this.servers = Array.from({ length: this.count }, () => new ForkServer(perl, door, this.log));
+    for (const server of this.servers) server.warm();
+    return true;
   }
 
   /** Starts `file` with `args` and `env`; rejects with SpawnFailure when it cannot run. */
@@ -34,18 +63,20 @@ export class Spawner {
     args: readonly string[],
     env: Readonly<Record<string, string>>,
   ): Promise<RemoteProgram> {
-    const { links } = this;
-    this.turn = (this.turn + 1) % links.length;
-    let least = links[this.turn]!;
-    for (let i = 1; i < links.length; i++) {
-      const link = links[(this.turn + i) % links.length]!;
-      if (link.starting < least.starting) least = link;
+    const { servers } = this;
+    this.turn = (this.turn + 1) % servers.length;
+    let least = servers[this.turn]!;
+    for (let i = 1; i < servers.length; i++) {
+      const server = servers[(this.turn + i) % servers.length]!;
+      if (server.starting < least.starting) least = server;
     }
-    return least.start(file, args, env);
+    return least.start(++this.nextId, file, args, env);
   }
 
-  /** Programs still running are the launcher's to stop first; this ends the spawner processes. */
+  /** Programs still running are the launcher's to stop first; this ends the servers and the door. */
   close(): void {
-    for (const link of this.links) link.close();
+    for (const server of this.servers) server.close();
+    this.door?.close();
+    this.door = undefined;
   }
 }

@@ -1,0 +1,105 @@
+/**
+ * Where programs started by the fork servers (fork-server.pl) connect their stdin, stdout and stderr: a
+ * unix socket in a directory of wstcp's own (mode 0700, so only wstcp's user can reach it). Each child
+ * opens three connections before it execs the program and introduces each with one line:
+ * "<secret> <id> <fd>\n" (fixed width). A connection with another secret, an id nobody waits for, or no
+ * line within a few seconds is closed.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A program's standard descriptor: 0 stdin, 1 stdout, 2 stderr. */
+export type StdioFd = 0 | 1 | 2;
+
+export type PipeArrived = (fd: StdioFd, socket: Socket) => void;
+
+/** 32 hex digits of secret, a 10-digit id, the fd, two spaces and the newline. */
+const HEADER_BYTES = 32 + 1 + 10 + 1 + 1 + 1;
+/** A child connects and writes its line at once; one that does not is not one of ours. */
+const HEADER_TIMEOUT_MS = 5000;
+
+export class ProgramDoor {
+  readonly secret = randomBytes(16).toString('hex');
+  private readonly expected = new Map<number, PipeArrived>();
+
+  private readonly server = createServer((socket) => this.admit(socket));
+
+  private constructor(
+    private readonly dir: string,
+    /** The socket's path, for the fork servers. */
+    readonly path: string,
+  ) {
+    this.server.unref();
+  }
+
+  /** Listens in a new private directory under the system's temporary directory. */
+  static async open(): Promise<ProgramDoor> {
+    const dir = mkdtempSync(join(tmpdir(), 'wstcp-'));
+    const door = new ProgramDoor(dir, join(dir, 'programs'));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        door.server.once('error', reject);
+        door.server.listen(door.path, () => {
+          door.server.removeListener('error', reject);
+          resolve();
+        });
+      });
+      return door;
+    } catch (err) {
+      door.close();
+      throw err;
+    }
+  }
+
+  /** The three pipes of program `id` go to `arrived` until `forget(id)`. */
+  expect(id: number, arrived: PipeArrived): void {
+    this.expected.set(id, arrived);
+  }
+
+  forget(id: number): void {
+    this.expected.delete(id);
+  }
+
+  close(): void {
+    this.server.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private admit(socket: Socket): void {
+    socket.on('error', () => {});
+    let introduced = false;
+    const timer = setTimeout(() => socket.destroy(), HEADER_TIMEOUT_MS);
+    const onReadable = () => {
+      const header = socket.read(HEADER_BYTES) as Buffer | null;
+      if (header === null) return;
+      introduced = true;
+      socket.removeListener('readable', onReadable);
+      clearTimeout(timer);
+      const pipe = this.introduction(header);
+      const arrived = pipe && this.expected.get(pipe.id);
+      if (!pipe || !arrived) {
+        socket.destroy();
+        return;
+      }
+      arrived(pipe.fd, socket);
+    };
+    socket.on('readable', onReadable);
+    // A connection that ends before its line: nothing more will come.
+    socket.once('end', () => {
+      if (introduced) return;
+      clearTimeout(timer);
+      socket.destroy();
+    });
+  }
+
+  private introduction(header: Buffer): { id: number; fd: StdioFd } | undefined {
+    const secret = Buffer.from(this.secret);
+    if (!timingSafeEqual(header.subarray(0, secret.length), secret)) return undefined;
+    const match = /^ (\d{10}) ([012])\n$/.exec(header.toString('latin1', secret.length));
+    if (!match) return undefined;
+    return { id: Number(match[1]), fd: Number(match[2]) as StdioFd };
+  }
+}
