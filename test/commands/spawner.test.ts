@@ -9,6 +9,8 @@ import { dirname } from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import { Logger } from '../../src/observe/log.js';
+import { ForkServer } from '../../src/targets/command/spawner/fork-server.js';
+import { ProgramDoor } from '../../src/targets/command/spawner/program-door.js';
 import { Spawner, SpawnFailure } from '../../src/targets/command/spawner/spawner.js';
 import { startBridge } from '../helpers/bridge.js';
 import { talk } from '../helpers/commands.js';
@@ -284,4 +286,16 @@ test('programs that exit before their start is complete still end their sessions
       assert.deepEqual(texts, []);
     }
   }
+});
+
+test('a fork server whose perl cannot be started fails its starts with ESPAWNER', async (t) => {
+  // Without the 'error' handling, no 'exit' ever comes for a process that never ran: the start hung.
+  const lines: string[] = [];
+  const log = new Logger({ level: 'debug', format: 'json', sink: (line) => lines.push(line) });
+  const door = await ProgramDoor.open();
+  t.after(() => door.close());
+  const server = new ForkServer('/nonexistent/perl', door, log);
+  t.after(() => server.close());
+  await assert.rejects(server.start(1, '/bin/cat', [], {}), (err: SpawnFailure) => err.code === 'ESPAWNER');
+  assert.ok(lines.some((line) => line.includes('command.spawner_exit')));
 });

@@ -109,7 +109,11 @@ export class ForkServer {
     child.stdout.on('data', (text: string) => this.answered(text));
     child.stdin.on('error', () => {});
     child.once('exit', (code, signal) => this.serverExited(child, code, signal));
-    child.on('error', (err) => this.log.debug('command.spawner_error', { error: err.message }));
+    child.on('error', (err) => {
+      this.log.debug('command.spawner_error', { error: err.message });
+      // Perl could not be started at all (removed since startup?): no 'exit' will come.
+      if (child.pid === undefined) this.serverExited(child, null, null);
+    });
     child.unref();
     this.holdLoop();
     return child;

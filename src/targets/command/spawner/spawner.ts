@@ -10,7 +10,7 @@
 import { availableParallelism } from 'node:os';
 import type { Logger } from '../../../observe/log.js';
 import { findExecutable } from '../find-executable.js';
-import { ForkServer } from './fork-server.js';
+import { ForkServer, SpawnFailure } from './fork-server.js';
 import { ProgramDoor } from './program-door.js';
 import type { RemoteProgram } from './remote-program.js';
 
@@ -64,6 +64,7 @@ export class Spawner {
     env: Readonly<Record<string, string>>,
   ): Promise<RemoteProgram> {
     const { servers } = this;
+    if (servers.length === 0) return Promise.reject(new SpawnFailure('no fork server runs', 'ESPAWNER'));
     this.turn = (this.turn + 1) % servers.length;
     let least = servers[this.turn]!;
     for (let i = 1; i < servers.length; i++) {
