@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../observe/log.js';
 import { FrameParser, type FrameSink } from '../websocket/frame-parser.js';
 import { closeFrame, frame, Opcode, parseClosePayload } from '../websocket/frames.js';
-import { writeToSubscriber } from './direct-write.js';
+import { SubscriberWriter } from './direct-write.js';
 import { type ChannelMessage, wsFrame, wsMetaFrame } from './message.js';
 import type { SubscriberSink } from './subscription.js';
 
@@ -42,6 +42,7 @@ const MAX_CLIENT_MESSAGE = 64 * 1024;
 
 export class WsSubscriber implements SubscriberSink, FrameSink {
   private readonly parser: FrameParser;
+  private readonly writer: SubscriberWriter;
   private ended = false;
   private skipping = false;
   private skipped = 0;
@@ -54,6 +55,7 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
     private readonly label: string,
   ) {
     this.parser = new FrameParser(this, MAX_CLIENT_MESSAGE);
+    this.writer = new SubscriberWriter(socket);
     socket.setNoDelay(limits.noDelay);
   }
 
@@ -73,7 +75,8 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
   send(message: ChannelMessage, multiId: string | undefined): void {
     if (this.ended) return;
     const data = this.meta ? wsMetaFrame(message, multiId) : wsFrame(message);
-    if (this.socket.writableLength + data.length > this.limits.queueBytes) {
+    const queued = this.socket.writableLength;
+    if (queued + data.length > this.limits.queueBytes) {
       this.tooSlow();
       return;
     }
@@ -82,7 +85,7 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
       this.skipping = false;
       this.skipped = 0;
     }
-    writeToSubscriber(this.socket, data);
+    this.writer.write(data, queued);
   }
 
   deleted(): void {
