@@ -75,7 +75,7 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
   send(message: ChannelMessage, multiId: string | undefined): void {
     if (this.ended) return;
     const data = this.meta ? wsMetaFrame(message, multiId) : wsFrame(message);
-    const queued = this.socket.writableLength;
+    const queued = this.writer.queued();
     if (queued + data.length > this.limits.queueBytes) {
       this.tooSlow();
       return;
@@ -104,7 +104,7 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
 
   controlFrame(opcode: number, payload: Buffer): void {
     if (opcode === Opcode.Ping) {
-      if (!this.ended && this.socket.writableLength < this.limits.queueBytes) {
+      if (!this.ended && this.writer.queued() < this.limits.queueBytes) {
         this.socket.write(frame(Opcode.Pong, payload));
       }
     } else if (opcode === Opcode.Close) {
@@ -132,7 +132,7 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
         this.log.warn('channel.subscriber_slow', {
           subscriber: this.label,
           action: 'skip',
-          queued: this.socket.writableLength,
+          queued: this.writer.queued(),
         });
       }
       this.skipped++;
@@ -142,7 +142,7 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
       subscriber: this.label,
       action: 'close',
       code: SLOW_CLOSE_CODE,
-      queued: this.socket.writableLength,
+      queued: this.writer.queued(),
     });
     this.close(closeFrame(SLOW_CLOSE_CODE, 'subscriber too slow'));
   }
