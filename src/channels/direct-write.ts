@@ -117,7 +117,8 @@ export class SubscriberWriter {
     const req = spareRequest as WriteRequest;
     const err = (handle.writeBuffer as (req: WriteRequest, data: Buffer) => number)(req, data);
     if (err !== 0) {
-      // Nothing was written (the peer is gone): the stream reports it.
+      // The socket cannot be written (the peer is gone; the try-write wrote nothing, or libuv could not
+      // queue the rest of a socket that stopped being writable): the stream's write fails and reports it.
       this.socket.write(data);
       return;
     }
