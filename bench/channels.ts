@@ -11,6 +11,10 @@
  * - memory per idle subscriber: the server's resident memory after the swarm connected, less before,
  *   divided by the subscribers.
  *
+ * Before the figures, each server gets WARMUP_SECONDS of the same back-to-back publishing, as the other
+ * sections warm up: a fresh Node process runs its per-publish code in the interpreter at first, which
+ * made wstcp's first 3 s phase 5-16% slower than the same phase right after (nginx has nothing to warm).
+ *
  * Nchan runs as Debian configures nginx but with one worker (wstcp runs as one process too).
  */
 import { Agent, request } from 'node:http';
@@ -18,7 +22,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { launchNchan } from '../test/helpers/nchan.js';
 import { findProgram } from '../test/helpers/programs.js';
-import { Swarm } from '../test/helpers/swarm.js';
+import { Swarm, type SwarmStats } from '../test/helpers/swarm.js';
 import { freePort } from './bridges.js';
 import { start, stop, treeCpuSeconds, treeMemory, waitForPort } from './procs.js';
 
@@ -31,6 +35,8 @@ export interface ChannelBenchOptions {
   readonly reps: number;
   progress(line: string): void;
 }
+
+const WARMUP_SECONDS = 1;
 
 interface Server {
   readonly name: 'wstcp' | 'Nchan';
@@ -95,6 +101,41 @@ function stamped(size: number): Buffer {
   return body;
 }
 
+/** Posts back to back for `seconds`; resolves with how many were published. */
+async function publishFor(
+  server: Server,
+  agent: Agent,
+  channel: string,
+  size: number,
+  seconds: number,
+): Promise<number> {
+  const started = performance.now();
+  let published = 0;
+  while (performance.now() - started < seconds * 1000) {
+    const status = await post(agent, server.port, channel, stamped(size));
+    if (status !== 201) throw new Error(`${server.name}: publish answered ${status}`);
+    published++;
+  }
+  return published;
+}
+
+/** Waits until the swarm has received `expected` messages (15 s at most); resolves with the last stats. */
+async function drained(swarm: Swarm, expected: number): Promise<{ stats: SwarmStats; lastAt: number }> {
+  let stats = await swarm.stats();
+  let lastCount = stats.messages;
+  let lastAt = performance.now();
+  const deadline = performance.now() + 15_000;
+  while (stats.messages < expected && performance.now() < deadline) {
+    await sleep(50);
+    stats = await swarm.stats();
+    if (stats.messages !== lastCount) {
+      lastCount = stats.messages;
+      lastAt = performance.now();
+    }
+  }
+  return { stats, lastAt };
+}
+
 async function measure(
   server: Server,
   count: number,
@@ -111,30 +152,16 @@ async function measure(
     const memoryPerSubKb = (treeMemory(server.pid).rssKb - before) / count;
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
+      const atStart = await swarm.stats();
+      const warmed = await publishFor(server, agent, channel, sizes[0] ?? 64, WARMUP_SECONDS);
+      await drained(swarm, atStart.messages + warmed * count);
       for (const size of sizes) {
         await swarm.stats();
         const startStats = await swarm.stats();
         const cpuBefore = treeCpuSeconds(server.pid);
         const started = performance.now();
-        let published = 0;
-        while (performance.now() - started < opts.seconds * 1000) {
-          const status = await post(agent, server.port, channel, stamped(size));
-          if (status !== 201) throw new Error(`${server.name}: publish answered ${status}`);
-          published++;
-        }
-        const expected = startStats.messages + published * count;
-        let stats = await swarm.stats();
-        let lastCount = stats.messages;
-        let lastAt = performance.now();
-        const deadline = performance.now() + 15_000;
-        while (stats.messages < expected && performance.now() < deadline) {
-          await sleep(50);
-          stats = await swarm.stats();
-          if (stats.messages !== lastCount) {
-            lastCount = stats.messages;
-            lastAt = performance.now();
-          }
-        }
+        const published = await publishFor(server, agent, channel, size, opts.seconds);
+        const { stats, lastAt } = await drained(swarm, startStats.messages + published * count);
         const delivered = stats.messages - startStats.messages;
         const deliveredPerS = delivered / ((lastAt - started) / 1000);
         const cpuAfter = treeCpuSeconds(server.pid);

@@ -22,14 +22,20 @@ export function isBinary(message: ChannelMessage): boolean {
 }
 
 const frames = new WeakMap<ChannelMessage, Buffer>();
+/** The last message asked for: a fan-out asks for the same one once per subscriber, in a row. */
+let lastMessage: ChannelMessage | undefined;
+let lastFrame: Buffer | undefined;
 
 /** The message as one unmasked WebSocket frame, built once per message. */
 export function wsFrame(message: ChannelMessage): Buffer {
+  if (message === lastMessage) return lastFrame as Buffer;
   let built = frames.get(message);
   if (!built) {
     built = frame(isBinary(message) ? Opcode.Binary : Opcode.Text, message.data);
     frames.set(message, built);
   }
+  lastMessage = message;
+  lastFrame = built;
   return built;
 }
 

@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../observe/log.js';
 import { FrameParser, type FrameSink } from '../websocket/frame-parser.js';
 import { closeFrame, frame, Opcode, parseClosePayload } from '../websocket/frames.js';
-import { writeToSubscriber } from './direct-write.js';
+import { SubscriberWriter } from './direct-write.js';
 import { type ChannelMessage, wsFrame, wsMetaFrame } from './message.js';
 import type { SubscriberSink } from './subscription.js';
 
@@ -42,6 +42,7 @@ const MAX_CLIENT_MESSAGE = 64 * 1024;
 
 export class WsSubscriber implements SubscriberSink, FrameSink {
   private readonly parser: FrameParser;
+  private readonly writer: SubscriberWriter;
   private ended = false;
   private skipping = false;
   private skipped = 0;
@@ -54,6 +55,7 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
     private readonly label: string,
   ) {
     this.parser = new FrameParser(this, MAX_CLIENT_MESSAGE);
+    this.writer = new SubscriberWriter(socket);
     socket.setNoDelay(limits.noDelay);
   }
 
@@ -73,7 +75,8 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
   send(message: ChannelMessage, multiId: string | undefined): void {
     if (this.ended) return;
     const data = this.meta ? wsMetaFrame(message, multiId) : wsFrame(message);
-    if (this.socket.writableLength + data.length > this.limits.queueBytes) {
+    const queued = this.writer.queued();
+    if (queued + data.length > this.limits.queueBytes) {
       this.tooSlow();
       return;
     }
@@ -82,7 +85,7 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
       this.skipping = false;
       this.skipped = 0;
     }
-    writeToSubscriber(this.socket, data);
+    this.writer.write(data, queued);
   }
 
   deleted(): void {
@@ -101,7 +104,7 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
 
   controlFrame(opcode: number, payload: Buffer): void {
     if (opcode === Opcode.Ping) {
-      if (!this.ended && this.socket.writableLength < this.limits.queueBytes) {
+      if (!this.ended && this.writer.queued() < this.limits.queueBytes) {
         this.socket.write(frame(Opcode.Pong, payload));
       }
     } else if (opcode === Opcode.Close) {
@@ -129,7 +132,7 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
         this.log.warn('channel.subscriber_slow', {
           subscriber: this.label,
           action: 'skip',
-          queued: this.socket.writableLength,
+          queued: this.writer.queued(),
         });
       }
       this.skipped++;
@@ -139,7 +142,7 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
       subscriber: this.label,
       action: 'close',
       code: SLOW_CLOSE_CODE,
-      queued: this.socket.writableLength,
+      queued: this.writer.queued(),
     });
     this.close(closeFrame(SLOW_CLOSE_CODE, 'subscriber too slow'));
   }
