@@ -59,7 +59,8 @@ interface Row {
 
 async function startWstcp(root: string): Promise<Server> {
   const port = await freePort();
-  const child = start(process.execPath, [join(root, 'bin', 'wstcp'), '--channels', `127.0.0.1:${port}`], {
+  // As installed: bin/wstcp's shebang line sets its node flags and malloc tuning.
+  const child = start(join(root, 'bin', 'wstcp'), ['--channels', `127.0.0.1:${port}`], {
     stdio: ['ignore', 'ignore', 'ignore'],
   });
   await waitForPort(port, 30_000);

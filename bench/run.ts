@@ -153,7 +153,7 @@ async function main(): Promise<void> {
             channelFanout({
               root: ROOT,
               seconds: quick ? 1 : 3,
-              reps: quick ? 1 : 3,
+              reps: values.reps === undefined ? (quick ? 1 : 3) : settings.reps,
               counts: [1000, 10_000],
               sizes: [64, 4096],
               progress,
