@@ -199,14 +199,20 @@ test('a start sent to a fork server that has just died fails with ESPAWNER inste
   assert.ok(lines.some((line) => line.includes('command.spawner_exit')));
 });
 
+/** The door's secret, as the fork server was given it. */
+function doorSecret(pid: number): string {
+  const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  return environ.find((v) => v.startsWith('WSTCP_FORK_SECRET='))!.slice('WSTCP_FORK_SECRET='.length);
+}
+
 /** The program door's socket path: the fork server's argument. */
 function doorPath(pid: number): string {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[2]!;
 }
 
-test('the program door closes connections that do not bring the secret, and sessions go on', async (t) => {
+test('the program door closes and logs connections that do not bring the secret, and sessions go on', async (t) => {
   const before = new Set(spawners());
-  const bridge = await startBridge(['--cmd', 'cat', '127.0.0.1:0']);
+  const bridge = await startBridge(['--log-format', 'json', '--cmd', 'cat', '127.0.0.1:0']);
   t.after(() => bridge.close());
   const [server] = spawners().filter((pid) => !before.has(pid));
   const path = doorPath(server!);
@@ -225,6 +231,10 @@ test('the program door closes connections that do not bring the secret, and sess
     ]);
     assert.equal(ended, 'closed', `closed after ${JSON.stringify(line)}`);
   }
+  const refusals = bridge.logs.map((l) => JSON.parse(l)).filter((l) => l.event === 'command.door_refused');
+  assert.equal(refusals.length, strangers.length);
+  for (const line of bridge.logs)
+    assert.ok(!line.includes(doorSecret(server!)), 'the secret is never logged');
   const { texts } = await talk(bridge.url, { send: ['after'], until: (m) => m.length === 1 });
   assert.deepEqual(texts, ['after']);
 });
@@ -292,7 +302,7 @@ test('a fork server whose perl cannot be started fails its starts with ESPAWNER'
   // Without the 'error' handling, no 'exit' ever comes for a process that never ran: the start hung.
   const lines: string[] = [];
   const log = new Logger({ level: 'debug', format: 'json', sink: (line) => lines.push(line) });
-  const door = await ProgramDoor.open();
+  const door = await ProgramDoor.open(log);
   t.after(() => door.close());
   const server = new ForkServer('/nonexistent/perl', door, log);
   t.after(() => server.close());

@@ -2,14 +2,16 @@
  * Where programs started by the fork servers (fork-server.pl) connect their stdin, stdout and stderr: a
  * unix socket in a directory of wstcp's own (mode 0700, so only wstcp's user can reach it). Each child
  * opens three connections before it execs the program and introduces each with one line:
- * "<secret> <id> <fd>\n" (fixed width). A connection with another secret, an id nobody waits for, or no
- * line within a few seconds is closed.
+ * "<secret> <id> <fd>\n" (fixed width). A connection with another secret, or no line within a few
+ * seconds, is closed and logged (only a process of wstcp's own user can even connect); one for an id
+ * nobody waits for any more (the pipes of a start that failed after connecting) is closed quietly.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from '../../../observe/log.js';
 
 /** A program's standard descriptor: 0 stdin, 1 stdout, 2 stderr. */
 export type StdioFd = 0 | 1 | 2;
@@ -31,14 +33,15 @@ export class ProgramDoor {
     private readonly dir: string,
     /** The socket's path, for the fork servers. */
     readonly path: string,
+    private readonly log: Logger,
   ) {
     this.server.unref();
   }
 
   /** Listens in a new private directory under the system's temporary directory. */
-  static async open(): Promise<ProgramDoor> {
+  static async open(log: Logger): Promise<ProgramDoor> {
     const dir = mkdtempSync(join(tmpdir(), 'wstcp-'));
-    const door = new ProgramDoor(dir, join(dir, 'programs'));
+    const door = new ProgramDoor(dir, join(dir, 'programs'), log);
     try {
       await new Promise<void>((resolve, reject) => {
         door.server.once('error', reject);
@@ -71,7 +74,7 @@ export class ProgramDoor {
   private admit(socket: Socket): void {
     socket.on('error', () => {});
     let introduced = false;
-    const timer = setTimeout(() => socket.destroy(), HEADER_TIMEOUT_MS);
+    const timer = setTimeout(() => this.refuse(socket, 'no introduction line'), HEADER_TIMEOUT_MS);
     const onReadable = () => {
       const header = socket.read(HEADER_BYTES) as Buffer | null;
       if (header === null) return;
@@ -79,8 +82,12 @@ export class ProgramDoor {
       socket.removeListener('readable', onReadable);
       clearTimeout(timer);
       const pipe = this.introduction(header);
-      const arrived = pipe && this.expected.get(pipe.id);
-      if (!pipe || !arrived) {
+      if (!pipe) {
+        this.refuse(socket, 'not introduced with the secret');
+        return;
+      }
+      const arrived = this.expected.get(pipe.id);
+      if (!arrived) {
         socket.destroy();
         return;
       }
@@ -91,8 +98,13 @@ export class ProgramDoor {
     socket.once('end', () => {
       if (introduced) return;
       clearTimeout(timer);
-      socket.destroy();
+      this.refuse(socket, 'ended before its introduction line');
     });
+  }
+
+  private refuse(socket: Socket, reason: string): void {
+    socket.destroy();
+    this.log.warn('command.door_refused', { reason });
   }
 
   private introduction(header: Buffer): { id: number; fd: StdioFd } | undefined {

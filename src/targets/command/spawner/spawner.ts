@@ -44,7 +44,7 @@ export class Spawner {
       return false;
     }
     try {
-      this.door = await ProgramDoor.open();
+      this.door = await ProgramDoor.open(this.log);
     } catch (err) {
       this.log.warn('command.spawner_unavailable', {
         reason: `no private socket for programs (${(err as NodeJS.ErrnoException).code ?? String(err)}): programs are started by wstcp itself, at a lower rate`,
