@@ -309,3 +309,12 @@ test('a fork server whose perl cannot be started fails its starts with ESPAWNER'
   await assert.rejects(server.start(1, '/bin/cat', [], {}), (err: SpawnFailure) => err.code === 'ESPAWNER');
   assert.ok(lines.some((line) => line.includes('command.spawner_exit')));
 });
+
+test('a %00 in the path cannot add variables to the program environment: the start is refused', async (t) => {
+  // PATH_INFO holds the decoded path, and NUL separates the fork server's fields: before the check,
+  // `/x%00INJECTED=yes` gave the program INJECTED=yes (LD_PRELOAD would have done as well).
+  const bridge = await startBridge(['--cmd', `sh -c 'echo "[$INJECTED]"'`, '127.0.0.1:0']);
+  t.after(() => bridge.close());
+  await assert.rejects(talk(`${bridge.url}/x%00INJECTED=yes`), /HTTP 500/);
+  assert.deepEqual((await talk(`${bridge.url}/x`)).texts, ['[]']);
+});

@@ -71,6 +71,11 @@ export class ForkServer {
     env: Readonly<Record<string, string>>,
   ): Promise<RemoteProgram> {
     if (this.closed) return Promise.reject(new SpawnFailure('the bridge is closing', undefined));
+    // NUL separates the request's fields: one inside a value (a client's `%00` in PATH_INFO) would add
+    // variables of the client's choosing. The kernel could not pass it anyway (Node's spawn refuses it too).
+    if (!fitsRequest(file, args, env)) {
+      return Promise.reject(new SpawnFailure('an argument or variable holds a NUL byte', 'EINVAL'));
+    }
     const server = this.server();
     this.starting++;
     return new Promise((resolve, reject) => {
@@ -215,6 +220,14 @@ export class ForkServer {
  */
 function reportLater(program: RemoteProgram, code: number | null, signal: NodeJS.Signals | null): void {
   setImmediate(() => program.reportExit(code, signal));
+}
+
+/** Whether every field can travel NUL-separated (and every variable name is one). */
+function fitsRequest(file: string, args: readonly string[], env: Readonly<Record<string, string>>): boolean {
+  if (file.includes('\0') || args.some((arg) => arg.includes('\0'))) return false;
+  return Object.entries(env).every(
+    ([name, value]) => name !== '' && !name.includes('=') && !name.includes('\0') && !value.includes('\0'),
+  );
 }
 
 /** The request line of fork-server.pl: "<length>\n" and the fields, NUL-separated. */
