@@ -108,6 +108,8 @@ export class ProgramDoor {
   }
 
   private introduction(header: Buffer): { id: number; fd: StdioFd } | undefined {
+    // Shorter when the connection ended before a whole line.
+    if (header.length !== HEADER_BYTES) return undefined;
     const secret = Buffer.from(this.secret);
     if (!timingSafeEqual(header.subarray(0, secret.length), secret)) return undefined;
     const match = /^ (\d{10}) ([012])\n$/.exec(header.toString('latin1', secret.length));
