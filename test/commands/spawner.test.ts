@@ -321,3 +321,11 @@ test('a %00 in the path cannot add variables to the program environment: the sta
   await assert.rejects(talk(`${bridge.url}/x%00INJECTED=yes`), /HTTP 500/);
   assert.deepEqual((await talk(`${bridge.url}/x`)).texts, ['[]']);
 });
+
+test('programs start with no signal ignored (SIGPIPE included), whatever the fork server ignores', async (t) => {
+  // The fork server ignores SIGPIPE so that answering a wstcp that is gone fails instead of killing it;
+  // an ignored signal survives exec, and a program that writes to a closed pipe must still die of it.
+  const bridge = await startBridge(['--cmd', 'grep SigIgn /proc/self/status', '127.0.0.1:0']);
+  t.after(() => bridge.close());
+  assert.deepEqual((await talk(bridge.url)).texts, ['SigIgn:\t0000000000000000']);
+});

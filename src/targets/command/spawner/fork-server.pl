@@ -34,14 +34,24 @@ my %reaped_early;
 # Terminal and service signals are wstcp's to handle (it ends its programs first, then this process).
 # Caught, not ignored: a program must not inherit an ignored SIGINT or SIGTERM.
 $SIG{$_} = sub { } for qw(INT TERM HUP QUIT);
-$SIG{PIPE} = 'DEFAULT';
+# An answer to a wstcp that is gone fails with EPIPE instead of killing this process before it can leave.
+# Programs get the default back before they exec.
+$SIG{PIPE} = 'IGNORE';
 $SIG{CHLD} = \&reap;
+
+# wstcp closed the channel, or died (its programs are its to end, by group). Whichever fork server leaves
+# first takes the door with it: after a crash of wstcp nothing else would.
+sub leave {
+    unlink $socket_path;
+    (my $door_dir = $socket_path) =~ s{/[^/]*$}{};
+    rmdir $door_dir;
+    POSIX::_exit(0);
+}
 
 sub answer {
     my ($line) = @_;
     my $written = syswrite(STDOUT, $line);
-    # wstcp is gone: nobody is left to start programs for.
-    POSIX::_exit(0) unless defined $written && $written == length $line;
+    leave() unless defined $written && $written == length $line;
 }
 
 sub reap {
@@ -80,7 +90,7 @@ sub run_child {
         syswrite($connection, $header) == length $header or give_up($status, $!);
         defined POSIX::dup2(fileno($connection), $fd) or give_up($status, $!);
     }
-    $SIG{$_} = 'DEFAULT' for qw(INT TERM HUP QUIT CHLD);
+    $SIG{$_} = 'DEFAULT' for qw(INT TERM HUP QUIT CHLD PIPE);
     %ENV = %$env;
     { exec { $file } $file, @$args; }
     give_up($status, $!);
@@ -145,9 +155,4 @@ while (1) {
         request($payload);
     }
 }
-# wstcp closed the channel, or died (its programs are its to end, by group). Whichever fork server leaves
-# first takes the door with it: after a crash of wstcp nothing else would.
-unlink $socket_path;
-(my $door_dir = $socket_path) =~ s{/[^/]*$}{};
-rmdir $door_dir;
-exit 0;
+leave();
