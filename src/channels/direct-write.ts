@@ -132,8 +132,9 @@ export class SubscriberWriter {
     req.oncomplete = (status: number) => {
       this.held = 0;
       if (status < 0 && !this.socket.destroyed) {
-        const error = Object.assign(new Error(`write ${getSystemErrorName(status)}`), {
-          code: getSystemErrorName(status),
+        const code = getSystemErrorName(status);
+        const error = Object.assign(new Error(`write ${code}`), {
+          code,
           errno: status,
           syscall: 'write',
         });

@@ -16,7 +16,7 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { passedEnvironment } from '../targets/command/environment.js';
 import { findExecutable } from '../targets/command/find-executable.js';
-import { readStderrLines } from '../targets/command/line-splitter.js';
+import { readLines } from '../targets/command/line-splitter.js';
 import type { Program } from '../targets/command/program.js';
 import { killGroup, startProgram } from '../targets/command/spawn.js';
 import { stopProgram } from '../targets/command/teardown.js';
@@ -181,8 +181,6 @@ class ProgramRun implements FeedRun {
 
   private logStderr(child: Program): void {
     const { log, channel } = this.settings;
-    readStderrLines(child.stderr, (line) =>
-      log.warn('channel.feed_stderr', { channel, pid: child.pid, line }),
-    );
+    readLines(child.stderr, (line) => log.warn('channel.feed_stderr', { channel, pid: child.pid, line }));
   }
 }

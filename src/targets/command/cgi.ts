@@ -6,14 +6,13 @@
  *
  * Each script counts against --max-forks. A client that goes away ends the script with the usual teardown.
  */
-
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describeError, HttpError, refuse } from '../../errors.js';
 import { answerRefusal } from '../../front/refusal.js';
 import type { Logger } from '../../observe/log.js';
 import { cgiEnvironment, type EnvironmentSettings } from './environment.js';
 import type { ForkLimit } from './fork-limit.js';
-import { readStderrLines } from './line-splitter.js';
+import { readLines } from './line-splitter.js';
 import type { Program } from './program.js';
 import { requestFacts } from './request-facts.js';
 import type { ScriptDir } from './script-dir.js';
@@ -175,7 +174,7 @@ export function parseHeaders(block: string): ParsedHeaders | undefined {
 }
 
 function logStderr(child: Program, script: string, log: Logger): void {
-  readStderrLines(child.stderr, (line) => log.warn('cgi.stderr', { script, line }));
+  readLines(child.stderr, (line) => log.warn('cgi.stderr', { script, line }));
 }
 
 function answerError(res: ServerResponse, err: unknown): void {

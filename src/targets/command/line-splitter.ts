@@ -77,17 +77,18 @@ function characterBoundary(bytes: Buffer, limit: number): number {
   return limit;
 }
 
-/** Longest stderr line written to the log as one line (longer ones come in pieces). */
-const MAX_STDERR_LINE_BYTES = 16 * 1024;
+/** Longest line handed on as one (longer ones come in pieces): a log line's worth. */
+const MAX_READ_LINE_BYTES = 16 * 1024;
 
 /**
- * Reads a program's stderr to its end, handing each line, as text, to `log` (which writes the log line).
- * A stream error ends it quietly: stderr only ever feeds the log.
+ * Reads `stream` to its end, handing each line, as text, to `onLine`: a program's stderr to the log, a
+ * fork server's answers. A stream error ends it quietly: what is read only ever feeds the log or answers
+ * whose absence the reader notices otherwise (the process's exit).
  */
-export function readStderrLines(stderr: Readable, log: (line: string) => void): void {
-  const lines = new LineSplitter(MAX_STDERR_LINE_BYTES);
-  const emit = (line: Buffer) => log(line.toString('utf8'));
-  stderr.on('data', (chunk: Buffer) => lines.push(chunk, emit));
-  stderr.once('end', () => lines.flush(emit));
-  stderr.on('error', () => {});
+export function readLines(stream: Readable, onLine: (line: string) => void): void {
+  const lines = new LineSplitter(MAX_READ_LINE_BYTES);
+  const emit = (line: Buffer) => onLine(line.toString('utf8'));
+  stream.on('data', (chunk: Buffer) => lines.push(chunk, emit));
+  stream.once('end', () => lines.flush(emit));
+  stream.on('error', () => {});
 }

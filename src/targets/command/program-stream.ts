@@ -13,10 +13,9 @@
  *   exits, whatever it left running in its process group is killed; the stream closes once the program
  *   is reaped and its pipes are closed.
  */
-
 import type { Logger } from '../../observe/log.js';
 import type { TargetOwner, TargetStream } from '../target.js';
-import { LineSplitter, readStderrLines } from './line-splitter.js';
+import { LineSplitter, readLines } from './line-splitter.js';
 import type { Program } from './program.js';
 import { killGroup } from './spawn.js';
 import { type StopStep, stopProgram } from './teardown.js';
@@ -198,7 +197,7 @@ export class ProgramStream implements TargetStream {
     if (this.stderrRead) return;
     this.stderrRead = true;
     this.child.stderr.removeListener('readable', keepUnread);
-    readStderrLines(this.child.stderr, (line) =>
+    readLines(this.child.stderr, (line) =>
       this.settings.log.warn('command.stderr', { session: this.session, pid: this.pid, line }),
     );
   }

@@ -12,7 +12,9 @@ import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { getSystemErrorName } from 'node:util';
 import type { Logger } from '../../../observe/log.js';
+import { readLines } from '../line-splitter.js';
 import { killGroup } from '../spawn.js';
 import type { ProgramDoor, StdioFd } from './program-door.js';
 import { RemoteProgram } from './remote-program.js';
@@ -47,7 +49,6 @@ type ServerProcess = ChildProcessByStdio<Writable, Readable, null>;
 export class ForkServer {
   private process: ServerProcess | undefined;
   private readonly entries = new Map<number, Entry>();
-  private answers = '';
   private closed = false;
   /** Programs asked for and not yet started (or failed): how busy this server is. */
   starting = 0;
@@ -110,8 +111,7 @@ export class ForkServer {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     this.process = child;
-    child.stdout.setEncoding('latin1');
-    child.stdout.on('data', (text: string) => this.answered(text));
+    readLines(child.stdout, (line) => this.answer(line.split(' ')));
     child.stdin.on('error', () => {});
     child.once('exit', (code, signal) => this.serverExited(child, code, signal));
     child.on('error', (err) => {
@@ -129,12 +129,6 @@ export class ForkServer {
     const output = this.process?.stdout as Socket | undefined;
     if (this.entries.size > 0) output?.ref();
     else output?.unref();
-  }
-
-  private answered(text: string): void {
-    const lines = (this.answers + text).split('\n');
-    this.answers = lines.pop()!;
-    for (const line of lines) this.answer(line.split(' '));
   }
 
   private answer([what, idText, a, b]: string[]): void {
@@ -244,13 +238,13 @@ function request(
   return `${Buffer.byteLength(payload)}\n${payload}`;
 }
 
-const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, number]) => [number, name]));
 const SIGNAL_NAMES = new Map(
   Object.entries(constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]),
 );
 
+/** ENOENT for 2: the fork server reports errno as the number. */
 function errnoName(errno: number): string | undefined {
-  return ERRNO_NAMES.get(errno);
+  return Number.isInteger(errno) && errno > 0 ? getSystemErrorName(-errno) : undefined;
 }
 
 function signalName(signal: number): NodeJS.Signals | null {

@@ -25,6 +25,7 @@ const HEADER_TIMEOUT_MS = 5000;
 
 export class ProgramDoor {
   readonly secret = randomBytes(16).toString('hex');
+  private readonly secretBytes = Buffer.from(this.secret);
   private readonly expected = new Map<number, PipeArrived>();
 
   private readonly server = createServer((socket) => this.admit(socket));
@@ -110,7 +111,7 @@ export class ProgramDoor {
   private introduction(header: Buffer): { id: number; fd: StdioFd } | undefined {
     // Shorter when the connection ended before a whole line.
     if (header.length !== HEADER_BYTES) return undefined;
-    const secret = Buffer.from(this.secret);
+    const secret = this.secretBytes;
     if (!timingSafeEqual(header.subarray(0, secret.length), secret)) return undefined;
     const match = /^ (\d{10}) ([012])\n$/.exec(header.toString('latin1', secret.length));
     if (!match) return undefined;

@@ -21,8 +21,7 @@ export class RemoteProgram extends EventEmitter implements Program {
     readonly stderr: Socket,
   ) {
     super();
-    stdin.on('error', () => {});
-    // Only written to: what the program might write to its stdin is not read, and neither is its end.
+    // (Every pipe already has the door's error listener.) Only written to: what the program might write to its stdin is not read, and neither is its end.
     (stdin as unknown as { _handle?: { readStop(): number } })._handle?.readStop();
     for (const output of [stdout, stderr]) {
       // An empty stderr may have ended and closed while the program's other pipes were on their way.

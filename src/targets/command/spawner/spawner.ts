@@ -36,20 +36,19 @@ export class Spawner {
    * wstcp instead: no `perl` on wstcp's PATH, or no private directory for the door.
    */
   async warm(): Promise<boolean> {
-    const perl = await findExecutable('perl', process.env.PATH ?? '');
-    if (!perl) {
-      this.log.warn('command.spawner_unavailable', {
-        reason: 'perl was not found on PATH: programs are started by wstcp itself, at a lower rate',
-      });
+    const unavailable = (why: string) => {
+      const reason = `${why}: programs are started by wstcp itself, at a lower rate`;
+      this.log.warn('command.spawner_unavailable', { reason });
       return false;
-    }
+    };
+    const perl = await findExecutable('perl', process.env.PATH ?? '');
+    if (!perl) return unavailable('perl was not found on PATH');
     try {
       this.door = await ProgramDoor.open(this.log);
     } catch (err) {
-      this.log.warn('command.spawner_unavailable', {
-        reason: `no private socket for programs (${(err as NodeJS.ErrnoException).code ?? String(err)}): programs are started by wstcp itself, at a lower rate`,
-      });
-      return false;
+      return unavailable(
+        `no private socket for programs (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      );
     }
     const door = this.door;
     this.servers = Array.from({ length: this.count }, () => new ForkServer(perl, door, this.log));
