@@ -26,7 +26,13 @@ export interface SubscriberSink {
 export type ResumeFrom = readonly (MessageId | undefined)[];
 
 export class Subscription implements ChannelListener {
+  /**
+   * The last id sent (or skipped) per channel. With one channel (nearly every subscriber) it is `last`
+   * and `positions` stays unused: a delivery then touches no array (docs/performance.md).
+   */
   private readonly positions: (MessageId | undefined)[];
+  private last: MessageId | undefined;
+  private readonly single: boolean;
   /** Live messages that came while starting; undefined once started. */
   private pending: { channel: string; message: ChannelMessage }[] | undefined = [];
   private subscribed: string[] = [];
@@ -38,6 +44,7 @@ export class Subscription implements ChannelListener {
     private readonly sink: SubscriberSink,
   ) {
     this.positions = channels.map(() => undefined);
+    this.single = channels.length === 1;
   }
 
   /**
@@ -58,7 +65,9 @@ export class Subscription implements ChannelListener {
           : buffered.slice()
         : firstMessages(buffered, first);
       // What is skipped counts as seen, so that a late live copy of it is not sent either.
-      this.positions[i] = selected.length > 0 ? undefined : (resume ?? buffered[buffered.length - 1]?.id);
+      const position = selected.length > 0 ? undefined : (resume ?? buffered[buffered.length - 1]?.id);
+      if (this.single) this.last = position;
+      else this.positions[i] = position;
       for (const message of selected) backlog.push({ channel, message });
     }
     if (this.channels.length > 1) backlog.sort((a, b) => a.message.publishedAt - b.message.publishedAt);
@@ -92,12 +101,19 @@ export class Subscription implements ChannelListener {
 
   private forward(channel: string, message: ChannelMessage): void {
     if (this.closed) return;
-    // At most 255 channels, nearly always one: a scan costs less than a Map per subscriber.
-    const i = this.channels.length === 1 ? 0 : this.channels.indexOf(channel);
+    if (this.single) {
+      const seen = this.last;
+      if (seen && compareMessageIds(message.id, seen) <= 0) return;
+      this.last = message.id;
+      this.sink.send(message, undefined);
+      return;
+    }
+    // At most 255 channels: a scan costs less than a Map per subscriber.
+    const i = this.channels.indexOf(channel);
     if (i < 0) return;
     const seen = this.positions[i];
     if (seen && compareMessageIds(message.id, seen) <= 0) return;
     this.positions[i] = message.id;
-    this.sink.send(message, this.channels.length === 1 ? undefined : formatMultiId(this.positions, i));
+    this.sink.send(message, formatMultiId(this.positions, i));
   }
 }

@@ -104,9 +104,10 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
 
   controlFrame(opcode: number, payload: Buffer): void {
     if (opcode === Opcode.Ping) {
-      if (!this.ended && this.writer.queued() < this.limits.queueBytes) {
-        this.socket.write(frame(Opcode.Pong, payload));
-      }
+      const queued = this.writer.queued();
+      // Through the writer like every frame, so that it keeps count of what the socket holds.
+      if (!this.ended && queued < this.limits.queueBytes)
+        this.writer.write(frame(Opcode.Pong, payload), queued);
     } else if (opcode === Opcode.Close) {
       const parsed = parseClosePayload(payload);
       this.close(

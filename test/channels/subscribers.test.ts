@@ -16,7 +16,7 @@ import {
   startChannelServer,
   WsStream,
 } from '../helpers/channels.js';
-import { FrameReader } from '../helpers/frames.js';
+import { clientFrame, FrameReader } from '../helpers/frames.js';
 
 test('--channel-first newest, 2 and -2 select what a new subscriber gets, as Nchan counts them', async (t) => {
   const results: Record<string, string[]> = {};
@@ -342,4 +342,100 @@ test('subscriber sockets coalesce small messages (Nagle, as Nchan) unless --chan
     ws.close();
     events.close();
   }
+});
+
+/** Sends `parts` on one raw connection, `gapMs` apart; resolves with the answer's status line. */
+async function rawPublish(port: number, parts: readonly string[], gapMs: number): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  let answer = '';
+  socket.on('data', (chunk: Buffer) => {
+    answer += chunk.toString('latin1');
+  });
+  for (const part of parts) {
+    socket.write(part);
+    await new Promise((r) => setTimeout(r, gapMs));
+  }
+  const deadline = Date.now() + 5000;
+  while (!answer.includes('\r\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  socket.destroy();
+  return answer.split('\r\n')[0] ?? '';
+}
+
+// A body that comes with its headers is read in one piece (publisher.ts); one that arrives later, in
+// parts or chunked, through the stream: each must be published whole, and a chunked body over the limit
+// refused with 413 whichever way it arrived.
+test('a publish is read whole whether its body comes with the headers, later, in parts, chunked or empty', async (t) => {
+  const server = await startChannelServer({ maxBytes: 1000 });
+  t.after(() => server.close());
+  const stream = new WsStream(`ws://${server.base}/sub/bodies`);
+  t.after(() => stream.close());
+  await stream.opened;
+  const head = (length: number | 'chunked') =>
+    `POST /pub/bodies HTTP/1.1\r\nHost: x\r\n${
+      length === 'chunked' ? 'Transfer-Encoding: chunked' : `Content-Length: ${length}`
+    }\r\n\r\n`;
+  const cases: [string, string[], number][] = [
+    ['together', [`${head(8)}together`], 0],
+    ['later', [head(5), 'later'], 50],
+    ['in three parts', [head(14), 'in th', 'ree p', 'arts'], 30],
+    ['chunked', [`${head('chunked')}3\r\nchu\r\n`, '4\r\nnked\r\n', '0\r\n\r\n'], 30],
+    ['', [head(0)], 0],
+  ];
+  for (const [body, parts, gapMs] of cases) {
+    assert.match(await rawPublish(server.port, parts, gapMs), /^HTTP\/1\.1 201 /, `"${body}" published`);
+  }
+  const tooLarge = `${'x'.repeat(600)}`;
+  const chunkedOver = [`${head('chunked')}258\r\n${tooLarge}\r\n`, `258\r\n${tooLarge}\r\n0\r\n\r\n`];
+  assert.match(await rawPublish(server.port, chunkedOver, 0), /^HTTP\/1\.1 413 /);
+  assert.match(await rawPublish(server.port, chunkedOver, 30), /^HTTP\/1\.1 413 /);
+  const received = (await stream.waitFor(cases.length)).map((m) => m.data.toString());
+  assert.deepEqual(
+    received,
+    cases.map(([body]) => body),
+  );
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(stream.messages.length, cases.length, 'nothing of the refused bodies was published');
+});
+
+// A pong is one more frame on the subscriber's socket: it must queue behind the messages the socket
+// still holds, not jump ahead of them, and count like them (direct-write.ts keeps that count).
+test('pongs to a stalled subscriber queue behind the messages it holds, in order', async (t) => {
+  const server = await startChannelServer({
+    limits: { queueBytes: 64 * 1024 * 1024, slow: 'close', noDelay: false },
+  });
+  t.after(() => server.close());
+  const socket = connect(server.port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  socket.write(
+    'GET /sub/pongs HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
+  let head = Buffer.alloc(0);
+  while (!head.includes('\r\n\r\n')) head = Buffer.concat([head, (await once(socket, 'data'))[0] as Buffer]);
+  const reader = new FrameReader(socket, head.subarray(head.indexOf('\r\n\r\n') + 4));
+  socket.pause();
+  const expected: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    const body = Buffer.alloc(100_000, i);
+    body.writeUInt32BE(i, 0);
+    const status = (await publish(server.base, 'pongs', body, { 'Content-Type': 'application/octet-stream' }))
+      .status;
+    assert.equal(status, 201);
+    expected.push(`m${i}`);
+    if (i % 8 === 7) {
+      socket.write(clientFrame(0x9, Buffer.from(`p${i}`)));
+      // The server reads the ping (its socket is not paused) and answers before the next publish.
+      await new Promise((r) => setTimeout(r, 30));
+      expected.push(`pong p${i}`);
+    }
+  }
+  socket.resume();
+  const got: string[] = [];
+  for (let i = 0; i < expected.length; i++) {
+    const frame = await reader.next(10_000);
+    assert.ok(frame, `frame ${i} arrived`);
+    got.push(frame.opcode === 0xa ? `pong ${frame.payload}` : `m${frame.payload.readUInt32BE(0)}`);
+  }
+  assert.deepEqual(got, expected);
 });
