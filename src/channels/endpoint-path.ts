@@ -44,9 +44,10 @@ export function resumePosition(req: IncomingMessage, count: number): ResumeFrom 
   return id ? [id] : undefined;
 }
 
-/** The request path without the query. */
-export function requestPath(req: IncomingMessage): string {
-  const url = req.url ?? '/';
-  const query = url.indexOf('?');
-  return query < 0 ? url : url.slice(0, query);
+/**
+ * A request's path (as the front door parsed it: request-url.ts) as nginx matches Nchan's locations:
+ * runs of slashes merged (merge_slashes, on by default), so `/pub//alerts` publishes to `alerts`.
+ */
+export function channelPath(pathname: string): string {
+  return pathname.includes('//') ? pathname.replace(/\/{2,}/g, '/') : pathname;
 }

@@ -19,8 +19,9 @@ const REDIS_TIMEOUT_MS = 5000;
 
 export interface ChannelEndpoints {
   matches(path: string): boolean;
-  request(req: IncomingMessage, res: import('node:http').ServerResponse): void;
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** `path`: the request's path as the front door routed it. */
+  request(req: IncomingMessage, res: import('node:http').ServerResponse, path: string): void;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void;
   stats(): ChannelStats;
   close(): Promise<void>;
 }
@@ -73,8 +74,8 @@ export async function openChannels(
   });
   return {
     matches: (path) => service.matches(path),
-    request: (req, res) => service.request(req, res),
-    upgrade: (req, socket, head) => service.upgrade(req, socket, head),
+    request: (req, res, path) => service.request(req, res, path),
+    upgrade: (req, socket, head, path) => service.upgrade(req, socket, head, path),
     stats: () => service.stats(),
     close: async () => {
       await Promise.all(feeds.map((feed) => feed.close()));

@@ -10,6 +10,7 @@ import type { Release } from '../admission/pipeline.js';
 import { refuse } from '../errors.js';
 import { answerRefusal } from '../front/refusal.js';
 import type { Route, RouteContext } from '../front/routes.js';
+import { channelPath } from './endpoint-path.js';
 import type { ChannelEndpoints } from './open.js';
 import type { ChannelStats } from './store.js';
 
@@ -46,20 +47,23 @@ export function channelRoute(ctx: RouteContext): ChannelRoute | undefined {
   let endpoints: ChannelEndpoints | undefined;
   const unavailable = () => refuse('SHUTTING_DOWN', 'channels are not available');
   return {
-    matches: (path) => path.startsWith(prefixes[0] as string) || path.startsWith(prefixes[1] as string),
-    request: (req, res) => {
-      if (endpoints) endpoints.request(req, res);
+    matches: (path) => {
+      const channel = channelPath(path);
+      return channel.startsWith(prefixes[0] as string) || channel.startsWith(prefixes[1] as string);
+    },
+    request: (req, res, path) => {
+      if (endpoints) endpoints.request(req, res, path);
       else
         void opening.then(
-          (e) => e.request(req, res),
+          (e) => e.request(req, res, path),
           () => answerRefusal(res, unavailable()),
         );
     },
-    upgrade: (req, socket, head) => {
-      if (endpoints) endpoints.upgrade(req, socket, head);
+    upgrade: (req, socket, head, path) => {
+      if (endpoints) endpoints.upgrade(req, socket, head, path);
       else
         void opening.then(
-          (e) => e.upgrade(req, socket, head),
+          (e) => e.upgrade(req, socket, head, path),
           () => answerRefusal(socket, unavailable()),
         );
     },

@@ -7,13 +7,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { loggedPath } from '../admission/request-url.js';
 import { describeError, HttpError, refuse } from '../errors.js';
 import { acceptUpgrade } from '../front/handshake.js';
 import { answerRefusal } from '../front/refusal.js';
 import type { Logger } from '../observe/log.js';
 import type { FirstMessage } from './buffer.js';
 import { corsHeaders, longPollCorsHeaders, preflightHeaders } from './cors.js';
-import { channelIds, requestPath as pathOf, resumePosition } from './endpoint-path.js';
+import { channelIds, channelPath, resumePosition } from './endpoint-path.js';
 import { EventSourceSubscriber } from './eventsource.js';
 import { LongPollSubscriber, longPollPosition } from './longpoll.js';
 import { checkPublisher, type PublishPolicy } from './publish-gate.js';
@@ -104,22 +105,25 @@ export class ChannelService {
     this.subPrefix = `${options.subPath.replace(/\/+$/, '')}/`;
   }
 
+  /** Whether `path` (a request's parsed path: front/request-url.ts) is a publisher or subscriber endpoint. */
   matches(path: string): boolean {
-    return path.startsWith(this.pubPrefix) || path.startsWith(this.subPrefix);
+    const channel = channelPath(path);
+    return channel.startsWith(this.pubPrefix) || channel.startsWith(this.subPrefix);
   }
 
   stats(): ChannelStats {
     return this.options.store.stats();
   }
 
-  request(req: IncomingMessage, res: ServerResponse): void {
-    const path = pathOf(req);
+  /** Serves a request on `routedPath`, a path matches() took. */
+  request(req: IncomingMessage, res: ServerResponse, routedPath: string): void {
+    const path = channelPath(routedPath);
     if (path.startsWith(this.pubPrefix)) this.publisherRequest(req, res, path);
     else void this.subscriberRequest(req, res, path);
   }
 
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const path = pathOf(req);
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, routedPath: string): void {
+    const path = channelPath(routedPath);
     if (path.startsWith(this.pubPrefix)) this.publisherUpgrade(req, socket, head, path);
     else void this.subscriberUpgrade(req, socket as Socket, head, path);
   }
@@ -317,7 +321,7 @@ export class ChannelService {
   private refused(req: IncomingMessage, err: HttpError): void {
     this.options.log.warn('channel.refused', {
       client: label(req),
-      path: pathOf(req),
+      path: loggedPath(req.url, false),
       status: err.status,
       code: err.code,
       reason: err.message,

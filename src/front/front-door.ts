@@ -110,18 +110,22 @@ export class FrontDoor {
     this.http.closeAllConnections();
   }
 
-  private route(req: IncomingMessage): Route | undefined {
+  /** The route that takes `req`, with the path it matched. */
+  private route(req: IncomingMessage): { route: Route; path: string } | undefined {
     const routes = this.options.routes;
     if (routes.length === 0) return undefined;
-    // The path as routing and log lines read it (request-url.ts), never the raw target.
+    // The path as routing and log lines read it (request-url.ts), never the raw target: the route gets
+    // this same path, so that it serves what it matched (`/x/../healthz` is /healthz for both).
     const path = parseRequestUrl(req.url)?.pathname;
-    return path === undefined ? undefined : routes.find((route) => route.matches(path));
+    if (path === undefined) return undefined;
+    const route = routes.find((candidate) => candidate.matches(path));
+    return route && { route, path };
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     this.listener.settle(req.socket);
-    const route = this.route(req);
-    if (route?.request) route.request(req, res);
+    const routed = this.route(req);
+    if (routed?.route.request) routed.route.request(req, res, routed.path);
     else if (this.options.web) this.options.web(req, res);
     else this.refuseRequest(req, res);
   }
@@ -139,8 +143,8 @@ export class FrontDoor {
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.listener.settle(socket);
-    const route = this.route(req);
-    if (route?.upgrade) route.upgrade(req, socket, head);
+    const routed = this.route(req);
+    if (routed?.route.upgrade) routed.route.upgrade(req, socket, head, routed.path);
     else this.options.upgrade(req, socket, head);
   }
 

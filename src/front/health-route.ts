@@ -14,8 +14,7 @@ export function healthRoute(ctx: RouteContext): Route | undefined {
   ]);
   return {
     matches: (path) => endpoints.has(path),
-    request(req, res) {
-      const path = (req.url ?? '').split('?')[0]!;
+    request(req, res, path) {
       void answerEndpoint(endpoints.get(path)!, req, res, ctx.health, undefined).catch(() => res.destroy());
     },
     upgrade(_req, socket) {

@@ -14,12 +14,15 @@ import type { BridgeStats } from '../observe/stats.js';
 import { healthRoute } from './health-route.js';
 
 export interface Route {
-  /** Whether this route serves `path` (the request path without its query). */
+  /**
+   * Whether this route serves `path`: the request's path as the front door parsed it (request-url.ts:
+   * without the query, dot segments resolved), the one the handlers below get too.
+   */
   matches(path: string): boolean;
   /** Answers a plain request; without it, plain requests on this path go to the defaults. */
-  request?(req: IncomingMessage, res: ServerResponse): void;
+  request?(req: IncomingMessage, res: ServerResponse, path: string): void;
   /** Takes a WebSocket upgrade request; without it, upgrades on this path become sessions. */
-  upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void;
   /** Resolves once the route can serve (its stores connected); the bridge listens only after. */
   ready?(): Promise<void>;
   /** Ends the route's connections and releases what it holds; called once when the bridge closes. */

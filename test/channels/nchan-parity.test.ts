@@ -300,3 +300,18 @@ test('CORS: subscribers with an Origin get it echoed, long-poll exposes its head
   assert.deepEqual(r.wstcp, r.nchan);
   assert.equal(r.wstcp.poll['access-control-allow-origin'], 'http://page.test');
 });
+
+// nginx matches locations on the normalized path: slashes merged, dot segments resolved. A publisher
+// whose URL is joined sloppily (`/pub//alerts`) must reach the channel its subscribers are on.
+test('paths as nginx reads them: merged slashes and dot segments reach the same channel', async (t) => {
+  const r = await both(t, async (base, channel) => ({
+    merged: (await send(base, 'POST', `/pub//${channel}`, 'one')).status,
+    dotted: (await send(base, 'POST', `/sub/../pub/${channel}`, 'two')).status,
+    both: (await send(base, 'POST', `/x/..//pub///${channel}`, 'three')).status,
+    info: infoFields((await send(base, 'GET', `/pub/${channel}`)).text)['queued messages'],
+    mergedInfo: (await send(base, 'GET', `//pub//${channel}`)).status,
+  }));
+  if (!r) return;
+  assert.deepEqual(r.wstcp, r.nchan);
+  assert.deepEqual(r.wstcp, { merged: 202, dotted: 202, both: 202, info: '3', mergedInfo: 200 });
+});

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
+import { parseRequestUrl } from '../../src/admission/request-url.js';
 import { MemoryChannelStore } from '../../src/channels/memory-store.js';
 import { ChannelService, type ChannelServiceOptions } from '../../src/channels/service.js';
 import type { ChannelStore } from '../../src/channels/store.js';
@@ -64,16 +65,18 @@ export async function startChannelServer(overrides: ServiceOverrides = {}): Prom
     ...serviceOverrides,
     store,
   });
+  // Routed as the front door does: on the parsed path (front/request-url.ts).
+  const pathOf = (req: IncomingMessage) => parseRequestUrl(req.url)?.pathname ?? '/';
   const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const path = pathOf(req);
     const file = files[path];
-    if (service.matches(path)) service.request(req, res);
+    if (service.matches(path)) service.request(req, res, path);
     else if (file) res.writeHead(200, { 'Content-Type': file.type }).end(file.body);
     else res.writeHead(404).end();
   });
   server.on('upgrade', (req, socket, head) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (service.matches(path)) service.upgrade(req, socket, head);
+    const path = pathOf(req);
+    if (service.matches(path)) service.upgrade(req, socket, head, path);
     else socket.destroy();
   });
   server.listen(0, '127.0.0.1');

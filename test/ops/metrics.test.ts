@@ -109,6 +109,8 @@ test('--health-path answers PATH/healthz and PATH/readyz on the main port, not /
   const { wstcp } = await started(t, ['--health-path', '/lb/']);
   assert.equal((await httpGet(wstcp.port, '/lb/healthz')).body, 'alive\n');
   assert.equal((await httpGet(wstcp.port, '/lb/readyz?probe=1')).status, 200);
+  // Served on the path it was routed by (dot segments resolved), not on the raw one.
+  assert.equal((await httpGet(wstcp.port, '/x/../lb/healthz')).body, 'alive\n');
   // Anything else on the main port is still the WebSocket endpoint's business.
   assert.equal((await httpGet(wstcp.port, '/lb/metrics')).status, 426);
 });
