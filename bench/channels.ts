@@ -5,7 +5,7 @@
  * - delivered msgs/s: the publisher posts back to back for `seconds` (one keep-alive connection, each
  *   publish waiting for its answer, as Nchan publishers do); delivered = messages the swarm received,
  *   over the time until the last one arrived (or 15 s more at most).
- * - latency p50/p99: for 2 s, publishes at a rate that makes 20,000 deliveries per second (20/s to
+ * - latency p50/p99: for LATENCY_SECONDS, publishes at a rate that makes 20,000 deliveries per second (20/s to
  *   1,000 subscribers, 2/s to 10,000), each carrying its send time; the swarm computes publish-to-delivery
  *   for every subscriber. A fixed delivery rate keeps the client's own backlog out of the figure.
  * - memory per idle subscriber: the server's resident memory after the swarm connected, less before,
@@ -37,6 +37,12 @@ export interface ChannelBenchOptions {
 }
 
 const WARMUP_SECONDS = 1;
+/**
+ * At 10,000 subscribers the latency phase publishes 2 messages a second, and its p99 is in effect the
+ * slowest walk over the sockets: 5 s gives 10 walks (2 s, until session 22, gave 4, and single runs of
+ * either server moved by 20-40%).
+ */
+const LATENCY_SECONDS = 5;
 
 interface Server {
   readonly name: 'wstcp' | 'Nchan';
@@ -173,7 +179,7 @@ async function measure(
         const intervalMs = count / 20;
         const latencyStart = performance.now();
         let sent = 0;
-        while (performance.now() - latencyStart < 2000) {
+        while (performance.now() - latencyStart < LATENCY_SECONDS * 1000) {
           await post(agent, server.port, channel, stamped(size));
           sent++;
           const next = latencyStart + sent * intervalMs;
