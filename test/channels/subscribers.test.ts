@@ -16,7 +16,7 @@ import {
   startChannelServer,
   WsStream,
 } from '../helpers/channels.js';
-import { clientFrame, FrameReader } from '../helpers/frames.js';
+import { clientFrame, FrameReader, rawClient } from '../helpers/frames.js';
 
 test('--channel-first newest, 2 and -2 select what a new subscriber gets, as Nchan counts them', async (t) => {
   const results: Record<string, string[]> = {};
@@ -163,15 +163,9 @@ test('a subscriber that stalls, then reads on, gets every frame whole and in ord
     limits: { queueBytes: 64 * 1024 * 1024, slow: 'close', noDelay: false },
   });
   t.after(() => server.close());
-  const stalled = connect(server.port, '127.0.0.1');
+  const { socket: stalled, rest } = await rawClient(server.port, '', '/sub/resume');
   t.after(() => stalled.destroy());
-  stalled.write(
-    'GET /sub/resume HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-  );
-  let head = Buffer.alloc(0);
-  while (!head.includes('\r\n\r\n')) head = Buffer.concat([head, (await once(stalled, 'data'))[0] as Buffer]);
-  const reader = new FrameReader(stalled, head.subarray(head.indexOf('\r\n\r\n') + 4));
+  const reader = new FrameReader(stalled, rest);
   stalled.pause();
   // 12 MB of odd-sized frames: more than loopback's socket buffers hold, so some are taken in part.
   const sent: Buffer[] = [];
@@ -405,15 +399,9 @@ test('pongs to a stalled subscriber queue behind the messages it holds, in order
     limits: { queueBytes: 64 * 1024 * 1024, slow: 'close', noDelay: false },
   });
   t.after(() => server.close());
-  const socket = connect(server.port, '127.0.0.1');
+  const { socket, rest } = await rawClient(server.port, '', '/sub/pongs');
   t.after(() => socket.destroy());
-  socket.write(
-    'GET /sub/pongs HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-  );
-  let head = Buffer.alloc(0);
-  while (!head.includes('\r\n\r\n')) head = Buffer.concat([head, (await once(socket, 'data'))[0] as Buffer]);
-  const reader = new FrameReader(socket, head.subarray(head.indexOf('\r\n\r\n') + 4));
+  const reader = new FrameReader(socket, rest);
   socket.pause();
   const expected: string[] = [];
   for (let i = 0; i < 40; i++) {

@@ -43,11 +43,15 @@ export function closePayload(code: number, reason: string | Buffer = ''): Buffer
 }
 
 /** A WebSocket handshake on a raw socket; resolves once the 101 answer is read, with any bytes after it. */
-export async function rawClient(port: number, extraHeaders = ''): Promise<{ socket: Socket; rest: Buffer }> {
+export async function rawClient(
+  port: number,
+  extraHeaders = '',
+  path = '/',
+): Promise<{ socket: Socket; rest: Buffer }> {
   const socket = connect(port, '127.0.0.1');
   await once(socket, 'connect');
   socket.write(
-    'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${extraHeaders}\r\n`,
   );
   let head = Buffer.alloc(0);
