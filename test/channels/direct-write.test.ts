@@ -18,10 +18,10 @@ interface Pair {
 async function pair(listener: Server): Promise<Pair> {
   const accepted = once(listener, 'connection') as Promise<[Socket]>;
   const client = connect((listener.address() as { port: number }).port, '127.0.0.1');
+  const connected = once(client, 'connect');
   const chunks: Buffer[] = [];
   client.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const [server] = await accepted;
-  await once(client, 'connect').catch(() => {});
+  const [[server]] = await Promise.all([accepted, connected]);
   return { server, client, received: () => Buffer.concat(chunks) };
 }
 

@@ -379,7 +379,7 @@ test('a publish is read whole whether its body comes with the headers, later, in
   for (const [body, parts, gapMs] of cases) {
     assert.match(await rawPublish(server.port, parts, gapMs), /^HTTP\/1\.1 201 /, `"${body}" published`);
   }
-  const tooLarge = `${'x'.repeat(600)}`;
+  const tooLarge = 'x'.repeat(600);
   const chunkedOver = [`${head('chunked')}258\r\n${tooLarge}\r\n`, `258\r\n${tooLarge}\r\n0\r\n\r\n`];
   assert.match(await rawPublish(server.port, chunkedOver, 0), /^HTTP\/1\.1 413 /);
   assert.match(await rawPublish(server.port, chunkedOver, 30), /^HTTP\/1\.1 413 /);
@@ -393,7 +393,7 @@ test('a publish is read whole whether its body comes with the headers, later, in
 });
 
 // A pong is one more frame on the subscriber's socket: it must queue behind the messages the socket
-// still holds, not jump ahead of them, and count like them (direct-write.ts keeps that count).
+// still holds (in libuv's queue or the stream's), not jump ahead of them.
 test('pongs to a stalled subscriber queue behind the messages it holds, in order', async (t) => {
   const server = await startChannelServer({
     limits: { queueBytes: 64 * 1024 * 1024, slow: 'close', noDelay: false },
