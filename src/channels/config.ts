@@ -68,10 +68,16 @@ function whole(value: number | undefined, fallback: number, flag: string, min: n
   return n;
 }
 
+/**
+ * An endpoint path in the form requests are matched in (endpoint-path.ts): slashes merged, no trailing
+ * one. A `.` or `..` segment could never match (request paths have them resolved): refused.
+ */
 function path(value: string | undefined, fallback: string, flag: string): string {
-  const text = (value ?? fallback).replace(/\/+$/, '');
-  if (!text.startsWith('/') || /[?#\s]/.test(text)) {
-    throw new ConfigError(`--${flag} must be a path starting with "/" (e.g. ${fallback})`);
+  const text = (value ?? fallback).replace(/\/{2,}/g, '/').replace(/\/+$/, '');
+  if (!text.startsWith('/') || /[?#\s]/.test(text) || /\/\.\.?(\/|$)/.test(text)) {
+    throw new ConfigError(
+      `--${flag} must be a path starting with "/", without "." or ".." segments (e.g. ${fallback})`,
+    );
   }
   return text;
 }

@@ -153,6 +153,19 @@ test('--channel-feed and --publish-allow repeat without swallowing the arguments
   assert.equal(config.listen.kind === 'tcp' && config.listen.port, 6080);
 });
 
+test('endpoint paths are kept in the form requests are matched in: slashes merged, none at the end', () => {
+  const config = parseArgs([
+    '--channels',
+    '127.0.0.1:0',
+    '--channel-pub-path',
+    '//events//pub/',
+    '--channel-sub-path',
+    '/events/sub',
+  ]);
+  assert.equal(config.channels?.pubPath, '/events/pub');
+  assert.equal(config.channels?.subPath, '/events/sub');
+});
+
 test('channel flags are checked at startup with messages naming the flag', () => {
   const bad: [string[], RegExp][] = [
     [['--channel-feed', 'x=127.0.0.1:1', '6080', '127.0.0.1:1'], /--channel-feed needs --channels/],
@@ -162,6 +175,8 @@ test('channel flags are checked at startup with messages naming the flag', () =>
     [['--channels', '127.0.0.1:0', '--channel-store', 'http://x'], /--channel-store/],
     [['--channels', '127.0.0.1:0', '--workers', '2'], /--channel-store/],
     [['--channels', '127.0.0.1:0', '--channel-pub-path', '/x', '--channel-sub-path', '/x'], /overlap/],
+    [['--channels', '127.0.0.1:0', '--channel-pub-path', '/a/../pub'], /--channel-pub-path must be a path/],
+    [['--channels', '127.0.0.1:0', '--channel-sub-path', 'sub'], /--channel-sub-path must be a path/],
   ];
   for (const [args, message] of bad) {
     assert.throws(
