@@ -51,3 +51,14 @@ export function resumePosition(req: IncomingMessage, count: number): ResumeFrom 
 export function channelPath(pathname: string): string {
   return pathname.includes('//') ? pathname.replace(/\/{2,}/g, '/') : pathname;
 }
+
+/** The prefixes of the publisher and subscriber endpoints (`/pub/`, `/sub/`) for their paths. */
+export function endpointPrefixes(pubPath: string, subPath: string): readonly [string, string] {
+  return [`${pubPath.replace(/\/+$/, '')}/`, `${subPath.replace(/\/+$/, '')}/`];
+}
+
+/** Whether a request's parsed path is under one of `prefixes` (endpointPrefixes). */
+export function isEndpointPath(path: string, prefixes: readonly [string, string]): boolean {
+  const channel = channelPath(path);
+  return channel.startsWith(prefixes[0]) || channel.startsWith(prefixes[1]);
+}

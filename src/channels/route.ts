@@ -10,7 +10,7 @@ import type { Release } from '../admission/pipeline.js';
 import { refuse } from '../errors.js';
 import { answerRefusal } from '../front/refusal.js';
 import type { Route, RouteContext } from '../front/routes.js';
-import { channelPath } from './endpoint-path.js';
+import { endpointPrefixes, isEndpointPath } from './endpoint-path.js';
 import type { ChannelEndpoints } from './open.js';
 import type { ChannelStats } from './store.js';
 
@@ -20,7 +20,7 @@ export type ChannelRoute = Route & { stats(): ChannelStats | undefined };
 export function channelRoute(ctx: RouteContext): ChannelRoute | undefined {
   const config = ctx.config.channels;
   if (!config) return undefined;
-  const prefixes = [`${config.pubPath}/`, `${config.subPath}/`];
+  const prefixes = endpointPrefixes(config.pubPath, config.subPath);
   const admit = async (req: IncomingMessage): Promise<Release | undefined> => {
     const context = handshakeContext(req);
     const releases: Release[] = [];
@@ -47,10 +47,7 @@ export function channelRoute(ctx: RouteContext): ChannelRoute | undefined {
   let endpoints: ChannelEndpoints | undefined;
   const unavailable = () => refuse('SHUTTING_DOWN', 'channels are not available');
   return {
-    matches: (path) => {
-      const channel = channelPath(path);
-      return channel.startsWith(prefixes[0] as string) || channel.startsWith(prefixes[1] as string);
-    },
+    matches: (path) => isEndpointPath(path, prefixes),
     request: (req, res, path) => {
       if (endpoints) endpoints.request(req, res, path);
       else

@@ -14,7 +14,13 @@ import { answerRefusal } from '../front/refusal.js';
 import type { Logger } from '../observe/log.js';
 import type { FirstMessage } from './buffer.js';
 import { corsHeaders, longPollCorsHeaders, preflightHeaders } from './cors.js';
-import { channelIds, channelPath, resumePosition } from './endpoint-path.js';
+import {
+  channelIds,
+  channelPath,
+  endpointPrefixes,
+  isEndpointPath,
+  resumePosition,
+} from './endpoint-path.js';
 import { EventSourceSubscriber } from './eventsource.js';
 import { LongPollSubscriber, longPollPosition } from './longpoll.js';
 import { checkPublisher, type PublishPolicy } from './publish-gate.js';
@@ -86,6 +92,7 @@ function asRefusal(err: unknown, log: Logger, channels: readonly string[]): Http
 }
 
 export class ChannelService {
+  private readonly prefixes: readonly [string, string];
   private readonly pubPrefix: string;
   private readonly subPrefix: string;
   /** Ends each open subscriber and publisher connection (close()). */
@@ -101,14 +108,13 @@ export class ChannelService {
       perMessageDeflate: false,
       maxPayload: options.maxMessageBytes,
     });
-    this.pubPrefix = `${options.pubPath.replace(/\/+$/, '')}/`;
-    this.subPrefix = `${options.subPath.replace(/\/+$/, '')}/`;
+    this.prefixes = endpointPrefixes(options.pubPath, options.subPath);
+    [this.pubPrefix, this.subPrefix] = this.prefixes;
   }
 
   /** Whether `path` (a request's parsed path: front/request-url.ts) is a publisher or subscriber endpoint. */
   matches(path: string): boolean {
-    const channel = channelPath(path);
-    return channel.startsWith(this.pubPrefix) || channel.startsWith(this.subPrefix);
+    return isEndpointPath(path, this.prefixes);
   }
 
   stats(): ChannelStats {

@@ -21,7 +21,8 @@ export class RemoteProgram extends EventEmitter implements Program {
     readonly stderr: Socket,
   ) {
     super();
-    // (Every pipe already has the door's error listener.) Only written to: what the program might write to its stdin is not read, and neither is its end.
+    // Only written to: what the program might write to its stdin is not read, and neither is its end.
+    // (Every pipe already has the door's error listener.)
     (stdin as unknown as { _handle?: { readStop(): number } })._handle?.readStop();
     for (const output of [stdout, stderr]) {
       // An empty stderr may have ended and closed while the program's other pipes were on their way.
