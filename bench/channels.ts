@@ -16,15 +16,23 @@
  * made wstcp's first 3 s phase 5-16% slower than the same phase right after (nginx has nothing to warm).
  *
  * Nchan runs as Debian configures nginx but with one worker (wstcp runs as one process too).
+ *
+ * Once the subscribers are connected, the server is pinned to the first CPU and the swarm to the second
+ * (taskset), as if they ran on different machines; the publisher (this process) runs where it may. Left to
+ * the scheduler, the swarm (woken by each of the server's writes) was put on the server's CPU most of the
+ * time both wanted one, and the latency figures measured two processes taking turns on one core while the
+ * other idled (docs/performance.md).
  */
+import { execFileSync } from 'node:child_process';
 import { Agent, request } from 'node:http';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { launchNchan } from '../test/helpers/nchan.js';
 import { findProgram } from '../test/helpers/programs.js';
 import { Swarm, type SwarmStats } from '../test/helpers/swarm.js';
 import { freePort } from './bridges.js';
-import { start, stop, treeCpuSeconds, treeMemory, waitForPort } from './procs.js';
+import { processTree, start, stop, treeCpuSeconds, treeMemory, waitForPort } from './procs.js';
 
 export interface ChannelBenchOptions {
   readonly root: string;
@@ -53,6 +61,8 @@ interface Server {
 
 interface Row {
   server: string;
+  /** Which run (of --reps) it comes from: the two servers' rows of one run are compared in pairs. */
+  rep: number;
   subscribers: number;
   size: number;
   deliveredPerS: number;
@@ -61,6 +71,21 @@ interface Row {
   p50: number;
   p99: number;
   memoryPerSubKb: number;
+}
+
+/** Where the server and the swarm run: their own CPU each when there are two and taskset is there. */
+const placement = (() => {
+  const taskset = findProgram('taskset');
+  return taskset && availableParallelism() >= 2 ? { taskset, server: 0, swarm: 1 } : undefined;
+})();
+
+/** Pins every thread of the process tree under `root` to `cpu`. */
+function pin(taskset: string, root: number, cpu: number): void {
+  for (const pid of processTree(root)) {
+    execFileSync(taskset, ['--all-tasks', '--pid', '--cpu-list', String(cpu), String(pid)], {
+      stdio: 'ignore',
+    });
+  }
 }
 
 async function startWstcp(root: string): Promise<Server> {
@@ -145,6 +170,7 @@ async function drained(swarm: Swarm, expected: number): Promise<{ stats: SwarmSt
 
 async function measure(
   server: Server,
+  rep: number,
   count: number,
   sizes: readonly number[],
   opts: ChannelBenchOptions,
@@ -155,6 +181,10 @@ async function measure(
   const rows: Row[] = [];
   try {
     if (swarm.failed > 0) throw new Error(`${server.name}: ${swarm.failed} of ${count} subscribers failed`);
+    if (placement) {
+      pin(placement.taskset, server.pid, placement.server);
+      pin(placement.taskset, swarm.child.pid as number, placement.swarm);
+    }
     await sleep(1000);
     const memoryPerSubKb = (treeMemory(server.pid).rssKb - before) / count;
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -189,6 +219,7 @@ async function measure(
         const latency = await swarm.stats();
         rows.push({
           server: server.name,
+          rep,
           subscribers: count,
           size,
           deliveredPerS,
@@ -231,6 +262,7 @@ function medianRows(rows: readonly Row[]): Row[] {
     const m = (pick: (r: Row) => number) => medianOf(group.map(pick));
     return {
       server: first.server,
+      rep: -1, // of no one run
       subscribers: first.subscribers,
       size: first.size,
       deliveredPerS: m((r) => r.deliveredPerS),
@@ -256,6 +288,34 @@ function table(rows: readonly Row[]): string {
   return lines.join('\n');
 }
 
+/**
+ * Run by run, how often wstcp was ahead of Nchan in each row (more msgs/s delivered, a lower p99): the
+ * medians alone hide whether one server leads steadily or the two take turns.
+ */
+function runByRun(rows: readonly Row[]): string[] {
+  const lines: string[] = [];
+  const keys = [...new Set(rows.map((r) => `${r.subscribers}/${r.size}`))];
+  for (const key of keys) {
+    const of = (server: string) =>
+      rows.filter((r) => `${r.subscribers}/${r.size}` === key && r.server === server);
+    const nchan = new Map(of('Nchan').map((r) => [r.rep, r]));
+    const pairs = of('wstcp').flatMap((w) => {
+      const n = nchan.get(w.rep);
+      return n ? [[w, n] as const] : [];
+    });
+    if (pairs.length === 0) continue;
+    const [subscribers = 0, size = 0] = key.split('/').map(Number);
+    const faster = pairs.filter(([w, n]) => w.deliveredPerS >= n.deliveredPerS).length;
+    const lower = pairs.filter(([w, n]) => w.p99 <= n.p99).length;
+    lines.push(
+      `- ${subscribers.toLocaleString('en')} subscribers, ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`}: ` +
+        `wstcp delivered as many or more in ${faster} of ${pairs.length} runs, ` +
+        `had as low a p99 or lower in ${lower} of ${pairs.length}`,
+    );
+  }
+  return lines;
+}
+
 /** Runs the fan-out figures for wstcp and (when installed) Nchan; returns the markdown section. */
 export async function channelFanout(opts: ChannelBenchOptions): Promise<string> {
   const rows: Row[] = [];
@@ -270,7 +330,7 @@ export async function channelFanout(opts: ChannelBenchOptions): Promise<string> 
           continue;
         }
         try {
-          rows.push(...(await measure(server, count, opts.sizes, opts)));
+          rows.push(...(await measure(server, rep, count, opts.sizes, opts)));
         } finally {
           await server.close();
         }
@@ -281,9 +341,16 @@ export async function channelFanout(opts: ChannelBenchOptions): Promise<string> 
   medians.sort(
     (a, b) => a.subscribers - b.subscribers || a.size - b.size || a.server.localeCompare(b.server),
   );
+  const where = placement
+    ? `the server pinned to CPU ${placement.server}, the swarm to CPU ${placement.swarm}`
+    : 'not pinned (one CPU, or no taskset)';
+  const tally = runByRun(rows);
   return (
     `Channel fan-out (one publisher posting back to back for ${opts.seconds} s; latency at 20,000 deliveries/s; ` +
-    `WebSocket subscribers in one client process, the same for both servers; medians of ${opts.reps} run(s)):\n\n` +
-    table(medians)
+    `WebSocket subscribers in one client process, the same for both servers; ${where}; ` +
+    `medians of ${opts.reps} run(s)):\n\n${table(medians)}` +
+    (tally.length > 0
+      ? `\n\nRun by run (each run measures both servers in turn):\n\n${tally.join('\n')}`
+      : '')
   );
 }
