@@ -262,7 +262,7 @@ function medianRows(rows: readonly Row[]): Row[] {
     const m = (pick: (r: Row) => number) => medianOf(group.map(pick));
     return {
       server: first.server,
-      rep: -1, // of no one run
+      rep: -1, // a median over the runs, not one run
       subscribers: first.subscribers,
       size: first.size,
       deliveredPerS: m((r) => r.deliveredPerS),
