@@ -18,7 +18,6 @@ import type { ChannelStats, ChannelStore } from './store.js';
 const REDIS_TIMEOUT_MS = 5000;
 
 export interface ChannelEndpoints {
-  matches(path: string): boolean;
   /** `path`: the request's path as the front door routed it. */
   request(req: IncomingMessage, res: import('node:http').ServerResponse, path: string): void;
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void;
@@ -73,7 +72,6 @@ export async function openChannels(
     feeds: feeds.length,
   });
   return {
-    matches: (path) => service.matches(path),
     request: (req, res, path) => service.request(req, res, path),
     upgrade: (req, socket, head, path) => service.upgrade(req, socket, head, path),
     stats: () => service.stats(),
