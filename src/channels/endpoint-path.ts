@@ -52,9 +52,12 @@ export function channelPath(pathname: string): string {
   return pathname.includes('//') ? pathname.replace(/\/{2,}/g, '/') : pathname;
 }
 
-/** The prefixes of the publisher and subscriber endpoints (`/pub/`, `/sub/`) for their paths. */
+/**
+ * The prefixes of the publisher and subscriber endpoints (`/pub/`, `/sub/`) for their paths, as
+ * config.ts gives them (slashes merged, no trailing one).
+ */
 export function endpointPrefixes(pubPath: string, subPath: string): readonly [string, string] {
-  return [`${pubPath.replace(/\/+$/, '')}/`, `${subPath.replace(/\/+$/, '')}/`];
+  return [`${pubPath}/`, `${subPath}/`];
 }
 
 /** Whether a request's parsed path is under one of `prefixes` (endpointPrefixes). */
