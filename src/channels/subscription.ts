@@ -28,7 +28,7 @@ export type ResumeFrom = readonly (MessageId | undefined)[];
 export class Subscription implements ChannelListener {
   /**
    * The last id sent (or skipped) per channel. With one channel (nearly every subscriber) it is `last`
-   * and `positions` stays unused: a delivery then touches no array (docs/performance.md).
+   * and `positions` stays empty: a delivery then touches no array (docs/performance.md).
    */
   private readonly positions: (MessageId | undefined)[];
   private last: MessageId | undefined;
@@ -43,8 +43,8 @@ export class Subscription implements ChannelListener {
     readonly channels: readonly string[],
     private readonly sink: SubscriberSink,
   ) {
-    this.positions = channels.map(() => undefined);
     this.single = channels.length === 1;
+    this.positions = this.single ? [] : channels.map(() => undefined);
   }
 
   /**
