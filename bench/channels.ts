@@ -289,8 +289,10 @@ function table(rows: readonly Row[]): string {
 }
 
 /**
- * Run by run, how often wstcp was ahead of Nchan in each row (more msgs/s delivered, a lower p99): the
- * medians alone hide whether one server leads steadily or the two take turns.
+ * Run by run, how often wstcp was ahead of Nchan in each row (more msgs/s delivered, a lower p99), and the
+ * median of wstcp's figure over Nchan's in the same run: the medians alone hide whether one server leads
+ * steadily or the two take turns, and a server whose runs fall in two regimes (Nagle coalescing or not)
+ * has its median at the edge of one of them.
  */
 function runByRun(rows: readonly Row[]): string[] {
   const lines: string[] = [];
@@ -307,10 +309,13 @@ function runByRun(rows: readonly Row[]): string[] {
     const [subscribers = 0, size = 0] = key.split('/').map(Number);
     const faster = pairs.filter(([w, n]) => w.deliveredPerS >= n.deliveredPerS).length;
     const lower = pairs.filter(([w, n]) => w.p99 <= n.p99).length;
+    const deliveredRatio = medianOf(pairs.map(([w, n]) => w.deliveredPerS / n.deliveredPerS));
+    const p99Ratio = medianOf(pairs.map(([w, n]) => w.p99 / n.p99));
     lines.push(
       `- ${subscribers.toLocaleString('en')} subscribers, ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`}: ` +
-        `wstcp delivered as many or more in ${faster} of ${pairs.length} runs, ` +
-        `had as low a p99 or lower in ${lower} of ${pairs.length}`,
+        `wstcp delivered as many or more in ${faster} of ${pairs.length} runs ` +
+        `(median of wstcp / Nchan per run ${deliveredRatio.toFixed(2)}), ` +
+        `had as low a p99 or lower in ${lower} of ${pairs.length} (${p99Ratio.toFixed(2)})`,
     );
   }
   return lines;
