@@ -7,7 +7,8 @@
  *   over the time until the last one arrived (or 15 s more at most).
  * - latency p50/p99: for LATENCY_SECONDS, publishes at a rate that makes 20,000 deliveries per second
  *   (20/s to 1,000 subscribers, 2/s to 10,000), each carrying its send time; the swarm computes
- *   publish-to-delivery for every subscriber. A fixed delivery rate keeps the client's own backlog out of the figure.
+ *   publish-to-delivery for every subscriber. A fixed delivery rate keeps the client's own backlog out of
+ *   the figure.
  * - memory per idle subscriber: the server's resident memory after the swarm connected, less before,
  *   divided by the subscribers.
  *
