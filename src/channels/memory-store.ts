@@ -39,7 +39,9 @@ interface ChannelState {
 export class MemoryChannelStore implements ChannelStore {
   readonly description = 'memory';
   private readonly channels = new Map<string, ChannelState>();
-  private readonly hub = new LocalHub();
+  private readonly hub = new LocalHub((channel, err) =>
+    this.options.log.error('channel.delivery_failed', { channel, error: String(err) }),
+  );
   private readonly sweeper: NodeJS.Timeout;
   private published = 0;
 
@@ -123,11 +125,17 @@ export class MemoryChannelStore implements ChannelStore {
       subscribers: this.hub.total,
       published: this.published,
       delivered: this.hub.delivered,
+      passes: this.hub.passes,
     };
+  }
+
+  flush(): void {
+    this.hub.flush();
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+    this.hub.close();
   }
 
   private state(channel: string, create: boolean): ChannelState | undefined {

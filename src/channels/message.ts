@@ -39,6 +39,21 @@ export function wsFrame(message: ChannelMessage): Buffer {
   return built;
 }
 
+/** The batch being handed out and its frames end to end: a pass asks for it once per subscriber. */
+let lastBatch: readonly ChannelMessage[] | undefined;
+let lastBatchFrames: Buffer | undefined;
+
+/** `batch[from..]` as WebSocket frames end to end, in one buffer (built once per batch when from is 0). */
+export function wsFrames(batch: readonly ChannelMessage[], from: number): Buffer {
+  if (from === 0 && batch === lastBatch) return lastBatchFrames as Buffer;
+  const built = Buffer.concat(batch.slice(from).map(wsFrame));
+  if (from === 0) {
+    lastBatch = batch;
+    lastBatchFrames = built;
+  }
+  return built;
+}
+
 /**
  * The frame for a subscriber that asked for Nchan's `ws+meta.nchan` subprotocol: the id and content type
  * in front of the data, the form NchanSubscriber reads (`id: ...\ncontent-type: ...\n\n`).

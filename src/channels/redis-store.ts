@@ -78,7 +78,9 @@ export class RedisChannelStore implements ChannelStore {
   readonly description: string;
   private readonly client: Connection;
   private readonly subscriber: Connection;
-  private readonly hub = new LocalHub();
+  private readonly hub = new LocalHub((channel, err) =>
+    this.options.log.error('channel.delivery_failed', { channel, error: String(err) }),
+  );
   /** The newest id delivered here per channel: pub/sub and gap-filling never deliver a message twice. */
   private readonly lastSeen = new Map<string, MessageId>();
   /** SUBSCRIBE commands under way, by channel. */
@@ -217,12 +219,18 @@ export class RedisChannelStore implements ChannelStore {
       subscribers: this.hub.total,
       published: this.published,
       delivered: this.hub.delivered,
+      passes: this.hub.passes,
     };
+  }
+
+  flush(): void {
+    this.hub.flush();
   }
 
   async close(): Promise<void> {
     this.outage.closing = true;
     clearInterval(this.refresher);
+    this.hub.close();
     await Promise.all([quit(this.client), quit(this.subscriber)]);
   }
 

@@ -134,9 +134,10 @@ export class ChannelService {
     else void this.subscriberUpgrade(req, socket as Socket, head, path);
   }
 
-  /** Ends every subscriber (1001 for WebSockets) and closes the store. */
+  /** Ends every subscriber (1001 for WebSockets) after what was published to it, and closes the store. */
   async close(): Promise<void> {
     this.closing = true;
+    this.options.store.flush();
     for (const connection of [...this.open]) connection.shutdown();
     this.open.clear();
     await this.options.store.close();

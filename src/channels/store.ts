@@ -30,6 +30,8 @@ export interface Published {
 /** A subscriber's side of a channel: this process's connections, fed by the store. */
 export interface ChannelListener {
   message(channel: string, message: ChannelMessage): void;
+  /** Several messages in a row, oldest first (queued while the hub walked the channel's subscribers). */
+  messages(channel: string, batch: readonly ChannelMessage[]): void;
   /** The channel was deleted: the subscriber is told and ends. */
   deleted(channel: string): void;
 }
@@ -42,6 +44,8 @@ export interface ChannelStats {
   readonly subscribers: number;
   readonly published: number;
   readonly delivered: number;
+  /** Passes over a channel's subscribers (hub.ts): under a fast publisher, fewer than the messages. */
+  readonly passes: number;
 }
 
 export interface ChannelStore {
@@ -60,5 +64,7 @@ export interface ChannelStore {
   /** The buffered messages without subscribing (a long-poll answered at once). */
   messages(channel: string): Promise<readonly ChannelMessage[]>;
   stats(): ChannelStats;
+  /** Hands out at once what waits for the next pass over a channel's subscribers (hub.ts). */
+  flush(): void;
   close(): Promise<void>;
 }

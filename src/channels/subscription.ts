@@ -16,6 +16,11 @@ export interface SubscriberSink {
    * whose id is the message's own (formatted only by sinks that send it: fan-out stays allocation-free).
    */
   send(message: ChannelMessage, multiId: string | undefined): void;
+  /**
+   * `batch[from..]`, several messages of one channel in a row (not multiplexed), oldest first: a sink
+   * that can sends them in one write.
+   */
+  sendBatch?(batch: readonly ChannelMessage[], from: number): void;
   /** One of the channels was deleted. */
   deleted(channel: string): void;
   /** The server is closing: end the connection. */
@@ -84,6 +89,22 @@ export class Subscription implements ChannelListener {
   message(channel: string, message: ChannelMessage): void {
     if (this.pending) this.pending.push({ channel, message });
     else this.forward(channel, message);
+  }
+
+  messages(channel: string, batch: readonly ChannelMessage[]): void {
+    const sink = this.sink;
+    if (this.pending || this.closed || !this.single || sink.sendBatch === undefined) {
+      for (const message of batch) this.message(channel, message);
+      return;
+    }
+    // Oldest first: what this subscriber already has is a prefix of the batch.
+    const seen = this.last;
+    let from = 0;
+    while (seen && from < batch.length && compareMessageIds((batch[from] as ChannelMessage).id, seen) <= 0)
+      from++;
+    if (from === batch.length) return;
+    this.last = (batch[batch.length - 1] as ChannelMessage).id;
+    sink.sendBatch(batch, from);
   }
 
   deleted(channel: string): void {

@@ -14,7 +14,7 @@ import type { Logger } from '../observe/log.js';
 import { FrameParser, type FrameSink } from '../websocket/frame-parser.js';
 import { closeFrame, frame, Opcode, parseClosePayload } from '../websocket/frames.js';
 import { SubscriberWriter } from './direct-write.js';
-import { type ChannelMessage, wsFrame, wsMetaFrame } from './message.js';
+import { type ChannelMessage, wsFrame, wsFrames, wsMetaFrame } from './message.js';
 import type { SubscriberSink } from './subscription.js';
 
 export type SlowPolicy = 'close' | 'skip';
@@ -80,6 +80,27 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
       this.tooSlow();
       return;
     }
+    this.write(data, queued);
+  }
+
+  /**
+   * Several messages of one channel in one write, the frames end to end. When they do not fit in what
+   * the subscriber may have waiting, each goes as if sent alone (the slow-subscriber rule per message).
+   */
+  sendBatch(batch: readonly ChannelMessage[], from: number): void {
+    if (this.ended) return;
+    if (!this.meta) {
+      const data = wsFrames(batch, from);
+      const queued = this.writer.queued();
+      if (queued + data.length <= this.limits.queueBytes) {
+        this.write(data, queued);
+        return;
+      }
+    }
+    for (let i = from; i < batch.length; i++) this.send(batch[i] as ChannelMessage, undefined);
+  }
+
+  private write(data: Buffer, queued: number): void {
     if (this.skipping) {
       this.log.info('channel.subscriber_caught_up', { subscriber: this.label, skipped: this.skipped });
       this.skipping = false;

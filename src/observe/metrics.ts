@@ -191,6 +191,11 @@ export class Metrics {
     gauge('wstcp_channel_subscribers', 'Channel subscriptions of this process', 'subscribers');
     counter('wstcp_channel_messages_published_total', 'Messages published to channels', 'published');
     counter('wstcp_channel_deliveries_total', 'Messages delivered to channel subscribers', 'delivered');
+    counter(
+      'wstcp_channel_fanout_passes_total',
+      "Passes over a channel's subscribers (each gets the messages of one pass in one write)",
+      'passes',
+    );
   }
 
   /** The Prometheus text exposition. */

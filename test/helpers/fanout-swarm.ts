@@ -6,7 +6,9 @@
  *
  *   node fanout-swarm.js HOST PORT PATH COUNT
  * prints `READY <open> <failed>` once every handshake is done; then on stdin, `STATS` prints one JSON
- * line ({messages, bytes, closed, p50, p99, samples}) and clears the latencies; `QUIT` ends it.
+ * line ({messages, bytes, closed, disorder, p50, p99, samples}) and clears the latencies; `QUIT` ends it.
+ * `disorder` counts stamped messages that came no later than the one before on their socket (a message
+ * repeated or out of order: publishers stamp each one later than the last).
  */
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -21,6 +23,7 @@ let samples = 0;
 let messages = 0;
 let bytes = 0;
 let closed = 0;
+let disorder = 0;
 let open = 0;
 let failed = 0;
 
@@ -36,6 +39,7 @@ function now(): number {
 class Reader {
   private pending: Buffer | undefined;
   private upgraded = false;
+  private lastSent = 0;
 
   /** `chunk` is only valid during the call (the shared read buffer): what is kept is copied. */
   push(chunk: Buffer): void {
@@ -70,9 +74,13 @@ class Reader {
       if (opcode === 1 || opcode === 2) {
         messages++;
         bytes += length;
-        if (length >= 8 && samples < MAX_SAMPLES) {
+        if (length >= 8) {
           const sent = data.readDoubleLE(offset + header);
-          if (sent > 1e12 && sent < 1e14) latencies[samples++] = at - sent;
+          if (sent > 1e12 && sent < 1e14) {
+            if (sent <= this.lastSent) disorder++;
+            this.lastSent = sent;
+            if (samples < MAX_SAMPLES) latencies[samples++] = at - sent;
+          }
         }
       }
       offset += header + length;
@@ -146,6 +154,7 @@ async function main(): Promise<void> {
         messages,
         bytes,
         closed,
+        disorder,
         p50: percentile(sorted, 0.5),
         p99: percentile(sorted, 0.99),
         samples,

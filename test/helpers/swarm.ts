@@ -10,6 +10,8 @@ export interface SwarmStats {
   readonly messages: number;
   readonly bytes: number;
   readonly closed: number;
+  /** Stamped messages that came no later than the one before on their socket (repeated or out of order). */
+  readonly disorder: number;
   readonly p50: number;
   readonly p99: number;
   readonly samples: number;

@@ -83,7 +83,7 @@ test('a client that never answers pings counts as a missed heartbeat', async (t)
   assert.equal(values.get('wstcp_heartbeats_missed_total'), 1);
 });
 
-test('--channels: channels, subscribers, published and delivered messages', async (t) => {
+test('--channels: channels, subscribers, published and delivered messages, fan-out passes', async (t) => {
   const running = await startBridge(['--metrics', '127.0.0.1:0', '--channels', '127.0.0.1:0']);
   t.after(() => running.close());
   const base = `127.0.0.1:${running.port}`;
@@ -97,4 +97,5 @@ test('--channels: channels, subscribers, published and delivered messages', asyn
   assert.equal(values.get('wstcp_channel_subscribers'), 1);
   assert.equal(values.get('wstcp_channel_messages_published_total'), 1);
   assert.equal(values.get('wstcp_channel_deliveries_total'), 1);
+  assert.equal(values.get('wstcp_channel_fanout_passes_total'), 1);
 });

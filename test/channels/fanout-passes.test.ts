@@ -1,0 +1,298 @@
+/**
+ * Fan-out passes (src/channels/hub.ts): a large channel is walked a slice at a time, messages published
+ * meanwhile go out together in the next pass, and every subscriber still gets every message once and in
+ * order; a delete or a shutdown hands out what is queued first. The hub's own logic with recording
+ * listeners, then the whole server with 1,000 real WebSocket subscribers.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { Agent, request } from 'node:http';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+import { test } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { LocalHub } from '../../src/channels/hub.js';
+import type { ChannelMessage } from '../../src/channels/message.js';
+import { formatMessageId, type MessageId, nextMessageId } from '../../src/channels/message-id.js';
+import type { ChannelListener } from '../../src/channels/store.js';
+import { WsSubscriber } from '../../src/channels/ws-subscriber.js';
+import { Logger } from '../../src/observe/log.js';
+import { infoFields, startChannelServer } from '../helpers/channels.js';
+import { Swarm, type SwarmStats } from '../helpers/swarm.js';
+
+/** A listener that records what reaches it, and how (one message, or a batch of several). */
+class Recorder implements ChannelListener {
+  readonly got: string[] = [];
+  batches = 0;
+
+  message(_channel: string, message: ChannelMessage): void {
+    this.got.push(formatMessageId(message.id));
+  }
+
+  messages(_channel: string, batch: readonly ChannelMessage[]): void {
+    this.batches++;
+    for (const message of batch) this.got.push(formatMessageId(message.id));
+  }
+
+  deleted(): void {
+    this.got.push('deleted');
+  }
+}
+
+function messagesOf(count: number): ChannelMessage[] {
+  const out: ChannelMessage[] = [];
+  let id: MessageId | undefined;
+  for (let i = 0; i < count; i++) {
+    id = nextMessageId(id, 1_700_000_000);
+    out.push({ id, data: Buffer.from(`m${i}`), contentType: undefined, event: undefined, publishedAt: i });
+  }
+  return out;
+}
+
+function hubWith(count: number): { hub: LocalHub; listeners: Recorder[] } {
+  const hub = new LocalHub((channel, err) => assert.fail(`${channel}: ${String(err)}`));
+  const listeners = Array.from({ length: count }, () => new Recorder());
+  for (const listener of listeners) hub.add('c', listener);
+  return { hub, listeners };
+}
+
+async function settle(hub: LocalHub, listeners: readonly Recorder[], expected: number): Promise<void> {
+  for (let turn = 0; turn < 1000 && listeners.some((l) => l.got.length < expected); turn++) await nextTurn();
+  hub.close();
+}
+
+const ids = (messages: readonly ChannelMessage[]) => messages.map((m) => formatMessageId(m.id));
+
+test('a small channel gets each message at once, one call each', () => {
+  const { hub, listeners } = hubWith(10);
+  const [a, b] = messagesOf(2) as [ChannelMessage, ChannelMessage];
+  hub.deliver('c', a);
+  hub.deliver('c', b);
+  for (const listener of listeners) assert.deepEqual(listener.got, ids([a, b]));
+  assert.equal(hub.passes, 2);
+  assert.equal(hub.delivered, 20);
+});
+
+test('messages published during a pass go out together in the next, once each and in order', async () => {
+  const { hub, listeners } = hubWith(1000);
+  const messages = messagesOf(5);
+  hub.deliver('c', messages[0] as ChannelMessage);
+  // The first slice is handed out at once, the rest after the event loop has run.
+  assert.equal(listeners.filter((l) => l.got.length === 1).length, 256);
+  for (const message of messages.slice(1)) hub.deliver('c', message);
+  await settle(hub, listeners, 5);
+  for (const listener of listeners) {
+    assert.deepEqual(listener.got, ids(messages));
+    assert.equal(listener.batches, 1);
+  }
+  assert.equal(hub.passes, 2);
+  assert.equal(hub.delivered, 5000);
+});
+
+test('a delete hands out what was queued first, then tells every subscriber', () => {
+  const { hub, listeners } = hubWith(700);
+  const messages = messagesOf(3);
+  for (const message of messages) hub.deliver('c', message);
+  hub.deleted('c');
+  for (const listener of listeners) assert.deepEqual(listener.got, [...ids(messages), 'deleted']);
+  assert.equal(hub.count('c'), 0);
+  assert.equal(hub.total, 0);
+});
+
+test('flush() hands out at once everything queued (before a shutdown ends the subscribers)', () => {
+  const { hub, listeners } = hubWith(700);
+  const messages = messagesOf(3);
+  for (const message of messages) hub.deliver('c', message);
+  hub.flush();
+  for (const listener of listeners) assert.deepEqual(listener.got, ids(messages));
+  hub.close();
+});
+
+test('a subscriber that leaves during a pass is not visited; the last to leave stops the pass', async () => {
+  const { hub, listeners } = hubWith(600);
+  const [message] = messagesOf(1) as [ChannelMessage];
+  hub.deliver('c', message);
+  const leaving = listeners[500] as Recorder;
+  hub.remove('c', leaving);
+  await settle(
+    hub,
+    listeners.filter((l) => l !== leaving),
+    1,
+  );
+  assert.deepEqual(leaving.got, []);
+  assert.ok(listeners.every((l) => l === leaving || l.got.length === 1));
+
+  const again = hubWith(600);
+  again.hub.deliver('c', message);
+  for (const listener of again.listeners) again.hub.remove('c', listener);
+  assert.equal(again.hub.channelCount, 0);
+  await nextTurn();
+  assert.equal(again.listeners.filter((l) => l.got.length === 1).length, 256);
+});
+
+test('a subscriber that throws is reported, and the pass goes on to the others', async () => {
+  const failures: string[] = [];
+  const hub = new LocalHub((channel, err) => failures.push(`${channel}: ${(err as Error).message}`));
+  const listeners = Array.from({ length: 600 }, () => new Recorder());
+  const broken = new Recorder();
+  const fail = () => {
+    throw new Error('broken');
+  };
+  broken.message = fail;
+  broken.messages = fail;
+  listeners.splice(300, 0, broken);
+  for (const listener of listeners) hub.add('c', listener);
+  const messages = messagesOf(2);
+  for (const message of messages) hub.deliver('c', message);
+  await settle(
+    hub,
+    listeners.filter((l) => l !== broken),
+    2,
+  );
+  assert.deepEqual(failures, ['c: broken', 'c: broken']);
+  for (const listener of listeners) if (listener !== broken) assert.deepEqual(listener.got, ids(messages));
+});
+
+test('past 1,024 queued messages a pass no longer yields: the channel catches up before reading more', async () => {
+  const { hub, listeners } = hubWith(300);
+  const messages = messagesOf(1100);
+  for (const message of messages) hub.deliver('c', message);
+  // One turn: the first pass ends, and the next (64 messages) runs to its end at once, as 1,035 were
+  // still queued; the one after starts with 971 queued and yields again.
+  await nextTurn();
+  const counts = listeners.map((l) => l.got.length);
+  assert.equal(Math.min(...counts), 65);
+  assert.ok(Math.max(...counts) < 1100);
+  await settle(hub, listeners, 1100);
+  for (const listener of listeners) assert.deepEqual(listener.got, ids(messages));
+});
+
+test('a batch larger than a subscriber may have waiting goes message by message, and nobody counts as slow', async (t) => {
+  const listener = createServer();
+  listener.listen(0, '127.0.0.1');
+  await once(listener, 'listening');
+  t.after(() => listener.close());
+  const client = connect((listener.address() as AddressInfo).port, '127.0.0.1');
+  const [accepted] = (await once(listener, 'connection')) as [Socket];
+  t.after(() => {
+    client.destroy();
+    accepted.destroy();
+  });
+  const logs: string[] = [];
+  const log = new Logger({ level: 'debug', format: 'json', sink: (line) => logs.push(line) });
+  const limits = { queueBytes: 16 * 1024, slow: 'close' as const, noDelay: true };
+  const subscriber = new WsSubscriber(accepted, false, limits, log, 'test');
+  const batch = messagesOf(4).map((m, i) => ({ ...m, data: Buffer.alloc(6 * 1024, 0x61 + i) }));
+  // Three frames of 6 KiB and 4 bytes: more than the 16 KiB a subscriber may have waiting; two fit.
+  subscriber.sendBatch(batch, 1);
+  subscriber.sendBatch(batch.slice(0, 2), 0);
+  const expected = 5 * (6 * 1024 + 4);
+  let received = Buffer.alloc(0);
+  client.on('data', (chunk: Buffer) => {
+    received = Buffer.concat([received, chunk]);
+  });
+  for (let i = 0; i < 200 && received.length < expected; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(received.length, expected);
+  const firsts = [0, 1, 2, 3, 4].map((i) => received[i * (6 * 1024 + 4) + 4]);
+  assert.deepEqual(firsts, [0x62, 0x63, 0x64, 0x61, 0x62]);
+  assert.ok(subscriber.open);
+  assert.deepEqual(logs, []);
+});
+
+/** Publishes `count` stamped 64-byte messages one after another on one keep-alive connection. */
+async function publishInTurn(port: number, channel: string, count: number): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    for (let i = 0; i < count; i++) {
+      const body = Buffer.alloc(64);
+      body.writeDoubleLE(performance.timeOrigin + performance.now(), 0);
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: `/pub/${channel}`,
+            agent,
+            headers: { 'Content-Type': 'application/octet-stream' },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+      assert.equal(status, 201);
+    }
+  } finally {
+    agent.destroy();
+  }
+}
+
+async function until(swarm: Swarm, done: (stats: SwarmStats) => boolean): Promise<SwarmStats> {
+  const deadline = Date.now() + 20_000;
+  let stats = await swarm.stats();
+  while (!done(stats) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    stats = await swarm.stats();
+  }
+  return stats;
+}
+
+test('1,000 WebSocket subscribers and a publisher faster than a walk: every message once, in order, in fewer passes', async (t) => {
+  const server = await startChannelServer();
+  t.after(() => server.close());
+  const swarm = await Swarm.start('127.0.0.1', server.port, '/sub/burst', 1000);
+  t.after(() => swarm.close());
+  assert.equal(swarm.open, 1000);
+  const published = 300;
+  const before = server.service.stats();
+  await publishInTurn(server.port, 'burst', published);
+  const stats = await until(swarm, (s) => s.messages >= 1000 * published);
+  assert.equal(stats.messages, 1000 * published);
+  assert.equal(stats.disorder, 0);
+  assert.equal(stats.closed, 0);
+  const after = server.service.stats();
+  const passes = after.passes - before.passes;
+  t.diagnostic(`${published} messages in ${passes} passes`);
+  assert.ok(passes < published, `${passes} passes for ${published} messages`);
+  assert.equal(after.delivered - before.delivered, 1000 * published);
+});
+
+test('a delete behind queued publishes: every subscriber gets them all, then the close', async (t) => {
+  const server = await startChannelServer();
+  t.after(() => server.close());
+  const swarm = await Swarm.start('127.0.0.1', server.port, '/sub/ending', 1000);
+  t.after(() => swarm.close());
+  assert.equal(swarm.open, 1000);
+  // Twenty publishes and the delete in one write: the server reads them in one go, so most of the
+  // messages are queued behind the first pass when the delete comes.
+  const count = 20;
+  let requests = '';
+  for (let i = 0; i < count; i++) {
+    const body = Buffer.alloc(64);
+    body.writeDoubleLE(performance.timeOrigin + performance.now() + i, 0);
+    requests +=
+      'POST /pub/ending HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n' +
+      `Content-Length: 64\r\n\r\n${body.toString('latin1')}`;
+  }
+  requests += 'DELETE /pub/ending HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n';
+  const socket = connect(server.port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.end(Buffer.from(requests, 'latin1'));
+  let answers = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => {
+    answers += chunk;
+  });
+  await once(socket, 'close');
+  const statuses = [...answers.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
+  assert.deepEqual(statuses, [...Array(count).fill('201'), '200']);
+  const last = answers.slice(answers.lastIndexOf('HTTP/1.1'));
+  assert.equal(infoFields(last.slice(last.indexOf('\r\n\r\n') + 4))['active subscribers'], '1000');
+  const stats = await until(swarm, (s) => s.closed >= 1000);
+  assert.equal(stats.messages, 1000 * count);
+  assert.equal(stats.disorder, 0);
+  assert.equal(stats.closed, 1000);
+});
