@@ -8,12 +8,19 @@
  * WebSocket can), so a channel published to faster than one walk takes costs one system call per
  * subscriber per walk, not per message. Every subscriber still gets every message once and in order.
  *
+ * A publisher on a quiet channel is answered once the pass has handed its message to every subscriber
+ * here, as when every walk ran to its end at once; one that keeps the channel busy (its message comes
+ * within QUIET_MS of the last pass's end, or during a pass) as soon as the message is taken, so that its
+ * next one can join the next pass. On a quiet channel nothing of the publisher's answer then runs, or
+ * allocates, in the middle of the walk.
+ *
  * Queued messages are bounded: past MAX_QUEUED messages (or MAX_QUEUED_BYTES) a pass no longer yields,
  * so nothing more is read until the channel has caught up, as when every pass ran to its end at once
  * (publishers and Redis wait on their sockets; nothing is dropped).
  *
- * A pass walks the live Set: a subscriber that leaves meanwhile (a slow one disconnected) is not visited;
- * one added meanwhile may see a message twice and drops it by id.
+ * A pass that yields walks the subscribers there were when it began (kept in an array the channel reuses:
+ * a walk allocates nothing per subscriber), less any that has left since (a slow one disconnected);
+ * one that joins meanwhile starts from the channel's buffer, which already holds the message.
  */
 import { type ChannelMessage, messageBytes } from './message.js';
 import type { ChannelListener } from './store.js';
@@ -26,21 +33,41 @@ const MAX_BATCH_BYTES = 256 * 1024;
 /** Past this many queued messages, or bytes, passes run to their end without yielding. */
 const MAX_QUEUED = 1024;
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+/** A message this long after the channel's last pass ended finds it quiet: its publisher waits. */
+const QUIET_MS = 20;
 
 class ChannelFanout {
   readonly listeners = new Set<ChannelListener>();
   /** Messages waiting for the next pass, oldest first. */
   queue: ChannelMessage[] = [];
   queuedBytes = 0;
-  /** The pass under way: what it hands out and where it stands; undefined when none. */
+  /** The pass under way: what it hands out; undefined when none. */
   batch: ChannelMessage[] | undefined;
-  walker: Iterator<ChannelListener> | undefined;
+  /** A pass that yields: its subscribers (entries cleared as they are visited), how many, the next. */
+  readonly order: (ChannelListener | undefined)[] = [];
+  orderLength = 0;
+  position = 0;
+  /** The next slice, when the pass has yielded; what runs it (made once). */
   resume: NodeJS.Immediate | undefined;
+  continuePass: (() => void) | undefined;
+  /** When the last pass ended (performance.now()). */
+  lastPassEnd = Number.NEGATIVE_INFINITY;
+  /** Publishers waiting for the pass under way to end. */
+  waiting: (() => void)[] = [];
 
   constructor(readonly channel: string) {}
 
   get backlogged(): boolean {
     return this.queue.length >= MAX_QUEUED || this.queuedBytes >= MAX_QUEUED_BYTES;
+  }
+
+  /** The pass under way has ended (or stopped): its waiting publishers may be answered. */
+  passEnded(): void {
+    this.lastPassEnd = performance.now();
+    if (this.waiting.length === 0) return;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const resolve of waiting) resolve();
   }
 }
 
@@ -77,6 +104,11 @@ export class LocalHub {
     const fanout = this.fanouts.get(channel);
     if (!fanout?.listeners.delete(listener)) return false;
     this.subscriptions--;
+    if (fanout.position < fanout.orderLength) {
+      // A pass under way has yet to reach it, perhaps: it is not visited.
+      const at = fanout.order.indexOf(listener, fanout.position);
+      if (at >= 0) fanout.order[at] = undefined;
+    }
     if (fanout.listeners.size > 0) return false;
     // Nobody is left to hand anything to.
     this.stop(fanout);
@@ -100,16 +132,23 @@ export class LocalHub {
     return this.fanouts.keys();
   }
 
-  /** Hands `message` to the channel's subscribers: now, or in the next pass when one is under way. */
-  deliver(channel: string, message: ChannelMessage): void {
+  /**
+   * Hands `message` to the channel's subscribers: now, or in the next pass when one is under way. On a
+   * quiet channel whose pass yields, a promise that resolves when that pass has ended: the publisher's
+   * answer waits for it.
+   */
+  deliver(channel: string, message: ChannelMessage): Promise<void> | undefined {
     const fanout = this.fanouts.get(channel);
-    if (!fanout) return;
+    if (!fanout) return undefined;
     if (fanout.batch) {
       fanout.queue.push(message);
       fanout.queuedBytes += messageBytes(message);
-      return;
+      return undefined;
     }
+    const quiet = performance.now() - fanout.lastPassEnd > QUIET_MS;
     this.startPass(fanout, [message]);
+    if (!quiet || !fanout.batch) return undefined;
+    return new Promise((resolve) => fanout.waiting.push(resolve));
   }
 
   /** Tells the channel's listeners it is gone (after what was queued for them) and forgets them. */
@@ -135,51 +174,78 @@ export class LocalHub {
   private startPass(fanout: ChannelFanout, batch: ChannelMessage[]): void {
     this.passes++;
     fanout.batch = batch;
-    fanout.walker = fanout.listeners.values();
     this.walk(fanout, true);
   }
 
-  /** Walks the pass under way, a slice at a time when `mayYield`; then the next pass, if any. */
+  /**
+   * Runs the pass under way: at once when the channel is small, when it may not yield or when too much
+   * is queued; otherwise a slice at a time. Then the next pass, if any.
+   */
   private walk(fanout: ChannelFanout, mayYield: boolean): void {
     fanout.resume = undefined;
-    if (!fanout.batch) return;
-    for (;;) {
-      const batch = fanout.batch as ChannelMessage[];
-      const walker = fanout.walker as Iterator<ChannelListener>;
-      const channel = fanout.channel;
+    while (fanout.batch) {
+      const batch = fanout.batch;
+      const sliced = mayYield && !fanout.backlogged;
+      if (fanout.position === fanout.orderLength) {
+        // A pass that has not begun.
+        if (!sliced || fanout.listeners.size <= SLICE) {
+          for (const listener of fanout.listeners) this.hand(fanout, listener, batch);
+          this.delivered += fanout.listeners.size * batch.length;
+          this.nextPass(fanout);
+          continue;
+        }
+        this.takeOrder(fanout);
+      }
+      const order = fanout.order;
+      const end = sliced ? Math.min(fanout.orderLength, fanout.position + SLICE) : fanout.orderLength;
       let visited = 0;
-      let done = false;
-      const limit = mayYield && !fanout.backlogged ? SLICE : Number.POSITIVE_INFINITY;
-      // Nearly every pass hands out one message: that goes as itself, without a batch to frame.
-      const one = batch.length === 1 ? batch[0] : undefined;
-      while (visited < limit) {
-        const next = walker.next();
-        if (next.done) {
-          done = true;
-          break;
-        }
-        try {
-          if (one) next.value.message(channel, one);
-          else next.value.messages(channel, batch);
-        } catch (err) {
-          this.failed(channel, err);
-        }
+      for (let i = fanout.position; i < end; i++) {
+        const listener = order[i];
+        if (listener === undefined) continue;
+        order[i] = undefined;
+        this.hand(fanout, listener, batch);
         visited++;
       }
+      fanout.position = end;
       this.delivered += visited * batch.length;
-      if (!done) {
-        fanout.resume = setImmediate(() => this.walk(fanout, true));
+      if (end < fanout.orderLength) {
+        fanout.continuePass ??= () => this.walk(fanout, true);
+        fanout.resume = setImmediate(fanout.continuePass);
         return;
       }
-      if (fanout.queue.length === 0) {
-        fanout.batch = undefined;
-        fanout.walker = undefined;
-        return;
-      }
-      this.passes++;
-      fanout.batch = this.takeBatch(fanout);
-      fanout.walker = fanout.listeners.values();
+      fanout.position = fanout.orderLength = 0;
+      this.nextPass(fanout);
     }
+  }
+
+  private hand(fanout: ChannelFanout, listener: ChannelListener, batch: ChannelMessage[]): void {
+    try {
+      // Nearly every pass hands out one message: that goes as itself, without a batch to frame.
+      if (batch.length === 1) listener.message(fanout.channel, batch[0] as ChannelMessage);
+      else listener.messages(fanout.channel, batch);
+    } catch (err) {
+      this.failed(fanout.channel, err);
+    }
+  }
+
+  /** The subscribers of a pass that yields, as they are when it begins. */
+  private takeOrder(fanout: ChannelFanout): void {
+    const order = fanout.order;
+    let n = 0;
+    for (const listener of fanout.listeners) order[n++] = listener;
+    fanout.orderLength = n;
+    fanout.position = 0;
+  }
+
+  /** The pass under way has ended: the next one takes what is queued, if anything. */
+  private nextPass(fanout: ChannelFanout): void {
+    fanout.passEnded();
+    if (fanout.queue.length === 0) {
+      fanout.batch = undefined;
+      return;
+    }
+    this.passes++;
+    fanout.batch = this.takeBatch(fanout);
   }
 
   private takeBatch(fanout: ChannelFanout): ChannelMessage[] {
@@ -205,8 +271,10 @@ export class LocalHub {
     if (fanout.resume) clearImmediate(fanout.resume);
     fanout.resume = undefined;
     fanout.batch = undefined;
-    fanout.walker = undefined;
+    fanout.order.fill(undefined, fanout.position, fanout.orderLength);
+    fanout.position = fanout.orderLength = 0;
     fanout.queue = [];
     fanout.queuedBytes = 0;
+    fanout.passEnded();
   }
 }

@@ -72,8 +72,10 @@ export class MemoryChannelStore implements ChannelStore {
     state.buffer.expire(now);
     state.buffer.push(message);
     this.published++;
-    this.hub.deliver(channel, message);
-    return { message, info: this.infoOf(channel, state) };
+    const handedOut = this.hub.deliver(channel, message);
+    const info = this.infoOf(channel, state);
+    if (handedOut) await handedOut;
+    return { message, info };
   }
 
   async info(channel: string): Promise<ChannelInfo | undefined> {

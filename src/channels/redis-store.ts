@@ -272,7 +272,8 @@ export class RedisChannelStore implements ChannelStore {
     const seen = this.lastSeen.get(channel);
     if (seen && compareMessageIds(message.id, seen) <= 0) return;
     this.lastSeen.set(channel, message.id);
-    this.hub.deliver(channel, message);
+    // Its publisher was answered by Redis: nothing here waits for the pass.
+    void this.hub.deliver(channel, message);
   }
 
   /** Back after losing the subscriber connection: deliver what was published meanwhile. */

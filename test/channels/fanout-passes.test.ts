@@ -88,6 +88,26 @@ test('messages published during a pass go out together in the next, once each an
   assert.equal(hub.delivered, 5000);
 });
 
+test('a publish on a quiet channel is answered after its pass; one that keeps the channel busy at once', async () => {
+  const { hub, listeners } = hubWith(600);
+  const [first, second, third] = messagesOf(3) as [ChannelMessage, ChannelMessage, ChannelMessage];
+  const waited = hub.deliver('c', first);
+  assert.ok(waited, 'a quiet channel: the answer waits');
+  // Queued behind the pass: answered at once.
+  assert.equal(hub.deliver('c', second), undefined);
+  await waited;
+  assert.ok(listeners.every((l) => l.got.length >= 1));
+  for (let turn = 0; turn < 100 && listeners.some((l) => l.got.length < 2); turn++) await nextTurn();
+  // Right after a pass: the channel is busy, the answer goes at once.
+  assert.equal(hub.deliver('c', third), undefined);
+  await settle(hub, listeners, 3);
+  for (const listener of listeners) assert.deepEqual(listener.got, ids([first, second, third]));
+  // A small channel's pass ends before deliver() returns: nothing to wait for.
+  const small = hubWith(10);
+  assert.equal(small.hub.deliver('c', first), undefined);
+  assert.ok(small.listeners.every((l) => l.got.length === 1));
+});
+
 test('a delete hands out what was queued first, then tells every subscriber', () => {
   const { hub, listeners } = hubWith(700);
   const messages = messagesOf(3);
@@ -107,19 +127,24 @@ test('flush() hands out at once everything queued (before a shutdown ends the su
   hub.close();
 });
 
-test('a subscriber that leaves during a pass is not visited; the last to leave stops the pass', async () => {
+test('a subscriber that leaves during a pass is not visited, one that joins waits for the next; the last to leave stops the pass', async () => {
   const { hub, listeners } = hubWith(600);
-  const [message] = messagesOf(1) as [ChannelMessage];
+  const [message, later] = messagesOf(2) as [ChannelMessage, ChannelMessage];
   hub.deliver('c', message);
   const leaving = listeners[500] as Recorder;
   hub.remove('c', leaving);
+  const joining = new Recorder();
+  hub.add('c', joining);
+  hub.deliver('c', later);
   await settle(
     hub,
     listeners.filter((l) => l !== leaving),
-    1,
+    2,
   );
   assert.deepEqual(leaving.got, []);
-  assert.ok(listeners.every((l) => l === leaving || l.got.length === 1));
+  // It joined after the message was published (a store hands it the buffered ones).
+  assert.deepEqual(joining.got, ids([later]));
+  assert.ok(listeners.every((l) => l === leaving || l.got.length === 2));
 
   const again = hubWith(600);
   again.hub.deliver('c', message);
