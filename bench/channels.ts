@@ -25,10 +25,11 @@
  * other idled (docs/performance.md).
  */
 import { execFileSync } from 'node:child_process';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { publishOn } from '../test/helpers/keepalive-publish.js';
 import { launchNchan } from '../test/helpers/nchan.js';
 import { findProgram } from '../test/helpers/programs.js';
 import { Swarm, type SwarmStats } from '../test/helpers/swarm.js';
@@ -106,28 +107,6 @@ async function startNchan(): Promise<Server | undefined> {
   return { name: 'Nchan', port: peer.port, pid: peer.pid as number, close: () => peer.close() };
 }
 
-/** Posts `body` to /pub/ID on one keep-alive connection; resolves with the status. */
-function post(agent: Agent, port: number, channel: string, body: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: `/pub/${channel}`,
-        agent,
-        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 function stamped(size: number): Buffer {
   const body = Buffer.alloc(size, 0x61);
   body.writeDoubleLE(performance.timeOrigin + performance.now(), 0);
@@ -145,7 +124,7 @@ async function publishFor(
   const started = performance.now();
   let published = 0;
   while (performance.now() - started < seconds * 1000) {
-    const status = await post(agent, server.port, channel, stamped(size));
+    const status = await publishOn(agent, server.port, channel, stamped(size));
     if (status !== 201) throw new Error(`${server.name}: publish answered ${status}`);
     published++;
   }
@@ -211,7 +190,7 @@ async function measure(
         const latencyStart = performance.now();
         let sent = 0;
         while (performance.now() - latencyStart < LATENCY_SECONDS * 1000) {
-          await post(agent, server.port, channel, stamped(size));
+          await publishOn(agent, server.port, channel, stamped(size));
           sent++;
           const next = latencyStart + sent * intervalMs;
           await sleep(Math.max(0, next - performance.now()));

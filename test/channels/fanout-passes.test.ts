@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -17,6 +17,7 @@ import type { ChannelListener } from '../../src/channels/store.js';
 import { WsSubscriber } from '../../src/channels/ws-subscriber.js';
 import { Logger } from '../../src/observe/log.js';
 import { infoFields, startChannelServer } from '../helpers/channels.js';
+import { publishOn } from '../helpers/keepalive-publish.js';
 import { Swarm, type SwarmStats } from '../helpers/swarm.js';
 
 /** A listener that records what reaches it, and how (one message, or a batch of several). */
@@ -230,24 +231,7 @@ async function publishInTurn(port: number, channel: string, count: number): Prom
     for (let i = 0; i < count; i++) {
       const body = Buffer.alloc(64);
       body.writeDoubleLE(performance.timeOrigin + performance.now(), 0);
-      const status = await new Promise<number>((resolve, reject) => {
-        const req = request(
-          {
-            host: '127.0.0.1',
-            port,
-            method: 'POST',
-            path: `/pub/${channel}`,
-            agent,
-            headers: { 'Content-Type': 'application/octet-stream' },
-          },
-          (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode ?? 0));
-          },
-        );
-        req.on('error', reject);
-        req.end(body);
-      });
+      const status = await publishOn(agent, port, channel, body);
       assert.equal(status, 201);
     }
   } finally {
