@@ -252,8 +252,9 @@ export class LocalHub {
     let count = 0;
     let bytes = 0;
     for (const message of fanout.queue) {
-      if (count === MAX_BATCH || (count > 0 && bytes + messageBytes(message) > MAX_BATCH_BYTES)) break;
-      bytes += messageBytes(message);
+      const size = messageBytes(message);
+      if (count === MAX_BATCH || (count > 0 && bytes + size > MAX_BATCH_BYTES)) break;
+      bytes += size;
       count++;
     }
     fanout.queuedBytes -= bytes;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Agent } from 'node:http';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { LocalHub } from '../../src/channels/hub.js';
 import type { ChannelMessage } from '../../src/channels/message.js';
@@ -16,9 +16,9 @@ import { formatMessageId, type MessageId, nextMessageId } from '../../src/channe
 import type { ChannelListener } from '../../src/channels/store.js';
 import { WsSubscriber } from '../../src/channels/ws-subscriber.js';
 import { Logger } from '../../src/observe/log.js';
-import { infoFields, startChannelServer } from '../helpers/channels.js';
+import { type ChannelServer, infoFields, startChannelServer } from '../helpers/channels.js';
 import { publishOn } from '../helpers/keepalive-publish.js';
-import { Swarm, type SwarmStats } from '../helpers/swarm.js';
+import { Swarm } from '../helpers/swarm.js';
 
 /** A listener that records what reaches it, and how (one message, or a batch of several). */
 class Recorder implements ChannelListener {
@@ -239,26 +239,25 @@ async function publishInTurn(port: number, channel: string, count: number): Prom
   }
 }
 
-async function until(swarm: Swarm, done: (stats: SwarmStats) => boolean): Promise<SwarmStats> {
-  const deadline = Date.now() + 20_000;
-  let stats = await swarm.stats();
-  while (!done(stats) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    stats = await swarm.stats();
-  }
-  return stats;
+/** A channel server and 1,000 WebSocket subscribers to `channel` on it, both ended after the test. */
+async function serverWithSubscribers(
+  t: TestContext,
+  channel: string,
+): Promise<{ server: ChannelServer; swarm: Swarm }> {
+  const server = await startChannelServer();
+  t.after(() => server.close());
+  const swarm = await Swarm.start('127.0.0.1', server.port, `/sub/${channel}`, 1000);
+  t.after(() => swarm.close());
+  assert.equal(swarm.open, 1000);
+  return { server, swarm };
 }
 
 test('1,000 WebSocket subscribers and a publisher faster than a walk: every message once, in order, in fewer passes', async (t) => {
-  const server = await startChannelServer();
-  t.after(() => server.close());
-  const swarm = await Swarm.start('127.0.0.1', server.port, '/sub/burst', 1000);
-  t.after(() => swarm.close());
-  assert.equal(swarm.open, 1000);
+  const { server, swarm } = await serverWithSubscribers(t, 'burst');
   const published = 300;
   const before = server.service.stats();
   await publishInTurn(server.port, 'burst', published);
-  const stats = await until(swarm, (s) => s.messages >= 1000 * published);
+  const stats = await swarm.statsWhen((s) => s.messages >= 1000 * published, 20_000);
   assert.equal(stats.messages, 1000 * published);
   assert.equal(stats.disorder, 0);
   assert.equal(stats.closed, 0);
@@ -270,11 +269,7 @@ test('1,000 WebSocket subscribers and a publisher faster than a walk: every mess
 });
 
 test('a delete behind queued publishes: every subscriber gets them all, then the close', async (t) => {
-  const server = await startChannelServer();
-  t.after(() => server.close());
-  const swarm = await Swarm.start('127.0.0.1', server.port, '/sub/ending', 1000);
-  t.after(() => swarm.close());
-  assert.equal(swarm.open, 1000);
+  const { server, swarm } = await serverWithSubscribers(t, 'ending');
   // Twenty publishes and the delete in one write: the server reads them in one go, so most of the
   // messages are queued behind the first pass when the delete comes.
   const count = 20;
@@ -300,7 +295,7 @@ test('a delete behind queued publishes: every subscriber gets them all, then the
   assert.deepEqual(statuses, [...Array(count).fill('201'), '200']);
   const last = answers.slice(answers.lastIndexOf('HTTP/1.1'));
   assert.equal(infoFields(last.slice(last.indexOf('\r\n\r\n') + 4))['active subscribers'], '1000');
-  const stats = await until(swarm, (s) => s.closed >= 1000);
+  const stats = await swarm.statsWhen((s) => s.closed >= 1000, 20_000);
   assert.equal(stats.messages, 1000 * count);
   assert.equal(stats.disorder, 0);
   assert.equal(stats.closed, 1000);

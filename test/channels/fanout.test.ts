@@ -25,12 +25,7 @@ test('10,000 subscribers on one channel each receive every message', async (t) =
     assert.equal(answer.status, 201);
     assert.equal(infoFields(answer.text)['active subscribers'], '10000');
   }
-  const deadline = Date.now() + 30_000;
-  let stats = await swarm.stats();
-  while (stats.messages < 10_000 * messages && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    stats = await swarm.stats();
-  }
+  const stats = await swarm.statsWhen((s) => s.messages >= 10_000 * messages, 30_000);
   assert.equal(stats.messages, 10_000 * messages);
   assert.equal(stats.closed, 0);
 });

@@ -61,6 +61,17 @@ export class Swarm {
     return JSON.parse(await this.nextLine(30_000)) as SwarmStats;
   }
 
+  /** Asks for the stats until `done` holds or `timeoutMs` has passed; resolves with the last. */
+  async statsWhen(done: (stats: SwarmStats) => boolean, timeoutMs: number): Promise<SwarmStats> {
+    const deadline = Date.now() + timeoutMs;
+    let stats = await this.stats();
+    while (!done(stats) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      stats = await this.stats();
+    }
+    return stats;
+  }
+
   async close(): Promise<void> {
     if (this.child.exitCode !== null) return;
     this.child.stdin?.end('QUIT\n');
