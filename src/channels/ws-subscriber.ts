@@ -14,7 +14,8 @@ import type { Logger } from '../observe/log.js';
 import { FrameParser, type FrameSink } from '../websocket/frame-parser.js';
 import { closeFrame, frame, Opcode, parseClosePayload } from '../websocket/frames.js';
 import { SubscriberWriter } from './direct-write.js';
-import { type ChannelMessage, wsFrame, wsFrames, wsMetaFrame } from './message.js';
+import { type ChannelMessage, wsFrames, wsMetaFrame, wsMetaFrames } from './message.js';
+import type { SharedEncoding } from './shared-encoding.js';
 import type { SubscriberSink } from './subscription.js';
 
 export type SlowPolicy = 'close' | 'skip';
@@ -43,19 +44,22 @@ const MAX_CLIENT_MESSAGE = 64 * 1024;
 export class WsSubscriber implements SubscriberSink, FrameSink {
   private readonly parser: FrameParser;
   private readonly writer: SubscriberWriter;
+  /** How messages are framed for this subscriber: shared by every subscriber framed alike. */
+  private readonly frames: SharedEncoding;
   private ended = false;
   private skipping = false;
   private skipped = 0;
 
   constructor(
     private readonly socket: Socket,
-    private readonly meta: boolean,
+    meta: boolean,
     private readonly limits: SubscriberLimits,
     private readonly log: Logger,
     private readonly label: string,
   ) {
     this.parser = new FrameParser(this, MAX_CLIENT_MESSAGE);
     this.writer = new SubscriberWriter(socket);
+    this.frames = meta ? wsMetaFrames : wsFrames;
     socket.setNoDelay(limits.noDelay);
   }
 
@@ -74,7 +78,11 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
 
   send(message: ChannelMessage, multiId: string | undefined): void {
     if (this.ended) return;
-    const data = this.meta ? wsMetaFrame(message, multiId) : wsFrame(message);
+    // A multiplexed ws+meta subscriber sees its own position in each frame: that one is its own.
+    const data =
+      multiId !== undefined && this.frames === wsMetaFrames
+        ? wsMetaFrame(message, multiId)
+        : this.frames.of(message);
     const queued = this.writer.queued();
     if (queued + data.length > this.limits.queueBytes) {
       this.tooSlow();
@@ -89,13 +97,11 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
    */
   sendBatch(batch: readonly ChannelMessage[], from: number): void {
     if (this.ended) return;
-    if (!this.meta) {
-      const data = wsFrames(batch, from);
-      const queued = this.writer.queued();
-      if (queued + data.length <= this.limits.queueBytes) {
-        this.write(data, queued);
-        return;
-      }
+    const data = this.frames.ofBatch(batch, from);
+    const queued = this.writer.queued();
+    if (queued + data.length <= this.limits.queueBytes) {
+      this.write(data, queued);
+      return;
     }
     for (let i = from; i < batch.length; i++) this.send(batch[i] as ChannelMessage, undefined);
   }

@@ -6,17 +6,31 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { Agent } from 'node:http';
+import { Agent, createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { EventSourceSubscriber } from '../../src/channels/eventsource.js';
 import { LocalHub } from '../../src/channels/hub.js';
 import type { ChannelMessage } from '../../src/channels/message.js';
-import { formatMessageId, type MessageId, nextMessageId } from '../../src/channels/message-id.js';
+import {
+  compareMessageIds,
+  formatMessageId,
+  type MessageId,
+  nextMessageId,
+  parseMessageId,
+} from '../../src/channels/message-id.js';
 import type { ChannelListener } from '../../src/channels/store.js';
 import { WsSubscriber } from '../../src/channels/ws-subscriber.js';
 import { Logger } from '../../src/observe/log.js';
-import { type ChannelServer, infoFields, startChannelServer } from '../helpers/channels.js';
+import {
+  type ChannelServer,
+  EventStream,
+  infoFields,
+  logEvents,
+  startChannelServer,
+  WsStream,
+} from '../helpers/channels.js';
 import { publishOn } from '../helpers/keepalive-publish.js';
 import { Swarm } from '../helpers/swarm.js';
 
@@ -224,6 +238,51 @@ test('a batch larger than a subscriber may have waiting goes message by message,
   assert.deepEqual(logs, []);
 });
 
+test('an EventSource subscriber gets a batch in one write; one too large goes message by message, each bounded', async (t) => {
+  const logs: string[] = [];
+  const log = new Logger({ level: 'debug', format: 'json', sink: (line) => logs.push(line) });
+  const limits = { queueBytes: 16 * 1024, slow: 'close' as const, noDelay: true };
+  const batch = messagesOf(4).map((m, i) => ({ ...m, data: Buffer.alloc(6 * 1024, 0x61 + i) }));
+  const writes: number[] = [];
+  let subscriber: EventSourceSubscriber | undefined;
+  const server = createHttpServer((_req, res) => {
+    subscriber = new EventSourceSubscriber(res, limits, log, 'test');
+    subscriber.begin({});
+    const write = res.write.bind(res) as (data: Buffer) => boolean;
+    res.write = ((data: Buffer) => {
+      writes.push(data.length);
+      return write(data);
+    }) as typeof res.write;
+    // Two events of 6 KiB: one write.
+    subscriber.sendBatch(batch.slice(0, 2), 0);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const stream = new EventStream(`127.0.0.1:${(server.address() as AddressInfo).port}`, '/sub/c');
+  t.after(() => stream.close());
+  const got = await stream.waitFor(2);
+  assert.deepEqual(
+    got.map((e) => [e.id, e.data]),
+    [0, 1].map((i) => [formatMessageId((batch[i] as ChannelMessage).id), 'abcd'[i]?.repeat(6 * 1024)]),
+  );
+  const event = (m: ChannelMessage) => `id: ${formatMessageId(m.id)}\ndata: ${m.data.toString()}\n\n`.length;
+  assert.deepEqual(writes, [event(batch[0] as ChannelMessage) * 2]);
+  assert.deepEqual(logs, []);
+  // Three, more than the 16 KiB it may have waiting: one write each, and the HTTP response holds what
+  // is written in one turn of the event loop, so the third finds two waiting and closes the stream.
+  subscriber?.sendBatch(batch, 1);
+  await stream.waitForEnd();
+  assert.deepEqual(
+    writes.slice(1),
+    [1, 2].map((i) => event(batch[i] as ChannelMessage)),
+  );
+  assert.deepEqual(
+    logEvents(logs, 'channel.subscriber_slow').map((e) => e.action),
+    ['close'],
+  );
+});
+
 /** Publishes `count` stamped 64-byte messages one after another on one keep-alive connection. */
 async function publishInTurn(port: number, channel: string, count: number): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -252,8 +311,21 @@ async function serverWithSubscribers(
   return { server, swarm };
 }
 
+/** The message ids, in the order received, that a `ws+meta.nchan` subscriber read in front of each message. */
+function metaIds(stream: WsStream): string[] {
+  return stream.messages.map((m) => /^id: (\S+)\n/.exec(m.data.toString('latin1'))?.[1] ?? 'none');
+}
+
 test('1,000 WebSocket subscribers and a publisher faster than a walk: every message once, in order, in fewer passes', async (t) => {
   const { server, swarm } = await serverWithSubscribers(t, 'burst');
+  // Beside the swarm, the other transports that take a pass's messages in one write.
+  const events = [0, 1].map(() => new EventStream(server.base, '/sub/burst'));
+  const metas = [0, 1].map(() => new WsStream(`ws://${server.base}/sub/burst`, 'ws+meta.nchan'));
+  t.after(() => {
+    for (const stream of [...events, ...metas]) stream.close();
+  });
+  await Promise.all([...events.map((e) => e.waitForOpen()), ...metas.map((m) => m.opened)]);
+  const subscribers = 1004;
   const published = 300;
   const before = server.service.stats();
   await publishInTurn(server.port, 'burst', published);
@@ -261,11 +333,26 @@ test('1,000 WebSocket subscribers and a publisher faster than a walk: every mess
   assert.equal(stats.messages, 1000 * published);
   assert.equal(stats.disorder, 0);
   assert.equal(stats.closed, 0);
+  const eventIds = await Promise.all(
+    events.map(async (e) => (await e.waitFor(published, 20_000)).map((event) => event.id ?? 'none')),
+  );
+  for (const meta of metas) await meta.waitFor(published, 20_000);
+  // Every transport saw the same ids, each once, in publishing order.
+  const ids = eventIds[0] as string[];
+  assert.equal(new Set(ids).size, published);
+  const parsed = ids.map((id) => parseMessageId(id) as MessageId);
+  for (let i = 1; i < published; i++)
+    assert.ok(
+      compareMessageIds(parsed[i - 1] as MessageId, parsed[i] as MessageId) < 0,
+      `${ids[i]} after ${ids[i - 1]}`,
+    );
+  assert.deepEqual(eventIds[1], ids);
+  for (const meta of metas) assert.deepEqual(metaIds(meta), ids);
   const after = server.service.stats();
   const passes = after.passes - before.passes;
   t.diagnostic(`${published} messages in ${passes} passes`);
   assert.ok(passes < published, `${passes} passes for ${published} messages`);
-  assert.equal(after.delivered - before.delivered, 1000 * published);
+  assert.equal(after.delivered - before.delivered, subscribers * published);
 });
 
 test('a delete behind queued publishes: every subscriber gets them all, then the close', async (t) => {
