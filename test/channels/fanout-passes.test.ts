@@ -17,7 +17,6 @@ import {
   compareMessageIds,
   formatMessageId,
   type MessageId,
-  nextMessageId,
   parseMessageId,
 } from '../../src/channels/message-id.js';
 import type { ChannelListener } from '../../src/channels/store.js';
@@ -28,6 +27,7 @@ import {
   EventStream,
   infoFields,
   logEvents,
+  messagesOf,
   startChannelServer,
   WsStream,
 } from '../helpers/channels.js';
@@ -51,16 +51,6 @@ class Recorder implements ChannelListener {
   deleted(): void {
     this.got.push('deleted');
   }
-}
-
-function messagesOf(count: number): ChannelMessage[] {
-  const out: ChannelMessage[] = [];
-  let id: MessageId | undefined;
-  for (let i = 0; i < count; i++) {
-    id = nextMessageId(id, 1_700_000_000);
-    out.push({ id, data: Buffer.from(`m${i}`), contentType: undefined, event: undefined, publishedAt: i });
-  }
-  return out;
 }
 
 function hubWith(count: number): { hub: LocalHub; listeners: Recorder[] } {

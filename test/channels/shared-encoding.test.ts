@@ -6,18 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ChannelMessage } from '../../src/channels/message.js';
-import { type MessageId, nextMessageId } from '../../src/channels/message-id.js';
 import { SharedEncoding } from '../../src/channels/shared-encoding.js';
-
-function messagesOf(count: number): ChannelMessage[] {
-  const out: ChannelMessage[] = [];
-  let id: MessageId | undefined;
-  for (let i = 0; i < count; i++) {
-    id = nextMessageId(id, 1_700_000_000);
-    out.push({ id, data: Buffer.from(`m${i}`), contentType: undefined, event: undefined, publishedAt: i });
-  }
-  return out;
-}
+import { messagesOf } from '../helpers/channels.js';
 
 function counting(): { encoding: SharedEncoding; encoded: string[] } {
   const encoded: string[] = [];

@@ -1,7 +1,7 @@
 /**
  * Channel test fixtures: a ChannelService on an HTTP server on 127.0.0.1:0, and clients that speak to
  * wstcp and Nchan alike: publish over HTTP, an EventSource reader on a raw response, WebSocket
- * subscribers, and long-polls.
+ * subscribers, and long-polls; and messages made up for the parts that take them.
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, request, type Server } from 'node:http';
@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { parseRequestUrl } from '../../src/admission/request-url.js';
 import { MemoryChannelStore } from '../../src/channels/memory-store.js';
+import type { ChannelMessage } from '../../src/channels/message.js';
+import { type MessageId, nextMessageId } from '../../src/channels/message-id.js';
 import { ChannelService, type ChannelServiceOptions } from '../../src/channels/service.js';
 import type { ChannelStore } from '../../src/channels/store.js';
 import { Logger } from '../../src/observe/log.js';
@@ -301,4 +303,15 @@ export function infoFields(text: string): Record<string, string> {
     if (colon > 0) fields[line.slice(0, colon)] = line.slice(colon + 2);
   }
   return fields;
+}
+
+/** `count` messages of one channel, oldest first: data `m0`, `m1`, ...; ids in order, as a store makes them. */
+export function messagesOf(count: number): ChannelMessage[] {
+  const out: ChannelMessage[] = [];
+  let id: MessageId | undefined;
+  for (let i = 0; i < count; i++) {
+    id = nextMessageId(id, 1_700_000_000);
+    out.push({ id, data: Buffer.from(`m${i}`), contentType: undefined, event: undefined, publishedAt: i });
+  }
+  return out;
 }
