@@ -78,7 +78,7 @@ export class WsSubscriber implements SubscriberSink, FrameSink {
 
   send(message: ChannelMessage, multiId: string | undefined): void {
     if (this.ended) return;
-    // A multiplexed ws+meta subscriber sees its own position in each frame: that one is its own.
+    // A multiplexed ws+meta subscriber's frames carry its own position in every channel: built for it.
     const data =
       multiId !== undefined && this.frames === wsMetaFrames
         ? wsMetaFrame(message, multiId)

@@ -301,7 +301,7 @@ async function serverWithSubscribers(
   return { server, swarm };
 }
 
-/** The message ids, in the order received, that a `ws+meta.nchan` subscriber read in front of each message. */
+/** The ids a `ws+meta.nchan` subscriber read in front of each message, in the order received. */
 function metaIds(stream: WsStream): string[] {
   return stream.messages.map((m) => /^id: (\S+)\n/.exec(m.data.toString('latin1'))?.[1] ?? 'none');
 }

@@ -305,7 +305,7 @@ export function infoFields(text: string): Record<string, string> {
   return fields;
 }
 
-/** `count` messages of one channel, oldest first: data `m0`, `m1`, ...; ids in order, as a store makes them. */
+/** `count` messages of one channel, oldest first (data `m0`, `m1`, ...), with ids as a store makes them. */
 export function messagesOf(count: number): ChannelMessage[] {
   const out: ChannelMessage[] = [];
   let id: MessageId | undefined;
