@@ -22,6 +22,7 @@
  * a walk allocates nothing per subscriber), less any that has left since (a slow one disconnected);
  * one that joins meanwhile starts from the channel's buffer, which already holds the message.
  */
+import type { Logger } from '../observe/log.js';
 import { type ChannelMessage, messageBytes } from './message.js';
 import type { ChannelListener } from './store.js';
 
@@ -79,10 +80,11 @@ export class LocalHub {
   passes = 0;
 
   /**
-   * `failed` hears of a subscriber that threw while handed a message (none should): the pass goes on
-   * to the others, so one broken subscriber neither stalls the channel nor ends the process.
+   * A subscriber that throws while handed a message (none should) is logged (`channel.delivery_failed`)
+   * and the pass goes on to the others, so one broken subscriber neither stalls the channel nor ends
+   * the process.
    */
-  constructor(private readonly failed: (channel: string, err: unknown) => void) {}
+  constructor(private readonly log: Logger) {}
 
   /** Adds a listener; true when it is the channel's first here. */
   add(channel: string, listener: ChannelListener): boolean {
@@ -224,7 +226,7 @@ export class LocalHub {
       if (batch.length === 1) listener.message(fanout.channel, batch[0] as ChannelMessage);
       else listener.messages(fanout.channel, batch);
     } catch (err) {
-      this.failed(fanout.channel, err);
+      this.log.error('channel.delivery_failed', { channel: fanout.channel, error: String(err) });
     }
   }
 

@@ -39,13 +39,12 @@ interface ChannelState {
 export class MemoryChannelStore implements ChannelStore {
   readonly description = 'memory';
   private readonly channels = new Map<string, ChannelState>();
-  private readonly hub = new LocalHub((channel, err) =>
-    this.options.log.error('channel.delivery_failed', { channel, error: String(err) }),
-  );
+  private readonly hub: LocalHub;
   private readonly sweeper: NodeJS.Timeout;
   private published = 0;
 
   constructor(private readonly options: MemoryStoreOptions) {
+    this.hub = new LocalHub(options.log);
     const sweepMs = options.sweepMs ?? Math.min(10_000, Math.max(1000, options.ttlMs || 10_000));
     this.sweeper = setInterval(() => this.sweep(Date.now()), sweepMs);
     this.sweeper.unref();

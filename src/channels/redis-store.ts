@@ -78,9 +78,7 @@ export class RedisChannelStore implements ChannelStore {
   readonly description: string;
   private readonly client: Connection;
   private readonly subscriber: Connection;
-  private readonly hub = new LocalHub((channel, err) =>
-    this.options.log.error('channel.delivery_failed', { channel, error: String(err) }),
-  );
+  private readonly hub: LocalHub;
   /** The newest id delivered here per channel: pub/sub and gap-filling never deliver a message twice. */
   private readonly lastSeen = new Map<string, MessageId>();
   /** SUBSCRIBE commands under way, by channel. */
@@ -98,6 +96,7 @@ export class RedisChannelStore implements ChannelStore {
     ca: string | undefined,
   ) {
     const { location, timeoutMs } = options;
+    this.hub = new LocalHub(options.log);
     this.description = `Redis ${describeRedisLocation(location)}`;
     this.prefix = location.namespace ?? 'wstcp';
     const connection = redisOptions(location, ca, timeoutMs);
